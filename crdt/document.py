@@ -1,0 +1,97 @@
+"""A server-side Yjs document: apply client updates, answer sync steps, compact logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pycrdt import Doc, TransactionEvent
+
+# The v1 encoding of an update that changes nothing: no structs, an empty delete set.
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class InvalidUpdate(ValueError):
+    """Bytes that pycrdt refuses as an update or a state vector."""
+
+
+class SyncDocument:
+    """One pycrdt document as the server holds it.
+
+    :meth:`apply` returns the update the document actually integrated (already-known
+    structs and structs still waiting for missing dependencies are left out), which
+    is what the caller must broadcast and store: duplicates then cost nothing.
+    """
+
+    __slots__ = ("_doc", "_emitted")
+
+    def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
+        self._doc: Doc = Doc()
+        for stored in (snapshot, *updates):
+            if stored:
+                self._doc.apply_update(stored)
+        self._emitted: list[bytes] = []
+        self._doc.observe(self._on_transaction)
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        update: bytes = event.update
+        if update != EMPTY_UPDATE:
+            self._emitted.append(update)
+
+    @property
+    def ydoc(self) -> Doc:
+        """The underlying pycrdt document, for reading content (exports, anchors)."""
+        return self._doc
+
+    def apply(self, update: bytes) -> bytes | None:
+        """Apply a client's update; return what changed, or None when nothing did.
+
+        Raises :class:`InvalidUpdate` if pycrdt cannot decode the bytes; the document
+        is then unchanged.
+        """
+        if update == EMPTY_UPDATE:
+            return None
+        self._emitted.clear()
+        try:
+            self._doc.apply_update(update)
+        except Exception as exc:
+            raise InvalidUpdate(str(exc)) from exc
+        except BaseException as exc:
+            # pyo3 turns a Rust panic into PanicException, a BaseException subclass.
+            if type(exc).__name__ == "PanicException":
+                raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
+            raise
+        if not self._emitted:
+            return None
+        if len(self._emitted) == 1:
+            return self._emitted[0]
+        return _fold(self._emitted)
+
+    def state_vector(self) -> bytes:
+        return self._doc.get_state()
+
+    def diff(self, state_vector: bytes) -> bytes:
+        """The update a peer with ``state_vector`` is missing."""
+        try:
+            return self._doc.get_update(state_vector)
+        except Exception as exc:
+            raise InvalidUpdate(f"invalid state vector: {exc}") from exc
+
+    def encode_state(self) -> bytes:
+        """The whole document as one update."""
+        return self._doc.get_update()
+
+
+def _fold(updates: Iterable[bytes]) -> bytes:
+    doc: Doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return doc.get_update()
+
+
+def compact(snapshot: bytes | None, updates: Iterable[bytes]) -> bytes:
+    """Fold a snapshot and a log of updates into one update.
+
+    Applies everything to a fresh document and re-encodes it: linear in the input,
+    unlike pycrdt's ``merge_updates``, which is quadratic in the number of updates.
+    """
+    return _fold(u for u in (snapshot, *updates) if u)

@@ -1,0 +1,108 @@
+"""Rooms and how people get into them: creation, invites, joining."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from rooms.records import DocumentInfo, Participant, Room
+from rooms.roles import Role
+from rooms.store import Store
+
+MAX_NAME_LENGTH = 64
+MAX_TITLE_LENGTH = 200
+MAX_DOCUMENT_NAME_LENGTH = 100
+_DOCUMENT_NAME = re.compile(r"^[\w][\w .\-]*$")
+
+
+class RefusedError(Exception):
+    """A request the domain refuses; ``status`` is the matching HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedRoom:
+    room: Room
+    invites: dict[Role, str]
+
+
+def clean_text(value: object, field: str, max_length: int) -> str:
+    """Trim a user-supplied label and refuse empty, overlong or control-character text."""
+    if not isinstance(value, str):
+        raise RefusedError(422, "invalid_" + field, f"{field} must be a string")
+    text = value.strip()
+    if not text:
+        raise RefusedError(422, "invalid_" + field, f"{field} must not be empty")
+    if len(text) > max_length:
+        raise RefusedError(
+            422, "invalid_" + field, f"{field} must be at most {max_length} characters"
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise RefusedError(422, "invalid_" + field, f"{field} must not contain control characters")
+    return text
+
+
+def valid_document_name(name: str) -> bool:
+    return 0 < len(name) <= MAX_DOCUMENT_NAME_LENGTH and bool(_DOCUMENT_NAME.match(name))
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
+    base = "-".join(words)[:40].strip("-") or "room"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+class RoomDirectory:
+    """Creates rooms, turns invites into participants, and finds rooms and documents."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._rooms: dict[str, Room] = {}
+
+    async def create_room(self, title: object, slug: str | None = None) -> CreatedRoom:
+        clean_title = clean_text(title, "title", MAX_TITLE_LENGTH)
+        invites = {role: secrets.token_urlsafe(12) for role in Role}
+        room = await self._store.create_room(slug or slugify(clean_title), clean_title, invites)
+        self._rooms[room.slug] = room
+        return CreatedRoom(room, invites)
+
+    async def room(self, slug: str) -> Room | None:
+        # Rooms are never renamed or deleted, so a process may keep them once read.
+        room = self._rooms.get(slug)
+        if room is None:
+            room = await self._store.get_room(slug)
+            if room is not None:
+                self._rooms[slug] = room
+        return room
+
+    async def join(self, invite_code: object, name: object) -> tuple[Participant, Room]:
+        if not isinstance(invite_code, str) or not invite_code:
+            raise RefusedError(422, "invalid_invite", "invite must be a non-empty string")
+        display_name = clean_text(name, "name", MAX_NAME_LENGTH)
+        invite = await self._store.get_invite(invite_code)
+        if invite is None or invite.revoked:
+            raise RefusedError(404, "unknown_invite", "this invite is unknown or was revoked")
+        participant = await self._store.add_participant(invite.room.id, display_name, invite.role)
+        return participant, invite.room
+
+    async def documents(self, room: Room) -> list[DocumentInfo]:
+        return await self._store.list_documents(room.id)
+
+    async def open_document(self, room: Room, name: str, role: Role) -> DocumentInfo:
+        """Find a document, creating it when an editor asks for a new name."""
+        if not valid_document_name(name):
+            raise RefusedError(400, "invalid_document_name", "invalid document name")
+        info = await self._store.get_document(room.id, name)
+        if info is not None:
+            return info
+        if not role.can_create_documents:
+            raise RefusedError(403, "forbidden", f"a {role} cannot create documents")
+        return await self._store.create_document(room.id, name)

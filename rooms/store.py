@@ -1,0 +1,146 @@
+"""The storage interface the domain needs, and an in-memory implementation for tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from rooms.records import DocumentInfo, Invite, Participant, Room, StoredDocument
+from rooms.roles import Role
+
+
+class StoreError(Exception):
+    """Storage failed; the caller keeps its data and may retry."""
+
+
+class Store(Protocol):
+    """Durable state: rooms, invites, participants, documents and their update logs."""
+
+    async def create_room(self, slug: str, title: str, invites: dict[Role, str]) -> Room: ...
+
+    async def get_room(self, slug: str) -> Room | None: ...
+
+    async def get_invite(self, code: str) -> Invite | None: ...
+
+    async def list_invites(self, room_id: int) -> list[Invite]: ...
+
+    async def add_participant(self, room_id: int, name: str, role: Role) -> Participant: ...
+
+    async def list_documents(self, room_id: int) -> list[DocumentInfo]: ...
+
+    async def get_document(self, room_id: int, name: str) -> DocumentInfo | None: ...
+
+    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
+        """Create the document, or return it if another caller already did."""
+        ...
+
+    async def load_document(self, document_id: int) -> StoredDocument: ...
+
+    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+        """Append to the log in one transaction: all are stored or none."""
+        ...
+
+    async def replace_snapshot(
+        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+    ) -> bool:
+        """Store ``snapshot`` and delete the log rows up to ``up_to_update_id``, atomically.
+
+        Returns False, changing nothing, if the snapshot version is no longer
+        ``expected_version`` (another compaction won the race).
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _MemoryDocument:
+    info: DocumentInfo
+    snapshot: bytes | None = None
+    version: int = 0
+    log: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+class MemoryStore:
+    """A :class:`Store` in a dict, for fast tests of the domain."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.rooms: dict[str, Room] = {}
+        self.invites: dict[str, Invite] = {}
+        self.participants: dict[str, Participant] = {}
+        self.documents: dict[int, _MemoryDocument] = {}
+        # Set to an exception to make every write fail, as a broken database would.
+        self.fail_writes: Exception | None = None
+
+    async def create_room(self, slug: str, title: str, invites: dict[Role, str]) -> Room:
+        room = Room(next(self._ids), slug, title, _now())
+        self.rooms[slug] = room
+        for role, code in invites.items():
+            self.invites[code] = Invite(code, room, role)
+        return room
+
+    async def get_room(self, slug: str) -> Room | None:
+        return self.rooms.get(slug)
+
+    async def get_invite(self, code: str) -> Invite | None:
+        return self.invites.get(code)
+
+    async def list_invites(self, room_id: int) -> list[Invite]:
+        return [i for i in self.invites.values() if i.room.id == room_id]
+
+    async def add_participant(self, room_id: int, name: str, role: Role) -> Participant:
+        participant = Participant(f"p{next(self._ids)}", room_id, name, role, _now())
+        self.participants[participant.id] = participant
+        return participant
+
+    async def list_documents(self, room_id: int) -> list[DocumentInfo]:
+        return [d.info for d in self.documents.values() if d.info.room_id == room_id]
+
+    async def get_document(self, room_id: int, name: str) -> DocumentInfo | None:
+        for doc in self.documents.values():
+            if doc.info.room_id == room_id and doc.info.name == name:
+                return doc.info
+        return None
+
+    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
+        existing = await self.get_document(room_id, name)
+        if existing is not None:
+            return existing
+        info = DocumentInfo(next(self._ids), room_id, name, _now())
+        self.documents[info.id] = _MemoryDocument(info)
+        return info
+
+    async def load_document(self, document_id: int) -> StoredDocument:
+        doc = self.documents[document_id]
+        last = doc.log[-1][0] if doc.log else 0
+        return StoredDocument(doc.snapshot, doc.version, [u for _, u in doc.log], last)
+
+    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+        if self.fail_writes is not None:
+            raise StoreError(str(self.fail_writes)) from self.fail_writes
+        doc = self.documents[document_id]
+        doc.log.extend((next(self._ids), u) for u in updates)
+
+    async def replace_snapshot(
+        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+    ) -> bool:
+        if self.fail_writes is not None:
+            raise StoreError(str(self.fail_writes)) from self.fail_writes
+        doc = self.documents[document_id]
+        if doc.version != expected_version:
+            return False
+        doc.snapshot = snapshot
+        doc.version += 1
+        doc.log = [(i, u) for i, u in doc.log if i > up_to_update_id]
+        return True
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,142 @@
+"""Write-behind persistence of one document: batched appends, retries, compaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from crdt.document import compact
+from rooms.store import Store
+
+log = logging.getLogger("roundtable.storage")
+
+
+@dataclass(frozen=True, slots=True)
+class WriterSettings:
+    # Updates reach storage at most this many seconds after they are applied.
+    flush_interval: float = 1.0
+    # Fold the log into the snapshot once it holds this many rows.
+    compact_threshold: int = 200
+    # Upper bound of the retry backoff after a failed write.
+    max_retry_delay: float = 30.0
+
+
+class DocumentWriter:
+    """Stores one document's updates in batches, at most ``flush_interval`` behind.
+
+    A failed write keeps the batch in memory and is retried with backoff, so the
+    document must stay loaded while :attr:`dirty` is true. Flushes and compactions of
+    a document are serialised.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        document_id: int,
+        label: str,
+        settings: WriterSettings,
+        log_rows: int = 0,
+    ) -> None:
+        self._store = store
+        self._document_id = document_id
+        self._label = label
+        self._settings = settings
+        self._pending: list[bytes] = []
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self._failures = 0
+        self._log_rows = log_rows
+        self.flushed_updates = 0
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._pending)
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed writes since the last success."""
+        return self._failures
+
+    def enqueue(self, update: bytes) -> None:
+        self._pending.append(update)
+        if self._timer is None:
+            self._schedule(self._settings.flush_interval)
+
+    def _schedule(self, delay: float) -> None:
+        self._timer = asyncio.get_running_loop().create_task(self._flush_later(delay))
+
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._timer = None
+        try:
+            await self.flush()
+        except Exception:
+            delay = min(
+                self._settings.flush_interval * 2**self._failures, self._settings.max_retry_delay
+            )
+            log.warning(
+                "flush of %s failed (%d in a row); retrying in %.1fs",
+                self._label,
+                self._failures,
+                delay,
+                exc_info=True,
+            )
+            if self._timer is None:
+                self._schedule(delay)
+            return
+        if self._pending and self._timer is None:
+            self._schedule(self._settings.flush_interval)
+
+    async def flush(self) -> None:
+        """Store everything pending now. On failure the updates stay pending and it raises."""
+        async with self._lock:
+            if not self._pending:
+                return
+            batch = self._pending
+            self._pending = []
+            try:
+                await self._store.append_updates(self._document_id, batch)
+            except BaseException:
+                self._pending = batch + self._pending
+                self._failures += 1
+                raise
+            self._failures = 0
+            self._log_rows += len(batch)
+            self.flushed_updates += len(batch)
+            log.debug("flushed %d updates of %s", len(batch), self._label)
+            if self._log_rows >= self._settings.compact_threshold:
+                await self._compact()
+
+    async def compact(self) -> None:
+        async with self._lock:
+            await self._compact()
+
+    async def _compact(self) -> None:
+        try:
+            stored = await self._store.load_document(self._document_id)
+            snapshot = compact(stored.snapshot, stored.updates)
+            replaced = await self._store.replace_snapshot(
+                self._document_id, stored.snapshot_version, snapshot, stored.last_update_id
+            )
+        except Exception:
+            # The log is intact; compaction is tried again after the next flush.
+            log.warning("compaction of %s failed", self._label, exc_info=True)
+            return
+        self._log_rows = 0
+        if replaced:
+            log.info(
+                "compacted %s: %d log rows into a %d-byte snapshot",
+                self._label,
+                len(stored.updates),
+                len(snapshot),
+            )
+        else:
+            log.info("compaction of %s skipped: another process compacted it first", self._label)
+
+    async def close(self) -> None:
+        """Cancel the timer and flush; raises if the final write fails."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.flush()

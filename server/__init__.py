@@ -1,0 +1,1 @@
+"""The edge: HTTP and WebSocket routes, token auth, configuration, storage, the CLI."""

@@ -1,0 +1,113 @@
+"""The Starlette application: routes, and the lifespan that opens and closes storage."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from rooms.directory import RefusedError, RoomDirectory
+from rooms.hub import DocumentHub, HubSettings
+from rooms.writer import WriterSettings
+from server import api
+from server.config import Settings
+from server.headers import SecurityHeaders
+from server.migrate import upgrade
+from server.sql_store import SqlStore, create_engine, new_secret
+from server.state import AppState
+from server.sync_endpoint import sync_endpoint
+from server.tokens import TokenSigner
+
+log = logging.getLogger("roundtable")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def open_state(settings: Settings) -> AppState:
+    """Connect to the database, apply migrations and build the shared state."""
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    store = SqlStore(engine)
+    secret = settings.secret_key or await store.get_or_create_setting("secret_key", new_secret)
+    hub = DocumentHub(
+        store,
+        HubSettings(
+            writer=WriterSettings(
+                flush_interval=settings.flush_interval,
+                compact_threshold=settings.compact_threshold,
+            ),
+            idle_unload_seconds=settings.idle_unload_seconds,
+            max_awareness_bytes=settings.max_awareness_bytes,
+        ),
+    )
+    return AppState(
+        settings=settings,
+        store=store,
+        directory=RoomDirectory(store),
+        hub=hub,
+        signer=TokenSigner(secret, settings.token_ttl_seconds),
+    )
+
+
+def _page(name: str) -> Route:
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / name)
+
+    return Route(f"/{name.removesuffix('.html')}" if name != "index.html" else "/", page)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return api.error(exc.status_code, "http_" + str(exc.status_code), str(exc.detail))
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = await open_state(settings)
+        app.state.roundtable = state
+        log.info("storage ready (%s)", state.store.engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            await state.hub.close()
+            await state.store.close()
+            log.info("all updates stored; stopped")
+
+    async def join_page(request: Request) -> Response:
+        return FileResponse(STATIC / "join.html")
+
+    routes = [
+        Route("/health", api.health),
+        Route("/api/join", api.join, methods=["POST"]),
+        Route("/api/rooms", api.create_room, methods=["POST"]),
+        Route("/api/rooms/{room}", api.room_detail),
+        Route("/api/rooms/{room}/documents", api.room_documents),
+        Route("/api/rooms/{room}/invites", api.room_invites),
+        WebSocketRoute("/sync/{room}/{doc}", sync_endpoint),
+        Route("/join/{code}", join_page),
+        _page("index.html"),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={RefusedError: api.refused, HTTPException: _http_error},
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """uvicorn factory for worker processes, which read their settings from the environment."""
+    return create_app(Settings.from_env())

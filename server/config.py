@@ -1,0 +1,68 @@
+"""Settings, read from ``ROUNDTABLE_*`` environment variables with CLI overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./roundtable.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = DEFAULT_DATABASE_URL
+    workers: int = 1
+    redis_url: str | None = None
+    # Token signing key; when unset, one is generated once and kept in the database.
+    secret_key: str | None = None
+    # Bearer token that may create rooms over HTTP; room creation over HTTP is off without it.
+    admin_token: str | None = None
+    token_ttl_seconds: int = 7 * 24 * 3600
+    # Write-behind: updates reach the database at most this many seconds after arriving.
+    flush_interval: float = 1.0
+    compact_threshold: int = 200
+    idle_unload_seconds: float = 30.0
+    max_message_size: int = 1024 * 1024
+    # A connection whose unsent frames exceed this many bytes is disconnected.
+    send_buffer_limit: int = 16 * 1024 * 1024
+    max_awareness_bytes: int = 64 * 1024
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``ROUNDTABLE_<FIELD>`` variables, then non-None ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get("ROUNDTABLE_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, cls.__dataclass_fields__[f.name].default)
+        settings = cls(**values)
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **chosen)
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as environment variables, for worker processes to read back."""
+        return {
+            "ROUNDTABLE_" + f.name.upper(): str(getattr(self, f.name))
+            for f in fields(self)
+            if getattr(self, f.name) is not None
+        }
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"ROUNDTABLE_{name.upper()}={raw!r} is not a valid number") from exc
+    return raw

@@ -1,0 +1,249 @@
+"""The :class:`rooms.store.Store` on SQLAlchemy 2 async: SQLite by default, PostgreSQL too."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from rooms.records import DocumentInfo, Invite, Participant, Room, StoredDocument
+from rooms.roles import Role
+from rooms.store import StoreError
+from server.tables import (
+    DocumentRow,
+    InviteRow,
+    ParticipantRow,
+    RoomRow,
+    SettingRow,
+    UpdateRow,
+    utcnow,
+)
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite gets WAL and a busy timeout."""
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(database_url, pool_pre_ping=True)
+
+
+def _room(row: RoomRow) -> Room:
+    return Room(row.id, row.slug, row.title, row.created_at)
+
+
+def _document(row: DocumentRow) -> DocumentInfo:
+    return DocumentInfo(row.id, row.room_id, row.name, row.created_at)
+
+
+class SqlStore:
+    """Durable storage in one SQL database; every method is one transaction.
+
+    Writes raise :class:`StoreError` on database failure, leaving the database as it
+    was, so the caller can keep its data and retry.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self._sessions() as session:
+            await session.execute(select(1))
+
+    async def get_or_create_setting(self, key: str, make: Callable[[], str]) -> str:
+        """The stored value of ``key``; the first caller of all processes stores ``make()``."""
+        query = select(SettingRow.value).where(SettingRow.key == key)
+        async with self._sessions() as session:
+            value = await session.scalar(query)
+        if value is not None:
+            return value
+        try:
+            async with self._sessions.begin() as session:
+                session.add(SettingRow(key=key, value=make()))
+        except IntegrityError:
+            pass  # another process stored it first; read theirs
+        async with self._sessions() as session:
+            stored = await session.scalar(query)
+        if stored is None:
+            raise StoreError(f"setting {key} vanished")
+        return stored
+
+    async def create_room(self, slug: str, title: str, invites: dict[Role, str]) -> Room:
+        async with self._sessions.begin() as session:
+            row = RoomRow(slug=slug, title=title, created_at=utcnow())
+            session.add(row)
+            await session.flush()
+            for role, code in invites.items():
+                session.add(InviteRow(code=code, room_id=row.id, role=role.value))
+            return _room(row)
+
+    async def get_room(self, slug: str) -> Room | None:
+        async with self._sessions() as session:
+            row = await session.scalar(select(RoomRow).where(RoomRow.slug == slug))
+            return None if row is None else _room(row)
+
+    async def get_invite(self, code: str) -> Invite | None:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(InviteRow, RoomRow)
+                    .join(RoomRow, RoomRow.id == InviteRow.room_id)
+                    .where(InviteRow.code == code)
+                )
+            ).first()
+            if found is None:
+                return None
+            invite, room = found
+            return Invite(invite.code, _room(room), Role(invite.role), invite.revoked_at is not None)
+
+    async def list_invites(self, room_id: int) -> list[Invite]:
+        async with self._sessions() as session:
+            room = await session.get(RoomRow, room_id)
+            if room is None:
+                return []
+            rows = await session.scalars(
+                select(InviteRow)
+                .where(InviteRow.room_id == room_id, InviteRow.revoked_at.is_(None))
+                .order_by(InviteRow.created_at)
+            )
+            return [Invite(r.code, _room(room), Role(r.role)) for r in rows]
+
+    async def add_participant(self, room_id: int, name: str, role: Role) -> Participant:
+        async with self._sessions.begin() as session:
+            row = ParticipantRow(
+                id=uuid.uuid4().hex, room_id=room_id, name=name, role=role.value,
+                created_at=utcnow(),
+            )
+            session.add(row)
+        return Participant(row.id, room_id, name, role, row.created_at)
+
+    async def list_documents(self, room_id: int) -> list[DocumentInfo]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(DocumentRow).where(DocumentRow.room_id == room_id).order_by(DocumentRow.id)
+            )
+            return [_document(r) for r in rows]
+
+    async def get_document(self, room_id: int, name: str) -> DocumentInfo | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(DocumentRow).where(DocumentRow.room_id == room_id, DocumentRow.name == name)
+            )
+            return None if row is None else _document(row)
+
+    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
+        try:
+            async with self._sessions.begin() as session:
+                row = DocumentRow(
+                    room_id=room_id, name=name, snapshot_version=0, created_at=utcnow()
+                )
+                session.add(row)
+            return _document(row)
+        except IntegrityError:
+            existing = await self.get_document(room_id, name)
+            if existing is None:
+                raise
+            return existing
+
+    async def load_document(self, document_id: int) -> StoredDocument:
+        async with self._sessions() as session:
+            # The log is read before the snapshot: a compaction committing in between
+            # then leaves rows that are also in the newer snapshot (harmless), never a
+            # snapshot older than rows that were deleted (a loss).
+            rows = (
+                await session.execute(
+                    select(UpdateRow.id, UpdateRow.data)
+                    .where(UpdateRow.document_id == document_id)
+                    .order_by(UpdateRow.id)
+                )
+            ).all()
+            found = (
+                await session.execute(
+                    select(DocumentRow.snapshot, DocumentRow.snapshot_version).where(
+                        DocumentRow.id == document_id
+                    )
+                )
+            ).first()
+        if found is None:
+            raise StoreError(f"no document {document_id}")
+        snapshot, version = found
+        return StoredDocument(
+            snapshot, version, [r.data for r in rows], rows[-1].id if rows else 0
+        )
+
+    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+        if not updates:
+            return
+        now = utcnow()
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    insert(UpdateRow),
+                    [{"document_id": document_id, "data": u, "created_at": now} for u in updates],
+                )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
+
+    async def replace_snapshot(
+        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+    ) -> bool:
+        try:
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    update(DocumentRow)
+                    .where(
+                        DocumentRow.id == document_id,
+                        DocumentRow.snapshot_version == expected_version,
+                    )
+                    .values(snapshot=snapshot, snapshot_version=DocumentRow.snapshot_version + 1)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    await session.rollback()
+                    return False
+                await session.execute(
+                    delete(UpdateRow).where(
+                        UpdateRow.document_id == document_id, UpdateRow.id <= up_to_update_id
+                    )
+                )
+                return True
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not store a snapshot: {exc}") from exc
+
+    async def storage_stats(self, document_id: int) -> tuple[int, int, int]:
+        """(log rows, log bytes, snapshot bytes) of one document."""
+        async with self._sessions() as session:
+            rows, log_bytes = (
+                await session.execute(
+                    select(func.count(UpdateRow.id), func.coalesce(func.sum(func.length(UpdateRow.data)), 0))
+                    .where(UpdateRow.document_id == document_id)
+                )
+            ).one()
+            snapshot = await session.scalar(
+                select(func.coalesce(func.length(DocumentRow.snapshot), 0)).where(
+                    DocumentRow.id == document_id
+                )
+            )
+        return int(rows), int(log_bytes), int(snapshot or 0)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,20 @@
+"""What the routes share: storage, the room directory, the hub and the token signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rooms.directory import RoomDirectory
+from rooms.hub import DocumentHub
+from server.config import Settings
+from server.sql_store import SqlStore
+from server.tokens import TokenSigner
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    store: SqlStore
+    directory: RoomDirectory
+    hub: DocumentHub
+    signer: TokenSigner

@@ -1,0 +1,90 @@
+"""WebSocket ``/sync/{room}/{doc}``: authenticate, attach to the document, relay frames."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket
+
+from crdt.protocol import encode_permission_denied
+from rooms.directory import RefusedError
+from rooms.peer import CloseCode
+from rooms.session import ProtocolViolation, SyncSession
+from server.state import AppState
+from server.tokens import InvalidToken
+from server.ws_peer import WebSocketPeer
+
+log = logging.getLogger("roundtable.sync")
+
+
+async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    """Tell a y-websocket client it is refused (auth message), then close."""
+    with contextlib.suppress(Exception):
+        await websocket.send_bytes(encode_permission_denied(reason))
+        await websocket.close(code, reason)
+
+
+async def sync_endpoint(websocket: WebSocket) -> None:
+    state: AppState = websocket.app.state.roundtable
+    room_slug = websocket.path_params["room"]
+    doc_name = websocket.path_params["doc"]
+    # Accept first: a refusal is then an auth message and a close code the client can
+    # read, where a rejected handshake would only be an opaque HTTP 403.
+    await websocket.accept()
+
+    token = websocket.query_params.get("token", "")
+    try:
+        claims = state.signer.verify(token)
+    except InvalidToken as exc:
+        log.info("refused sync connection to %s/%s: %s", room_slug, doc_name, exc)
+        await _refuse(websocket, CloseCode.UNAUTHORIZED, str(exc))
+        return
+    who = f"{claims.role} {claims.participant_id[:8]}"
+    if claims.room != room_slug:
+        log.info("refused %s: token is for another room than %s", who, room_slug)
+        await _refuse(websocket, CloseCode.FORBIDDEN, "token is for another room")
+        return
+    room = await state.directory.room(room_slug)
+    if room is None:
+        await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
+        return
+    try:
+        info = await state.directory.open_document(room, doc_name, claims.role)
+    except RefusedError as exc:
+        log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
+        code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.BAD_REQUEST
+        await _refuse(websocket, code, exc.message)
+        return
+
+    document = await state.hub.acquire(info, room.slug)
+    peer = WebSocketPeer(websocket, state.settings.send_buffer_limit, who)
+    session = SyncSession(document, peer, claims.role, who)
+    log.info("%s joined %s", who, document.label)
+    max_size = state.settings.max_message_size
+    try:
+        session.start()
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data = message.get("bytes")
+            if data is None:
+                peer.close(CloseCode.UNSUPPORTED_DATA, "text frames are not supported")
+                log.info("closed %s on %s: text frame", who, document.label)
+                break
+            if len(data) > max_size:
+                peer.close(CloseCode.MESSAGE_TOO_BIG, f"message over {max_size} bytes")
+                log.info("closed %s on %s: %d-byte message", who, document.label, len(data))
+                break
+            try:
+                session.receive(data)
+            except ProtocolViolation as exc:
+                peer.close(exc.code, exc.reason[:120])
+                log.info("closed %s on %s (%d): %s", who, document.label, exc.code, exc.reason)
+                break
+    finally:
+        session.end()
+        state.hub.release(document)
+        await peer.finish()
+        log.info("%s left %s", who, document.label)

@@ -1,0 +1,74 @@
+"""Participant tokens: signed JWTs (PyJWT, HS256) naming participant, room, role and expiry."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from rooms.records import Participant, Room
+from rooms.roles import Role
+
+_ISSUER = "roundtable"
+_ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """A token that is malformed, forged, expired or otherwise unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    participant_id: str
+    room: str
+    role: Role
+    name: str
+    expires_at: int
+
+
+class TokenSigner:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        if len(secret) < 32:
+            raise ValueError("the signing secret must be at least 32 characters")
+        self._secret = secret
+        self._ttl = ttl_seconds
+
+    def issue(self, participant: Participant, room: Room) -> tuple[str, int]:
+        """A token for ``participant`` and its expiry (Unix seconds)."""
+        now = int(time.time())
+        expires_at = now + self._ttl
+        claims = {
+            "iss": _ISSUER,
+            "sub": participant.id,
+            "room": room.slug,
+            "role": participant.role.value,
+            "name": participant.name,
+            "iat": now,
+            "exp": expires_at,
+        }
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires_at
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                issuer=_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken("invalid token") from exc
+        try:
+            return TokenClaims(
+                participant_id=str(claims["sub"]),
+                room=str(claims["room"]),
+                role=Role(claims["role"]),
+                name=str(claims.get("name", "")),
+                expires_at=int(claims["exp"]),
+            )
+        except (KeyError, ValueError) as exc:
+            raise InvalidToken("invalid token claims") from exc

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server.config import Settings
+from tests.harness import RunningServer, run_server
+from tests.services import fresh_postgres_database
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'roundtable.db'}"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'roundtable.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+def fast_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for tests: short write-behind window, fixed secret."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "flush_interval": 0.05,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def server(sqlite_url: str) -> AsyncIterator[RunningServer]:
+    async with run_server(fast_settings(sqlite_url)) as running:
+        yield running

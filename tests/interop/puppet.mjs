@@ -1,0 +1,300 @@
+// Roundtable interop puppet.
+//
+// A long-running Node process that hosts any number of real `yjs` +
+// `y-websocket` clients and is driven by Python tests (see node_client.py).
+//
+// Protocol: newline-delimited JSON.
+//   stdin  -> commands  {"op": ..., "id": ..., "seq": N?, ...}
+//   stdout <- events    {"event": ..., "id": ..., ...}
+// Nothing but events is ever written to stdout; diagnostics go to stderr.
+// Every command is answered with {"event":"ack","op":...,"id":...,"seq":...}
+// once it has been executed (an "error" event precedes the ack of a failed
+// command, and that ack carries an "error" field).
+
+import { createInterface } from 'node:readline'
+import * as Y from 'yjs'
+import { WebsocketProvider, messageAuth } from 'y-websocket'
+import * as authProtocol from 'y-protocols/auth'
+import WebSocket from 'ws'
+
+// Libraries must never pollute the event stream.
+console.log = console.error
+console.info = console.error
+console.debug = console.error
+
+/** @param {Record<string, unknown>} event */
+const emit = (event) => {
+  process.stdout.write(JSON.stringify(event) + '\n')
+}
+
+const diag = (...args) => {
+  console.error('[puppet]', ...args)
+}
+
+/**
+ * @typedef {{
+ *   id: string,
+ *   doc: Y.Doc,
+ *   provider: WebsocketProvider,
+ *   onUpdate: () => void,
+ * }} Client
+ */
+
+/** @type {Map<string, Client>} */
+const clients = new Map()
+
+/** @param {string} id */
+const getClient = (id) => {
+  const client = clients.get(id)
+  if (client === undefined) {
+    throw new Error(`unknown client id ${JSON.stringify(id)}`)
+  }
+  return client
+}
+
+/** @param {Y.Doc} ydoc */
+const textOf = (ydoc) => ydoc.getText('text').toString()
+
+/** @param {Client} client */
+const remoteAwarenessStates = (client) => {
+  const own = client.doc.clientID
+  const states = []
+  for (const [clientID, state] of client.provider.awareness.getStates()) {
+    if (clientID !== own) {
+      states.push({ clientID, state })
+    }
+  }
+  states.sort((a, b) => a.clientID - b.clientID)
+  return states
+}
+
+/** @param {any} cmd */
+const connect = (cmd) => {
+  const id = cmd.id
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new Error('connect: "id" must be a non-empty string')
+  }
+  if (clients.has(id)) {
+    throw new Error(`connect: client ${JSON.stringify(id)} already exists (destroy it first)`)
+  }
+  if (typeof cmd.server !== 'string' || typeof cmd.doc !== 'string') {
+    throw new Error('connect: "server" and "doc" must be strings')
+  }
+  const ydoc = new Y.Doc()
+  /** @type {Record<string, string>} */
+  const params = {}
+  if (cmd.token !== undefined && cmd.token !== null) {
+    params.token = String(cmd.token)
+  }
+  // connect: false so that every listener (and the auth hook) is installed
+  // before the first socket is opened.
+  const provider = new WebsocketProvider(cmd.server, cmd.doc, ydoc, {
+    WebSocketPolyfill: WebSocket,
+    params,
+    disableBc: true,
+    connect: false
+  })
+
+  const onUpdate = () => {
+    emit({ event: 'text', id, text: textOf(ydoc) })
+  }
+  ydoc.on('update', onUpdate)
+
+  /** @type {Client} */
+  const client = { id, doc: ydoc, provider, onUpdate }
+  clients.set(id, client)
+
+  provider.on('status', ({ status }) => {
+    emit({ event: 'status', id, status })
+  })
+  provider.on('sync', (isSynced) => {
+    if (isSynced) {
+      emit({ event: 'synced', id })
+      emit({ event: 'text', id, text: textOf(ydoc) })
+    }
+  })
+  provider.on('connection-close', (event) => {
+    if (event == null) {
+      // Closed locally: provider.disconnect()/destroy() or the 30 s
+      // "no message received" watchdog.
+      emit({ event: 'close', id, code: null, reason: '', local: true })
+    } else {
+      emit({
+        event: 'close',
+        id,
+        code: event.code,
+        reason: event.reason == null ? '' : String(event.reason),
+        local: false
+      })
+    }
+  })
+  // y-websocket >= 3.1: emitted when shouldReconnect() said no (by default
+  // close codes 4400-4499). The provider will not reconnect by itself.
+  provider.on('closed', ({ code, reason }) => {
+    emit({ event: 'closed', id, code, reason: reason == null ? '' : String(reason) })
+  })
+  provider.on('connection-error', (event) => {
+    const message = event && (event.message || (event.error && event.error.message))
+    emit({ event: 'connection-error', id, message: message ? String(message) : String(event && event.type) })
+  })
+
+  // Auth messages (type 2). The stock handler funnels "permission denied"
+  // into a module-level function that only console.warns, so replace the
+  // per-instance handler (provider.messageHandlers is a per-provider copy).
+  provider.messageHandlers[messageAuth] = (_encoder, decoder, prov, _emitSynced, _messageType) => {
+    authProtocol.readAuthMessage(decoder, prov.doc, (_ydoc, reason) => {
+      diag(`client ${id}: permission denied for ${prov.url}: ${reason}`)
+      emit({ event: 'permission-denied', id, reason })
+    })
+  }
+
+  provider.awareness.on('change', () => {
+    emit({ event: 'awareness', id, states: remoteAwarenessStates(client) })
+  })
+
+  if (cmd.user !== undefined && cmd.user !== null) {
+    provider.awareness.setLocalStateField('user', cmd.user)
+  }
+
+  provider.connect()
+}
+
+/** @param {Client} client */
+const destroyClient = (client) => {
+  clients.delete(client.id)
+  client.provider.destroy()
+  client.doc.off('update', client.onUpdate)
+  // Also destroys the Awareness instance (it listens for the doc's destroy).
+  client.doc.destroy()
+}
+
+const destroyAll = () => {
+  for (const client of Array.from(clients.values())) {
+    try {
+      destroyClient(client)
+    } catch (err) {
+      diag('error while destroying', client.id, err)
+    }
+  }
+}
+
+/** @param {any} cmd */
+const execute = (cmd) => {
+  switch (cmd.op) {
+    case 'connect':
+      connect(cmd)
+      return
+    case 'insert': {
+      const { doc } = getClient(cmd.id)
+      doc.getText('text').insert(cmd.index, String(cmd.text))
+      return
+    }
+    case 'delete': {
+      const { doc } = getClient(cmd.id)
+      doc.getText('text').delete(cmd.index, cmd.length)
+      return
+    }
+    case 'setAwareness': {
+      const { provider } = getClient(cmd.id)
+      provider.awareness.setLocalStateField(String(cmd.field), cmd.value === undefined ? null : cmd.value)
+      return
+    }
+    case 'disconnect':
+      getClient(cmd.id).provider.disconnect()
+      return
+    case 'reconnect':
+      getClient(cmd.id).provider.connect()
+      return
+    case 'destroy':
+      destroyClient(getClient(cmd.id))
+      return
+    case 'state': {
+      const { doc } = getClient(cmd.id)
+      emit({
+        event: 'state',
+        id: cmd.id,
+        text: textOf(doc),
+        xml: doc.getXmlFragment('default').toString(),
+        update: Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64')
+      })
+      return
+    }
+    case 'xmlInsertParagraph': {
+      const { doc } = getClient(cmd.id)
+      const fragment = doc.getXmlFragment('default')
+      doc.transact(() => {
+        const paragraph = new Y.XmlElement('paragraph')
+        paragraph.insert(0, [new Y.XmlText(String(cmd.text))])
+        fragment.insert(fragment.length, [paragraph])
+      })
+      return
+    }
+    default:
+      throw new Error(`unknown op ${JSON.stringify(cmd.op)}`)
+  }
+}
+
+let exiting = false
+
+/** @param {number} code */
+const shutdown = (code) => {
+  if (exiting) return
+  exiting = true
+  destroyAll()
+  // Make sure everything queued on stdout is flushed before exiting.
+  process.stdout.write('', () => process.exit(code))
+}
+
+/** @param {string} line */
+const handleLine = (line) => {
+  if (line.trim().length === 0) return
+  let cmd
+  try {
+    cmd = JSON.parse(line)
+  } catch (err) {
+    emit({ event: 'error', message: `invalid JSON command: ${err.message}`, line })
+    return
+  }
+  if (cmd === null || typeof cmd !== 'object' || Array.isArray(cmd)) {
+    emit({ event: 'error', message: 'command must be a JSON object', line })
+    return
+  }
+  /** @type {Record<string, unknown>} */
+  const ack = { event: 'ack', op: cmd.op, id: cmd.id ?? null }
+  if (cmd.seq !== undefined) ack.seq = cmd.seq
+  if (cmd.op === 'exit') {
+    emit(ack)
+    shutdown(0)
+    return
+  }
+  try {
+    execute(cmd)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    diag(`command ${line} failed:`, err)
+    emit({ event: 'error', op: cmd.op, id: cmd.id ?? null, seq: cmd.seq ?? null, message })
+    ack.error = message
+  }
+  emit(ack)
+}
+
+process.on('uncaughtException', (err) => {
+  diag('uncaught exception:', err)
+  emit({ event: 'error', message: `uncaught exception: ${err && err.message ? err.message : String(err)}` })
+})
+process.on('unhandledRejection', (err) => {
+  diag('unhandled rejection:', err)
+  emit({ event: 'error', message: `unhandled rejection: ${err && err.message ? err.message : String(err)}` })
+})
+process.stdout.on('error', (err) => {
+  // EPIPE: the Python side is gone. Nothing left to report to.
+  console.error('[puppet] stdout error, exiting:', err.message)
+  destroyAll()
+  process.exit(0)
+})
+
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false })
+rl.on('line', handleLine)
+rl.on('close', () => shutdown(0))
+
+emit({ event: 'ready', pid: process.pid })

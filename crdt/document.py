@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pycrdt import Doc, TransactionEvent
 
@@ -25,7 +26,7 @@ class SyncDocument:
     __slots__ = ("_doc", "_emitted")
 
     def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
-        self._doc: Doc = Doc()
+        self._doc: Doc[Any] = Doc()
         for stored in (snapshot, *updates):
             if stored:
                 self._doc.apply_update(stored)
@@ -38,7 +39,7 @@ class SyncDocument:
             self._emitted.append(update)
 
     @property
-    def ydoc(self) -> Doc:
+    def ydoc(self) -> Doc[Any]:
         """The underlying pycrdt document, for reading content (exports, anchors)."""
         return self._doc
 
@@ -82,7 +83,7 @@ class SyncDocument:
 
 
 def _fold(updates: Iterable[bytes]) -> bytes:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     for update in updates:
         doc.apply_update(update)
     return doc.get_update()

@@ -101,8 +101,9 @@ class SyncSession:
             if states is not None:
                 self.peer.send(encode_awareness(states))
         elif isinstance(message, PermissionDenied):
-            log.info("%s on %s reported permission denied: %s", self.who, document.label,
-                     message.reason)
+            log.info(
+                "%s on %s reported permission denied: %s", self.who, document.label, message.reason
+            )
 
     def _drop_update(self) -> None:
         self.dropped_updates += 1

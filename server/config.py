@@ -27,8 +27,10 @@ class Settings:
     compact_threshold: int = 200
     idle_unload_seconds: float = 30.0
     max_message_size: int = 1024 * 1024
-    # A connection whose unsent frames exceed this many bytes is disconnected.
-    send_buffer_limit: int = 16 * 1024 * 1024
+    # A connection whose unsent bytes stay above this limit for send_stall_seconds (or
+    # pass four times the limit) is disconnected.
+    send_buffer_limit: int = 4 * 1024 * 1024
+    send_stall_seconds: float = 5.0
     max_awareness_bytes: int = 64 * 1024
     log_level: str = "info"
 

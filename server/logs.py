@@ -45,6 +45,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # Alembic narrates every start at INFO even when there is nothing to migrate.
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("aiosqlite").setLevel(max(root.level, logging.INFO))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

@@ -113,7 +113,9 @@ class SqlStore:
             if found is None:
                 return None
             invite, room = found
-            return Invite(invite.code, _room(room), Role(invite.role), invite.revoked_at is not None)
+            return Invite(
+                invite.code, _room(room), Role(invite.role), invite.revoked_at is not None
+            )
 
     async def list_invites(self, room_id: int) -> list[Invite]:
         async with self._sessions() as session:
@@ -130,7 +132,10 @@ class SqlStore:
     async def add_participant(self, room_id: int, name: str, role: Role) -> Participant:
         async with self._sessions.begin() as session:
             row = ParticipantRow(
-                id=uuid.uuid4().hex, room_id=room_id, name=name, role=role.value,
+                id=uuid.uuid4().hex,
+                room_id=room_id,
+                name=name,
+                role=role.value,
                 created_at=utcnow(),
             )
             session.add(row)
@@ -186,9 +191,7 @@ class SqlStore:
         if found is None:
             raise StoreError(f"no document {document_id}")
         snapshot, version = found
-        return StoredDocument(
-            snapshot, version, [r.data for r in rows], rows[-1].id if rows else 0
-        )
+        return StoredDocument(snapshot, version, [r.data for r in rows], rows[-1].id if rows else 0)
 
     async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
         if not updates:
@@ -233,8 +236,10 @@ class SqlStore:
         async with self._sessions() as session:
             rows, log_bytes = (
                 await session.execute(
-                    select(func.count(UpdateRow.id), func.coalesce(func.sum(func.length(UpdateRow.data)), 0))
-                    .where(UpdateRow.document_id == document_id)
+                    select(
+                        func.count(UpdateRow.id),
+                        func.coalesce(func.sum(func.length(UpdateRow.data)), 0),
+                    ).where(UpdateRow.document_id == document_id)
                 )
             ).one()
             snapshot = await session.scalar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -58,33 +59,46 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         return
 
     document = await state.hub.acquire(info, room.slug)
-    peer = WebSocketPeer(websocket, state.settings.send_buffer_limit, who)
+    settings = state.settings
+    peer = WebSocketPeer(websocket, settings.send_buffer_limit, settings.send_stall_seconds, who)
     session = SyncSession(document, peer, claims.role, who)
     log.info("%s joined %s", who, document.label)
-    max_size = state.settings.max_message_size
     try:
         session.start()
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            data = message.get("bytes")
-            if data is None:
-                peer.close(CloseCode.UNSUPPORTED_DATA, "text frames are not supported")
-                log.info("closed %s on %s: text frame", who, document.label)
-                break
-            if len(data) > max_size:
-                peer.close(CloseCode.MESSAGE_TOO_BIG, f"message over {max_size} bytes")
-                log.info("closed %s on %s: %d-byte message", who, document.label, len(data))
-                break
-            try:
-                session.receive(data)
-            except ProtocolViolation as exc:
-                peer.close(exc.code, exc.reason[:120])
-                log.info("closed %s on %s (%d): %s", who, document.label, exc.code, exc.reason)
-                break
+        await _relay(websocket, session, peer, settings.max_message_size)
+    except asyncio.CancelledError:
+        # The peer cancels this handler to drop a client that reads too slowly.
+        current = asyncio.current_task()
+        if not peer.overflowed or current is None or current.uncancel() > 0:
+            raise
     finally:
         session.end()
         state.hub.release(document)
         await peer.finish()
         log.info("%s left %s", who, document.label)
+
+
+async def _relay(
+    websocket: WebSocket, session: SyncSession, peer: WebSocketPeer, max_size: int
+) -> None:
+    """Feed the client's frames to the session until it leaves or breaks the protocol."""
+    who, label = session.who, session.document.label
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("bytes")
+        if data is None:
+            peer.close(CloseCode.UNSUPPORTED_DATA, "text frames are not supported")
+            log.info("closed %s on %s: text frame", who, label)
+            return
+        if len(data) > max_size:
+            peer.close(CloseCode.MESSAGE_TOO_BIG, f"message over {max_size} bytes")
+            log.info("closed %s on %s: %d-byte message", who, label, len(data))
+            return
+        try:
+            session.receive(data)
+        except ProtocolViolation as exc:
+            peer.close(exc.code, exc.reason[:120])
+            log.info("closed %s on %s (%d): %s", who, label, exc.code, exc.reason)
+            return

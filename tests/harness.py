@@ -74,8 +74,11 @@ async def run_server(settings: Settings, port: int | None = None) -> AsyncIterat
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    sock = _free_socket() if port is None else socket.create_server(("127.0.0.1", port),
-                                                                      reuse_port=False)
+    sock = (
+        _free_socket()
+        if port is None
+        else socket.create_server(("127.0.0.1", port), reuse_port=False)
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await eventually(lambda: server.started or task.done(), 10, "the server to start")

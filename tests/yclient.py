@@ -31,7 +31,7 @@ class YClient:
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
-        self.doc: Doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.text = self.doc.get("text", type=Text)
         self.frames: list[bytes] = []
         self.denied: list[str] = []
@@ -110,7 +110,9 @@ class YClient:
         try:
             await self.wait_until(lambda: str(self.text) == value, seconds)
         except TimeoutError:
-            raise AssertionError(f"text is {str(self.text)!r}, expected {value!r}") from None
+            raise AssertionError(
+                f"text is {_short(str(self.text))}, expected {_short(value)}"
+            ) from None
 
     async def wait_synced(self, seconds: float = 5.0) -> None:
         async with asyncio.timeout(timeout(seconds)):
@@ -139,8 +141,10 @@ async def open_synced(url: str, token: str) -> YClient:
 
 
 def text_of(update: bytes) -> str:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     doc.apply_update(update)
     return str(doc.get("text", type=Text))
 
 
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pycrdt import Doc, Text
 
 from crdt.protocol import decode_message, encode_sync_step1, encode_update
@@ -61,7 +63,7 @@ async def test_observer_updates_are_dropped_not_stored(server: RunningServer) ->
     await observer.wait_until(lambda: bool(observer.denied))
     assert "read-only" in observer.denied[0]
     # A sync step 2 from the observer is dropped too.
-    rogue = Doc()
+    rogue: Doc[Any] = Doc()
     rogue.get("text", type=Text).insert(0, "step2 vandal")
     await observer.send(bytes([0, 1]) + encode_update(rogue.get_update())[2:])
     member.insert(4, "!")
@@ -71,7 +73,7 @@ async def test_observer_updates_are_dropped_not_stored(server: RunningServer) ->
     info = await server.app_state.store.get_document(room.room.id, "guide")
     assert info is not None
     stored = await server.app_state.store.load_document(info.id)
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     for update in (stored.snapshot, *stored.updates):
         if update:
             doc.apply_update(update)

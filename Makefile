@@ -1,0 +1,44 @@
+# Two entry points: `make run` starts Roundtable, `make test` runs every check.
+# Each installs what it needs into .venv (and tests/interop/node_modules for tests).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+TEST_STAMP := $(VENV)/.test-installed
+NODE_STAMP := tests/interop/node_modules/.package-lock.json
+
+.PHONY: run test lint typecheck pytest clean
+
+run: $(RUNTIME_STAMP)
+	$(BIN)/roundtable serve
+
+test: lint typecheck pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+pytest: $(TEST_STAMP) $(NODE_STAMP)
+	$(BIN)/pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(RUNTIME_STAMP)
+
+$(NODE_STAMP): tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf $(VENV) tests/interop/node_modules .pytest_cache .mypy_cache .ruff_cache

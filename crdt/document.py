@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, TransactionEvent
+from pycrdt import Doc, TransactionEvent, get_state
+
+from crdt.protocol import ProtocolError, Reader
 
 # The v1 encoding of an update that changes nothing: no structs, an empty delete set.
 EMPTY_UPDATE = b"\x00\x00"
@@ -67,6 +69,19 @@ class SyncDocument:
             return self._emitted[0]
         return _fold(self._emitted)
 
+    def adds_structs(self, update: bytes) -> bool:
+        """Whether ``update`` holds insertions this document does not have yet.
+
+        Cheap (no apply); deletions of known content are not detected. Bytes that do
+        not decode count as adding nothing.
+        """
+        try:
+            incoming = decode_state_vector(get_state(update))
+        except (ValueError, ProtocolError):
+            return False
+        known = decode_state_vector(self._doc.get_state())
+        return any(clock > known.get(client, 0) for client, clock in incoming.items())
+
     def state_vector(self) -> bytes:
         return self._doc.get_state()
 
@@ -80,6 +95,19 @@ class SyncDocument:
     def encode_state(self) -> bytes:
         """The whole document as one update."""
         return self._doc.get_update()
+
+
+def decode_state_vector(state_vector: bytes) -> dict[int, int]:
+    """A state vector as {client id: next clock}; raises ProtocolError if malformed."""
+    reader = Reader(state_vector)
+    entries = reader.var_uint()
+    clocks: dict[int, int] = {}
+    for _ in range(entries):
+        client = reader.var_uint()
+        clocks[client] = reader.var_uint()
+    if not reader.exhausted:
+        raise ProtocolError("trailing bytes after state vector")
+    return clocks
 
 
 def _fold(updates: Iterable[bytes]) -> bytes:

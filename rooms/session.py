@@ -78,7 +78,7 @@ class SyncSession:
             document.join(self.peer)
         elif isinstance(message, SyncStep2 | SyncUpdate):
             if not self.role.can_edit:
-                self._drop_update()
+                self._drop_update(message.update)
                 return
             try:
                 document.apply_client_update(message.update, origin=self.peer)
@@ -105,7 +105,11 @@ class SyncSession:
                 "%s on %s reported permission denied: %s", self.who, document.label, message.reason
             )
 
-    def _drop_update(self) -> None:
+    def _drop_update(self, update: bytes) -> None:
+        # y-websocket answers the server's step 1 with a step 2 even when it has nothing
+        # new: only an update that would add content counts as a refused edit.
+        if not self.document.sync.adds_structs(update):
+            return
         self.dropped_updates += 1
         if self.dropped_updates == 1:
             log.info("dropping updates from read-only %s on %s", self.who, self.document.label)

@@ -48,5 +48,7 @@ class StoredDocument:
     snapshot: bytes | None
     snapshot_version: int
     updates: list[bytes] = field(default_factory=list)
-    # Highest log row id read, so that compaction deletes only what it folded in.
-    last_update_id: int = 0
+    # Ids of the log rows read, so that compaction deletes exactly what it folded in.
+    # (Not "every id up to the highest": on PostgreSQL ids are taken when a row is
+    # inserted, not when it commits, so a lower id can still commit later.)
+    update_ids: tuple[int, ...] = ()

@@ -44,9 +44,13 @@ class Store(Protocol):
         ...
 
     async def replace_snapshot(
-        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+        self,
+        document_id: int,
+        expected_version: int,
+        snapshot: bytes,
+        folded_update_ids: Sequence[int],
     ) -> bool:
-        """Store ``snapshot`` and delete the log rows up to ``up_to_update_id``, atomically.
+        """Store ``snapshot`` and delete the log rows ``folded_update_ids``, atomically.
 
         Returns False, changing nothing, if the snapshot version is no longer
         ``expected_version`` (another compaction won the race).
@@ -120,8 +124,9 @@ class MemoryStore:
 
     async def load_document(self, document_id: int) -> StoredDocument:
         doc = self.documents[document_id]
-        last = doc.log[-1][0] if doc.log else 0
-        return StoredDocument(doc.snapshot, doc.version, [u for _, u in doc.log], last)
+        return StoredDocument(
+            doc.snapshot, doc.version, [u for _, u in doc.log], tuple(i for i, _ in doc.log)
+        )
 
     async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
         if self.fail_writes is not None:
@@ -130,7 +135,11 @@ class MemoryStore:
         doc.log.extend((next(self._ids), u) for u in updates)
 
     async def replace_snapshot(
-        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+        self,
+        document_id: int,
+        expected_version: int,
+        snapshot: bytes,
+        folded_update_ids: Sequence[int],
     ) -> bool:
         if self.fail_writes is not None:
             raise StoreError(str(self.fail_writes)) from self.fail_writes
@@ -139,7 +148,8 @@ class MemoryStore:
             return False
         doc.snapshot = snapshot
         doc.version += 1
-        doc.log = [(i, u) for i, u in doc.log if i > up_to_update_id]
+        folded = set(folded_update_ids)
+        doc.log = [(i, u) for i, u in doc.log if i not in folded]
         return True
 
     async def close(self) -> None:

@@ -28,8 +28,13 @@ def _upgrade(connection: Connection) -> None:
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision (a no-op when it already is)."""
     async with engine.begin() as connection:
+        # Processes starting together on one database migrate one after the other.
         if connection.dialect.name == "postgresql":
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
+        elif connection.dialect.name == "sqlite":
+            # Take SQLite's write lock now, so the DDL and the version check below run
+            # in one transaction that a second process waits for (busy timeout).
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         await connection.run_sync(_upgrade)

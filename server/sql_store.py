@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,9 @@ from server.tables import (
     utcnow,
 )
 
+# Log rows deleted per statement, well under the drivers' bound-parameter limits.
+_DELETE_BATCH = 1000
+
 
 def create_engine(database_url: str) -> AsyncEngine:
     """An engine for ``database_url``; SQLite gets WAL and a busy timeout."""
@@ -33,14 +37,35 @@ def create_engine(database_url: str) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
     return create_async_engine(database_url, pool_pre_ping=True)
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a SQLite database to WAL once; it stays so for every later connection.
+
+    Two processes opening a new database at once can both try the switch, and SQLite
+    answers "database is locked" at once, without its busy handler: retry briefly.
+    """
+    for _ in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            # The driver's own OperationalError class, whichever adapter raised it.
+            if "database is locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise StoreError("could not switch the SQLite database to WAL: it stays locked")
 
 
 def _room(row: RoomRow) -> Room:
@@ -191,7 +216,7 @@ class SqlStore:
         if found is None:
             raise StoreError(f"no document {document_id}")
         snapshot, version = found
-        return StoredDocument(snapshot, version, [r.data for r in rows], rows[-1].id if rows else 0)
+        return StoredDocument(snapshot, version, [r.data for r in rows], tuple(r.id for r in rows))
 
     async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
         if not updates:
@@ -207,10 +232,16 @@ class SqlStore:
             raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
 
     async def replace_snapshot(
-        self, document_id: int, expected_version: int, snapshot: bytes, up_to_update_id: int
+        self,
+        document_id: int,
+        expected_version: int,
+        snapshot: bytes,
+        folded_update_ids: Sequence[int],
     ) -> bool:
         try:
             async with self._sessions.begin() as session:
+                # The version check takes the row lock on PostgreSQL: a concurrent
+                # compaction waits here, then finds the version moved and gives up.
                 result = await session.execute(
                     update(DocumentRow)
                     .where(
@@ -222,11 +253,13 @@ class SqlStore:
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     await session.rollback()
                     return False
-                await session.execute(
-                    delete(UpdateRow).where(
-                        UpdateRow.document_id == document_id, UpdateRow.id <= up_to_update_id
+                for start in range(0, len(folded_update_ids), _DELETE_BATCH):
+                    batch = folded_update_ids[start : start + _DELETE_BATCH]
+                    await session.execute(
+                        delete(UpdateRow).where(
+                            UpdateRow.document_id == document_id, UpdateRow.id.in_(batch)
+                        )
                     )
-                )
                 return True
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not store a snapshot: {exc}") from exc

@@ -72,9 +72,7 @@ class DocumentWriter:
         try:
             await self.flush()
         except Exception:
-            delay = min(
-                self._settings.flush_interval * 2**self._failures, self._settings.max_retry_delay
-            )
+            delay = self._retry_delay()
             log.warning(
                 "flush of %s failed (%d in a row); retrying in %.1fs",
                 self._label,
@@ -87,6 +85,10 @@ class DocumentWriter:
             return
         if self._pending and self._timer is None:
             self._schedule(self._settings.flush_interval)
+
+    def _retry_delay(self) -> float:
+        backoff = self._settings.flush_interval * 2 ** max(self._failures - 1, 0)
+        return float(min(backoff, self._settings.max_retry_delay))
 
     async def flush(self) -> None:
         """Store everything pending now. On failure the updates stay pending and it raises."""
@@ -117,7 +119,7 @@ class DocumentWriter:
             stored = await self._store.load_document(self._document_id)
             snapshot = compact(stored.snapshot, stored.updates)
             replaced = await self._store.replace_snapshot(
-                self._document_id, stored.snapshot_version, snapshot, stored.last_update_id
+                self._document_id, stored.snapshot_version, snapshot, stored.update_ids
             )
         except Exception:
             # The log is intact; compaction is tried again after the next flush.
@@ -135,8 +137,13 @@ class DocumentWriter:
             log.info("compaction of %s skipped: another process compacted it first", self._label)
 
     async def close(self) -> None:
-        """Cancel the timer and flush; raises if the final write fails."""
+        """Flush now. If that fails it raises, and the writer keeps retrying on its own."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            if self._timer is None:
+                self._schedule(self._retry_delay())
+            raise

@@ -43,16 +43,28 @@ def parse_awareness_update(payload: bytes, max_state_bytes: int) -> list[Awarene
             raise AwarenessTooLarge(
                 f"awareness state of {len(raw)} bytes exceeds the cap of {max_state_bytes}"
             )
-        try:
-            state = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ProtocolError("awareness state is not JSON") from exc
+        state = _parse_state(raw)
         if state is not None and not isinstance(state, dict):
             raise ProtocolError("awareness state must be a JSON object or null")
         entries.append(AwarenessEntry(client_id, clock, state))
     if not reader.exhausted:
         raise ProtocolError("trailing bytes after awareness update")
     return entries
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_state(raw: bytes) -> Any:
+    """Parse a state exactly as every JavaScript peer will: strict UTF-8, strict JSON."""
+    try:
+        # json.loads on bytes would guess UTF-16/32 and accept surrogates; peers do not.
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("awareness state is not JSON (strict UTF-8)") from exc
+    except RecursionError as exc:
+        raise ProtocolError("awareness state is nested too deeply") from exc
 
 
 class DocumentAwareness:
@@ -91,7 +103,10 @@ class DocumentAwareness:
         """
         parse_awareness_update(payload, self._max_state_bytes)
         self._changed = []
-        self._awareness.apply_awareness_update(payload, owner)
+        try:
+            self._awareness.apply_awareness_update(payload, owner)
+        except Exception as exc:  # validated above; pycrdt refusing it is still a bad frame
+            raise ProtocolError(f"awareness update refused: {exc}") from exc
         if not self._changed:
             return None
         return self._awareness.encode_awareness_update(self._changed)

@@ -53,6 +53,7 @@ class SyncDocument:
         """
         if update == EMPTY_UPDATE:
             return None
+        _check_declared_count(update, min_bytes_each=3, what="update")
         self._emitted.clear()
         try:
             self._doc.apply_update(update)
@@ -76,6 +77,7 @@ class SyncDocument:
         not decode count as adding nothing.
         """
         try:
+            _check_declared_count(update, min_bytes_each=3, what="update")
             incoming = decode_state_vector(get_state(update))
         except (ValueError, ProtocolError):
             return False
@@ -87,6 +89,7 @@ class SyncDocument:
 
     def diff(self, state_vector: bytes) -> bytes:
         """The update a peer with ``state_vector`` is missing."""
+        _check_declared_count(state_vector, min_bytes_each=2, what="state vector")
         try:
             return self._doc.get_update(state_vector)
         except Exception as exc:
@@ -95,6 +98,22 @@ class SyncDocument:
     def encode_state(self) -> bytes:
         """The whole document as one update."""
         return self._doc.get_update()
+
+
+def _check_declared_count(data: bytes, min_bytes_each: int, what: str) -> None:
+    """Refuse bytes whose leading entry count cannot fit in them.
+
+    The CRDT core sizes its tables from that count before it reads the entries, so a
+    16-byte frame declaring millions of clients would cost hundreds of megabytes.
+    Every entry (client id, clock, ...) takes at least ``min_bytes_each`` bytes.
+    """
+    reader = Reader(data)
+    try:
+        count = reader.var_uint()
+    except ProtocolError as exc:
+        raise InvalidUpdate(f"invalid {what}: truncated") from exc
+    if count * min_bytes_each > len(data):
+        raise InvalidUpdate(f"invalid {what}: declares {count} entries in {len(data)} bytes")
 
 
 def decode_state_vector(state_vector: bytes) -> dict[int, int]:

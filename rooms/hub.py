@@ -6,6 +6,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from crdt.document import SyncDocument
+from rooms.broker import Broker, LocalBroker
+from rooms.fanout import DocumentFanout
 from rooms.live import LiveDocument
 from rooms.records import DocumentInfo
 from rooms.store import Store
@@ -20,6 +23,8 @@ class HubSettings:
     # A document with no connections is unloaded after this many seconds.
     idle_unload_seconds: float = 30.0
     max_awareness_bytes: int = 64 * 1024
+    # How often remote awareness states are checked for expiry (30 s without renewal).
+    awareness_sweep_seconds: float = 5.0
 
 
 class DocumentHub:
@@ -30,9 +35,12 @@ class DocumentHub:
     holder for ``idle_unload_seconds`` and everything it holds is stored.
     """
 
-    def __init__(self, store: Store, settings: HubSettings) -> None:
+    def __init__(self, store: Store, settings: HubSettings, broker: Broker | None = None) -> None:
         self._store = store
         self._settings = settings
+        self.broker: Broker = broker if broker is not None else LocalBroker()
+        self.broker.on_reconnect(self.heal)
+        self._sweeper: asyncio.Task[None] | None = None
         self._documents: dict[int, LiveDocument] = {}
         self._loading: dict[int, asyncio.Future[LiveDocument]] = {}
         self._unload_timers: dict[int, asyncio.TimerHandle] = {}
@@ -49,7 +57,11 @@ class DocumentHub:
             if pending is None:
                 pending = asyncio.get_running_loop().create_future()
                 self._loading[info.id] = pending
+                fanout = DocumentFanout(self.broker, info.id)
                 try:
+                    # Subscribe first: what other processes publish while this one
+                    # reads storage is kept and applied once the document is loaded.
+                    await fanout.start()
                     stored = await self._store.load_document(info.id)
                     document = LiveDocument(
                         info,
@@ -58,8 +70,10 @@ class DocumentHub:
                         self._store,
                         self._settings.writer,
                         self._settings.max_awareness_bytes,
+                        fanout,
                     )
                 except BaseException as exc:
+                    await fanout.stop()
                     pending.set_exception(exc)
                     # Retrieve it here so an unawaited future does not warn.
                     pending.exception()
@@ -67,6 +81,8 @@ class DocumentHub:
                 finally:
                     del self._loading[info.id]
                 self._documents[info.id] = document
+                fanout.attach(document)
+                self._start_sweeper()
                 pending.set_result(document)
                 log.info("loaded %s (%d log rows)", document.label, len(stored.updates))
                 if len(stored.updates) >= self._settings.writer.compact_threshold:
@@ -100,6 +116,8 @@ class DocumentHub:
         if document.holders:
             return
         try:
+            if self.broker.shared:
+                await self._store_what_storage_lacks(document)
             await document.writer.close()
         except Exception:
             log.warning("%s kept in memory: its updates are not stored yet", document.label)
@@ -108,7 +126,50 @@ class DocumentHub:
             return
         if document.holders == 0 and self._documents.get(document.info.id) is document:
             del self._documents[document.info.id]
+            await document.fanout.stop()
             log.info("unloaded %s", document.label)
+
+    async def _store_what_storage_lacks(self, document: LiveDocument) -> None:
+        """Before forgetting a document, store anything it holds that storage lacks.
+
+        Normally nothing: each process stores what its own clients sent. But if a
+        process died before its write-behind flush, its last updates live on only in
+        the memory of the processes that received them through the broker.
+        """
+        stored = await self._store.load_document(document.info.id)
+        in_storage = SyncDocument(stored.snapshot, stored.updates)
+        changed = in_storage.apply(document.sync.diff(in_storage.state_vector()))
+        if changed is not None:
+            log.info("storing updates of %s that only this process still held", document.label)
+            document.writer.enqueue(changed)
+
+    async def heal(self) -> None:
+        """After the broker was down: converge every loaded document with the others.
+
+        Re-reads storage (what other processes stored meanwhile) and exchanges state
+        vectors with the other processes (what they hold but have not stored yet).
+        """
+        for document in list(self._documents.values()):
+            try:
+                stored = await self._store.load_document(document.info.id)
+            except Exception as exc:
+                log.warning("could not re-read %s while healing: %s", document.label, exc)
+            else:
+                for update in (stored.snapshot, *stored.updates):
+                    if update:
+                        document.apply_remote_update(update)
+            document.fanout.request_sync()
+        log.info("healed %d documents after the broker came back", len(self._documents))
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None and self.broker.shared:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_awareness())
+
+    async def _sweep_awareness(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.awareness_sweep_seconds)
+            for document in list(self._documents.values()):
+                document.expire_awareness()
 
     async def flush_all(self) -> None:
         """Store everything pending in every loaded document; raises if any write fails."""
@@ -129,6 +190,8 @@ class DocumentHub:
         self._unload_timers.clear()
         for task in list(self._tasks):
             task.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for attempt in range(1, attempts + 1):
             try:
                 await self.flush_all()
@@ -138,4 +201,6 @@ class DocumentHub:
                     log.error("giving up: some updates could not be stored before exit")
                     raise
                 await asyncio.sleep(retry_delay)
+        for document in self._documents.values():
+            await document.fanout.stop()
         self._documents.clear()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from crdt.awareness import DocumentAwareness
-from crdt.document import SyncDocument
-from crdt.protocol import encode_awareness, encode_update
+from crdt.document import InvalidUpdate, SyncDocument
+from crdt.protocol import ProtocolError, encode_awareness, encode_update
+from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
 from rooms.records import DocumentInfo, StoredDocument
 from rooms.store import Store
@@ -16,10 +17,12 @@ log = logging.getLogger("roundtable.hub")
 
 
 class LiveDocument:
-    """One loaded document: its CRDT state, awareness, peers and writer.
+    """One loaded document: its CRDT state, awareness, peers, writer and fan-out.
 
     Only peers that have been sent the server state are in the broadcast set
     (:meth:`join`); a frame is encoded once and queued on every peer without waiting.
+    An update from a local client is relayed, stored and published to the other
+    processes; one from another process is relayed only: it is that process's to store.
     """
 
     def __init__(
@@ -30,6 +33,7 @@ class LiveDocument:
         store: Store,
         writer_settings: WriterSettings,
         max_awareness_bytes: int,
+        fanout: DocumentFanout,
     ) -> None:
         self.info = info
         self.label = f"{room_slug}/{info.name}"
@@ -38,6 +42,7 @@ class LiveDocument:
         self.writer = DocumentWriter(
             store, info.id, self.label, writer_settings, log_rows=len(stored.updates)
         )
+        self.fanout = fanout
         self.peers: set[Peer] = set()
         # Sessions attached, whether or not they have finished the handshake.
         self.holders = 0
@@ -54,13 +59,41 @@ class LiveDocument:
                 peer.send(frame)
 
     def apply_client_update(self, update: bytes, origin: Peer) -> None:
-        """Apply, relay and store an update a client sent. Raises InvalidUpdate."""
+        """Apply, relay, store and publish an update a client sent. Raises InvalidUpdate."""
         changed = self.sync.apply(update)
         if changed is None:
             return
         self.broadcast(encode_update(changed), exclude=origin)
         self.writer.enqueue(changed)
+        self.fanout.publish_update(changed)
+
+    def apply_remote_update(self, update: bytes) -> None:
+        """Apply and relay an update from another process or from storage; never store it."""
+        try:
+            changed = self.sync.apply(update)
+        except InvalidUpdate as exc:
+            log.warning("dropped a remote update to %s: %s", self.label, exc)
+            return
+        if changed is not None:
+            self.broadcast(encode_update(changed))
 
     def relay_awareness(self, update: bytes | None) -> None:
+        """Relay a change of local clients' awareness here and to the other processes."""
         if update is not None:
             self.broadcast(encode_awareness(update))
+            self.fanout.publish_awareness(update)
+
+    def apply_remote_awareness(self, payload: bytes) -> None:
+        try:
+            relayed = self.awareness.apply(payload, owner=None)
+        except ProtocolError as exc:
+            log.warning("dropped a remote awareness update to %s: %s", self.label, exc)
+            return
+        if relayed is not None:
+            self.broadcast(encode_awareness(relayed))
+
+    def expire_awareness(self) -> None:
+        """Drop remote clients' states that stopped being renewed (their process died)."""
+        removed = self.awareness.remove_outdated(keep_owned=True)
+        if removed is not None:
+            self.broadcast(encode_awareness(removed))

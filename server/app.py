@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from rooms.broker import Broker, LocalBroker
 from rooms.directory import RefusedError, RoomDirectory
 from rooms.hub import DocumentHub, HubSettings
 from rooms.writer import WriterSettings
@@ -22,6 +23,7 @@ from server import api
 from server.config import Settings
 from server.headers import SecurityHeaders
 from server.migrate import upgrade
+from server.redis_broker import RedisBroker
 from server.sql_store import SqlStore, create_engine, new_secret
 from server.state import AppState
 from server.sync_endpoint import sync_endpoint
@@ -38,6 +40,13 @@ async def open_state(settings: Settings) -> AppState:
     await upgrade(engine)
     store = SqlStore(engine)
     secret = settings.secret_key or await store.get_or_create_setting("secret_key", new_secret)
+    broker: Broker
+    if settings.redis_url:
+        redis_broker = RedisBroker(settings.redis_url, settings.redis_prefix)
+        await redis_broker.start()
+        broker = redis_broker
+    else:
+        broker = LocalBroker()
     hub = DocumentHub(
         store,
         HubSettings(
@@ -48,6 +57,7 @@ async def open_state(settings: Settings) -> AppState:
             idle_unload_seconds=settings.idle_unload_seconds,
             max_awareness_bytes=settings.max_awareness_bytes,
         ),
+        broker,
     )
     return AppState(
         settings=settings,
@@ -82,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await state.hub.close()
+            await state.hub.broker.close()
             await state.store.close()
             log.info("all updates stored; stopped")
 

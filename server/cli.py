@@ -56,13 +56,19 @@ async def _demo_invite(database_url: str) -> str:
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    if settings.workers > 1:
+    if settings.workers > 1 and not settings.redis_url:
         print(
-            "roundtable: several workers must share a Redis broker (--redis-url), "
-            "which this version does not support yet; run with --workers 1",
+            "roundtable: several workers must share a Redis broker: "
+            "add --redis-url redis://HOST:PORT (or set ROUNDTABLE_REDIS_URL)",
             file=sys.stderr,
         )
         return 2
+    if settings.workers > 1 and settings.database_url.startswith("sqlite"):
+        print(
+            "roundtable: note: several workers on SQLite share one file; "
+            "use PostgreSQL for deployments",
+            file=sys.stderr,
+        )
     invite = asyncio.run(_demo_invite(settings.database_url))
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = f"http://{shown_host}:{settings.port}"

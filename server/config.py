@@ -17,6 +17,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     workers: int = 1
     redis_url: str | None = None
+    # Prefix of every Redis channel name, so several deployments can share one Redis.
+    redis_prefix: str = "roundtable"
     # Token signing key; when unset, one is generated once and kept in the database.
     secret_key: str | None = None
     # Bearer token that may create rooms over HTTP; room creation over HTTP is off without it.

@@ -1,0 +1,207 @@
+"""The :class:`rooms.broker.Broker` on Redis pub/sub (redis-py asyncio with hiredis).
+
+One subscriber connection per process carries every channel it listens to; publishes
+go through a separate pooled client, pipelined so that messages queued together cost
+one round trip. If Redis goes away the process keeps serving its own clients:
+publishes are dropped (and counted), the subscriber reconnects with backoff, and once
+it is subscribed again the reconnect callbacks heal every loaded document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from rooms.broker import Handler, ReconnectCallback, new_origin
+
+log = logging.getLogger("roundtable.broker")
+
+_MAX_BACKOFF = 5.0
+_SUBSCRIBE_TIMEOUT = 5.0
+
+
+class RedisBroker:
+    def __init__(self, url: str, prefix: str = "roundtable") -> None:
+        self._url = url
+        # Channel names are the domain's names under this prefix, so that several
+        # deployments can share one Redis.
+        self._prefix = prefix + ":"
+        self._origin = new_origin()
+        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._handlers: dict[str, Handler] = {}
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._callbacks: list[ReconnectCallback] = []
+        self._pubsub: PubSub | None = None
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._wakeup = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.dropped = 0
+        self.published = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def origin(self) -> bytes:
+        return self._origin
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        """Connect; waits for the first connection so a misconfigured URL fails early."""
+        await self._redis.ping()
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read())
+        self._publisher = loop.create_task(self._publish())
+        async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
+            await self.connected.wait()
+
+    def on_reconnect(self, callback: ReconnectCallback) -> None:
+        self._callbacks.append(callback)
+
+    async def subscribe(self, channel: str, handler: Handler) -> None:
+        channel = self._prefix + channel
+        self._handlers[channel] = handler
+        pubsub = self._pubsub
+        if pubsub is None or not self.connected.is_set():
+            # Subscribed when the connection comes back; healing covers the gap.
+            return
+        confirmed = self._expect(channel)
+        try:
+            await pubsub.subscribe(channel)
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
+                await confirmed
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("could not subscribe to %s now (%s); will on reconnect", channel, exc)
+
+    async def unsubscribe(self, channel: str) -> None:
+        channel = self._prefix + channel
+        self._handlers.pop(channel, None)
+        pubsub = self._pubsub
+        if pubsub is not None and self.connected.is_set():
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.unsubscribe(channel)
+
+    def publish(self, channel: str, message: bytes) -> None:
+        if not self.connected.is_set():
+            self.dropped += 1
+            return
+        self._outbox.append((self._prefix + channel, message))
+        self._wakeup.set()
+
+    def _expect(self, channel: str) -> asyncio.Future[None]:
+        future = self._confirmations.get(channel)
+        if future is None or future.done():
+            future = asyncio.get_running_loop().create_future()
+            self._confirmations[channel] = future
+        return future
+
+    async def _read(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            pubsub = self._redis.pubsub()
+            reader: asyncio.Task[None] | None = None
+            try:
+                channels = list(self._handlers)
+                waits = [self._expect(c) for c in channels]
+                if channels:
+                    await pubsub.subscribe(*channels)
+                else:
+                    await pubsub.ping()
+                self._pubsub = pubsub
+                reader = asyncio.get_running_loop().create_task(self._consume(pubsub))
+                if waits:
+                    async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
+                        await asyncio.gather(*waits)
+                self.connected.set()
+                backoff = 0.1
+                if not first:
+                    log.info("Redis is back: resubscribed to %d channels", len(channels))
+                    self._spawn(self._heal())
+                first = False
+                await reader
+            except asyncio.CancelledError:
+                if reader is not None:
+                    reader.cancel()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except (RedisError, OSError, TimeoutError) as exc:
+                if reader is not None:
+                    reader.cancel()
+                if self.connected.is_set() or first:
+                    log.warning("lost Redis (%s); serving local clients, reconnecting", exc)
+                self.connected.clear()
+                self._pubsub = None
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _consume(self, pubsub: PubSub) -> None:
+        while True:
+            message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            kind = message["type"]
+            channel = message["channel"].decode()
+            if kind == "subscribe":
+                future = self._confirmations.get(channel)
+                if future is not None and not future.done():
+                    future.set_result(None)
+            elif kind == "message":
+                handler = self._handlers.get(channel)
+                if handler is not None:
+                    try:
+                        handler(message["data"])
+                    except Exception:
+                        log.exception("handler for %s failed", channel)
+
+    async def _heal(self) -> None:
+        for callback in self._callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("healing after the Redis reconnect failed")
+
+    async def _publish(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._outbox:
+                batch = list(self._outbox)
+                self._outbox.clear()
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, message in batch:
+                            pipe.publish(channel, message)
+                        await pipe.execute()
+                    self.published += len(batch)
+                except (RedisError, OSError) as exc:
+                    self.dropped += len(batch)
+                    log.warning("dropped %d broker messages: %s", len(batch), exc)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in (self._reader, self._publisher, *self._tasks):
+            if task is not None:
+                task.cancel()
+        for task in (self._reader, self._publisher, *self._tasks):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self._redis.aclose()

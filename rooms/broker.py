@@ -87,7 +87,7 @@ class MemoryBus:
 
     def __init__(self) -> None:
         self.brokers: list[MemoryBroker] = []
-        self.published = 0
+        self.log: list[tuple[str, bytes]] = []
 
     def broker(self) -> MemoryBroker:
         broker = MemoryBroker(self)
@@ -120,7 +120,7 @@ class MemoryBroker:
     def publish(self, channel: str, message: bytes) -> None:
         if not self.connected:
             return
-        self._bus.published += 1
+        self._bus.log.append((channel, message))
         loop = asyncio.get_running_loop()
         for broker in self._bus.brokers:
             handler = broker.handlers.get(channel)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from crdt.awareness import DocumentAwareness
 from crdt.document import SyncDocument
 from rooms.broker import Broker, LocalBroker
 from rooms.fanout import DocumentFanout
@@ -23,7 +24,9 @@ class HubSettings:
     # A document with no connections is unloaded after this many seconds.
     idle_unload_seconds: float = 30.0
     max_awareness_bytes: int = 64 * 1024
-    # How often remote awareness states are checked for expiry (30 s without renewal).
+    # Remote awareness states not renewed for this long are dropped (clients renew every
+    # 15 s), checked every awareness_sweep_seconds.
+    awareness_timeout_seconds: float = 30.0
     awareness_sweep_seconds: float = 5.0
 
 
@@ -69,7 +72,10 @@ class DocumentHub:
                         stored,
                         self._store,
                         self._settings.writer,
-                        self._settings.max_awareness_bytes,
+                        DocumentAwareness(
+                            max_state_bytes=self._settings.max_awareness_bytes,
+                            outdated_ms=int(self._settings.awareness_timeout_seconds * 1000),
+                        ),
                         fanout,
                     )
                 except BaseException as exc:

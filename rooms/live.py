@@ -32,13 +32,13 @@ class LiveDocument:
         stored: StoredDocument,
         store: Store,
         writer_settings: WriterSettings,
-        max_awareness_bytes: int,
+        awareness: DocumentAwareness,
         fanout: DocumentFanout,
     ) -> None:
         self.info = info
         self.label = f"{room_slug}/{info.name}"
         self.sync = SyncDocument(stored.snapshot, stored.updates)
-        self.awareness = DocumentAwareness(max_state_bytes=max_awareness_bytes)
+        self.awareness = awareness
         self.writer = DocumentWriter(
             store, info.id, self.label, writer_settings, log_rows=len(stored.updates)
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rooms.roles import Role
 
@@ -39,6 +40,25 @@ class DocumentInfo:
     room_id: int
     name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """Something that happened in a room; ``seq`` is gapless and increasing per room."""
+
+    room_id: int
+    seq: int
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "data": self.data,
+            "at": self.created_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)

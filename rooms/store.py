@@ -6,9 +6,9 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from rooms.records import DocumentInfo, Invite, Participant, Room, StoredDocument
+from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
 
 
@@ -57,6 +57,18 @@ class Store(Protocol):
         """
         ...
 
+    async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
+        """Store an event with the room's next sequence number, atomically."""
+        ...
+
+    async def events_since(self, room_id: int, after_seq: int, limit: int) -> list[RoomEvent]:
+        """The room's events with ``seq > after_seq``, oldest first, at most ``limit``."""
+        ...
+
+    async def last_event_seq(self, room_id: int) -> int:
+        """The sequence number of the room's latest event (0 before the first)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -81,6 +93,7 @@ class MemoryStore:
         self.invites: dict[str, Invite] = {}
         self.participants: dict[str, Participant] = {}
         self.documents: dict[int, _MemoryDocument] = {}
+        self.events: dict[int, list[RoomEvent]] = {}
         # Set to an exception to make every write fail, as a broken database would.
         self.fail_writes: Exception | None = None
 
@@ -151,6 +164,20 @@ class MemoryStore:
         folded = set(folded_update_ids)
         doc.log = [(i, u) for i, u in doc.log if i not in folded]
         return True
+
+    async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
+        if self.fail_writes is not None:
+            raise StoreError(str(self.fail_writes)) from self.fail_writes
+        events = self.events.setdefault(room_id, [])
+        event = RoomEvent(room_id, len(events) + 1, type, data, _now())
+        events.append(event)
+        return event
+
+    async def events_since(self, room_id: int, after_seq: int, limit: int) -> list[RoomEvent]:
+        return [e for e in self.events.get(room_id, []) if e.seq > after_seq][:limit]
+
+    async def last_event_seq(self, room_id: int) -> int:
+        return len(self.events.get(room_id, []))
 
     async def close(self) -> None:
         return None

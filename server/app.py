@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from rooms.broker import Broker, LocalBroker
 from rooms.directory import RefusedError, RoomDirectory
+from rooms.events import RoomEvents
 from rooms.hub import DocumentHub, HubSettings
 from rooms.writer import WriterSettings
 from server import api
@@ -65,6 +66,7 @@ async def open_state(settings: Settings) -> AppState:
         directory=RoomDirectory(store),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
+        events=RoomEvents(store, broker),
     )
 
 

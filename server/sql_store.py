@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -12,13 +13,14 @@ from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from rooms.records import DocumentInfo, Invite, Participant, Room, StoredDocument
+from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
 from rooms.store import StoreError
 from server.tables import (
     DocumentRow,
     InviteRow,
     ParticipantRow,
+    RoomEventRow,
     RoomRow,
     SettingRow,
     UpdateRow,
@@ -263,6 +265,44 @@ class SqlStore:
                 return True
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not store a snapshot: {exc}") from exc
+
+    async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
+        try:
+            async with self._sessions.begin() as session:
+                # The counter update locks the room row until commit, so concurrent
+                # appends from several processes get consecutive numbers, no gaps.
+                seq = await session.scalar(
+                    update(RoomRow)
+                    .where(RoomRow.id == room_id)
+                    .values(event_seq=RoomRow.event_seq + 1)
+                    .returning(RoomRow.event_seq)
+                )
+                if seq is None:
+                    raise StoreError(f"no room {room_id}")
+                row = RoomEventRow(
+                    room_id=room_id, seq=seq, type=type, data=json.dumps(data), created_at=utcnow()
+                )
+                session.add(row)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not store a room event: {exc}") from exc
+        return RoomEvent(room_id, seq, type, data, row.created_at)
+
+    async def events_since(self, room_id: int, after_seq: int, limit: int) -> list[RoomEvent]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(RoomEventRow)
+                .where(RoomEventRow.room_id == room_id, RoomEventRow.seq > after_seq)
+                .order_by(RoomEventRow.seq)
+                .limit(limit)
+            )
+            return [
+                RoomEvent(r.room_id, r.seq, r.type, json.loads(r.data), r.created_at) for r in rows
+            ]
+
+    async def last_event_seq(self, room_id: int) -> int:
+        async with self._sessions() as session:
+            seq = await session.scalar(select(RoomRow.event_seq).where(RoomRow.id == room_id))
+        return int(seq or 0)
 
     async def storage_stats(self, document_id: int) -> tuple[int, int, int]:
         """(log rows, log bytes, snapshot bytes) of one document."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rooms.directory import RoomDirectory
+from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from server.config import Settings
 from server.sql_store import SqlStore
@@ -18,3 +19,4 @@ class AppState:
     directory: RoomDirectory
     hub: DocumentHub
     signer: TokenSigner
+    events: RoomEvents

@@ -57,6 +57,8 @@ class RoomRow(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The sequence number of the room's latest event.
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class InviteRow(Base):
@@ -100,6 +102,18 @@ class UpdateRow(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoomEventRow(Base):
+    __tablename__ = "room_events"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,167 @@
+"""Room events: numbered per room, stored, and delivered to every process in order.
+
+Features (comments, the roster, facilitator actions) call :meth:`RoomEvents.publish`
+and :meth:`RoomEvents.subscribe`, and nothing else. An event is stored first (which
+gives it the room's next sequence number), then delivered to local subscribers and
+published on the room's broker channel. Each process delivers a room's events to its
+subscribers in sequence order: when a number is missing (still in flight, or lost
+while the broker was down), later events wait ``gap_seconds`` and the gap is then
+filled from storage. :meth:`since` serves clients that reconnect and ask for what
+they missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crdt.protocol import ProtocolError
+from rooms.broker import Broker
+from rooms.envelope import EVERYONE, Envelope, Kind, decode
+from rooms.records import RoomEvent
+from rooms.store import Store
+
+log = logging.getLogger("roundtable.events")
+
+EventCallback = Callable[[RoomEvent], None]
+Unsubscribe = Callable[[], Awaitable[None]]
+
+
+def room_channel(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def _to_wire(event: RoomEvent) -> bytes:
+    return json.dumps({"room_id": event.room_id, **event.to_json()}).encode()
+
+
+def _from_wire(payload: bytes) -> RoomEvent:
+    try:
+        raw = json.loads(payload)
+        return RoomEvent(
+            int(raw["room_id"]),
+            int(raw["seq"]),
+            str(raw["type"]),
+            dict(raw["data"]),
+            datetime.fromisoformat(raw["at"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolError(f"malformed room event: {exc}") from exc
+
+
+@dataclass
+class _RoomFeed:
+    subscribers: list[EventCallback] = field(default_factory=list)
+    # Highest sequence number delivered; None until the subscription read the latest.
+    delivered: int | None = None
+    waiting: dict[int, RoomEvent] = field(default_factory=dict)
+    filling: asyncio.Task[None] | None = None
+
+
+class RoomEvents:
+    def __init__(self, store: Store, broker: Broker, gap_seconds: float = 0.5) -> None:
+        self._store = store
+        self._broker = broker
+        self._gap_seconds = gap_seconds
+        self._feeds: dict[int, _RoomFeed] = {}
+
+    async def publish(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
+        """Store and deliver an event; returns it with its sequence number."""
+        event = await self._store.append_event(room_id, type, data)
+        envelope = Envelope(Kind.EVENT, self._broker.origin, EVERYONE, _to_wire(event))
+        self._broker.publish(room_channel(room_id), envelope.encode())
+        self._arrive(event)
+        return event
+
+    async def since(self, room_id: int, after_seq: int, limit: int = 500) -> list[RoomEvent]:
+        return await self._store.events_since(room_id, after_seq, limit)
+
+    async def subscribe(self, room_id: int, callback: EventCallback) -> Unsubscribe:
+        """Call ``callback`` with each new event of the room, in sequence order."""
+        feed = self._feeds.get(room_id)
+        if feed is None:
+            feed = self._feeds[room_id] = _RoomFeed()
+            await self._broker.subscribe(
+                room_channel(room_id), lambda message: self._receive(room_id, message)
+            )
+            # Subscribed first, then read the latest number: everything after it is
+            # delivered, whichever way it arrives.
+            latest = await self._store.last_event_seq(room_id)
+            if feed.delivered is None or feed.delivered < latest:
+                feed.delivered = latest
+                for seq in [s for s in feed.waiting if s <= latest]:
+                    del feed.waiting[seq]
+                self._drain(feed)
+        feed.subscribers.append(callback)
+
+        async def unsubscribe() -> None:
+            if callback in feed.subscribers:
+                feed.subscribers.remove(callback)
+            if not feed.subscribers and self._feeds.get(room_id) is feed:
+                del self._feeds[room_id]
+                if feed.filling is not None:
+                    feed.filling.cancel()
+                await self._broker.unsubscribe(room_channel(room_id))
+
+        return unsubscribe
+
+    def _receive(self, room_id: int, message: bytes) -> None:
+        try:
+            envelope = decode(message)
+            if envelope.origin == self._broker.origin or envelope.kind is not Kind.EVENT:
+                return
+            event = _from_wire(envelope.payload)
+        except ProtocolError as exc:
+            log.warning("dropped a room event message: %s", exc)
+            return
+        if event.room_id == room_id:
+            self._arrive(event)
+
+    def _arrive(self, event: RoomEvent) -> None:
+        feed = self._feeds.get(event.room_id)
+        if feed is None:
+            return
+        if feed.delivered is not None and event.seq <= feed.delivered:
+            return
+        feed.waiting[event.seq] = event
+        if feed.delivered is None:
+            return  # the subscription is still reading the latest number
+        self._drain(feed)
+        if feed.waiting and feed.filling is None:
+            feed.filling = asyncio.get_running_loop().create_task(
+                self._fill_gap(event.room_id, feed)
+            )
+
+    def _drain(self, feed: _RoomFeed) -> None:
+        assert feed.delivered is not None
+        while feed.delivered + 1 in feed.waiting:
+            event = feed.waiting.pop(feed.delivered + 1)
+            feed.delivered = event.seq
+            for callback in list(feed.subscribers):
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("a room event subscriber failed")
+
+    async def _fill_gap(self, room_id: int, feed: _RoomFeed) -> None:
+        try:
+            await asyncio.sleep(self._gap_seconds)
+            while feed.waiting and feed.delivered is not None:
+                missing = await self._store.events_since(
+                    room_id, feed.delivered, min(feed.waiting) - feed.delivered - 1
+                )
+                if not missing:
+                    # Storage has nothing older: skip ahead rather than stall forever.
+                    feed.delivered = min(feed.waiting) - 1
+                for event in missing:
+                    feed.waiting.setdefault(event.seq, event)
+                self._drain(feed)
+        except Exception:
+            log.exception("could not fill a gap in the events of room %d", room_id)
+        finally:
+            feed.filling = None

@@ -118,19 +118,36 @@ class DocumentAwareness:
             return None
         return self._awareness.encode_awareness_update(client_ids)
 
+    def encode_owned(self) -> bytes | None:
+        """The states of clients some owner (a local connection) controls, or None."""
+        client_ids = sorted(
+            {c for owned in self._owned.values() for c in owned if c in self.states}
+        )
+        if not client_ids:
+            return None
+        return self._awareness.encode_awareness_update(client_ids)
+
     def remove_owner(self, owner: Hashable) -> bytes | None:
         """Drop the states ``owner`` controlled; return the removal update to relay."""
         client_ids = sorted(self._owned.pop(owner, set()))
         return self._remove(client_ids)
 
-    def remove_outdated(self, now_ms: int | None = None) -> bytes | None:
-        """Drop states not renewed within the outdated timeout (clients renew every 15 s)."""
+    def remove_outdated(
+        self, now_ms: int | None = None, *, keep_owned: bool = False
+    ) -> bytes | None:
+        """Drop states not renewed within the outdated timeout (clients renew every 15 s).
+
+        With ``keep_owned``, states of clients a local connection controls stay: they
+        go when the connection does.
+        """
         now = int(time.time() * 1000) if now_ms is None else now_ms
         meta = self._awareness.meta
+        owned = {c for ids in self._owned.values() for c in ids} if keep_owned else set()
         stale = [
             client_id
             for client_id in self.states
-            if now - meta.get(client_id, {}).get("lastUpdated", now) >= self._outdated_ms
+            if client_id not in owned
+            and now - meta.get(client_id, {}).get("lastUpdated", now) >= self._outdated_ms
         ]
         for owned in self._owned.values():
             owned.difference_update(stale)

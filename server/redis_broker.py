@@ -33,6 +33,7 @@ class RedisBroker:
         # Channel names are the domain's names under this prefix, so that several
         # deployments can share one Redis.
         self._prefix = prefix + ":"
+        self._control = self._prefix + "control"
         self._origin = new_origin()
         self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._handlers: dict[str, Handler] = {}
@@ -112,12 +113,11 @@ class RedisBroker:
             pubsub = self._redis.pubsub()
             reader: asyncio.Task[None] | None = None
             try:
-                channels = list(self._handlers)
+                # Always at least the control channel: a PubSub connection that is not
+                # subscribed to anything does not deliver later subscription replies.
+                channels = [self._control, *self._handlers]
                 waits = [self._expect(c) for c in channels]
-                if channels:
-                    await pubsub.subscribe(*channels)
-                else:
-                    await pubsub.ping()
+                await pubsub.subscribe(*channels)
                 self._pubsub = pubsub
                 reader = asyncio.get_running_loop().create_task(self._consume(pubsub))
                 if waits:

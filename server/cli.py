@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+from sqlalchemy.exc import IntegrityError
 
 from rooms.directory import RefusedError, RoomDirectory
 from rooms.roles import Role
@@ -46,8 +47,14 @@ async def _demo_invite(database_url: str) -> str:
     try:
         room = await directory.room(DEMO_SLUG)
         if room is None:
-            created = await directory.create_room("Demo room", slug=DEMO_SLUG)
-            return created.invites[Role.FACILITATOR]
+            try:
+                created = await directory.create_room("Demo room", slug=DEMO_SLUG)
+                return created.invites[Role.FACILITATOR]
+            except IntegrityError:
+                # Another process starting at the same moment created it first.
+                room = await directory.room(DEMO_SLUG)
+                if room is None:
+                    raise
         invites = {i.role: i.code for i in await store.list_invites(room.id)}
         return invites[Role.FACILITATOR]
     finally:

@@ -124,6 +124,11 @@ class RedisBroker:
                     async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
                         await asyncio.gather(*waits)
                 self.connected.set()
+                # Documents opened during this attempt registered after the channel
+                # list above was taken: subscribe them now.
+                late = [c for c in self._handlers if c not in channels]
+                if late:
+                    await pubsub.subscribe(*late)
                 backoff = 0.1
                 if not first:
                     log.info("Redis is back: resubscribed to %d channels", len(channels))
@@ -181,15 +186,20 @@ class RedisBroker:
             while self._outbox:
                 batch = list(self._outbox)
                 self._outbox.clear()
-                try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for channel, message in batch:
-                            pipe.publish(channel, message)
-                        await pipe.execute()
-                    self.published += len(batch)
-                except (RedisError, OSError) as exc:
-                    self.dropped += len(batch)
-                    log.warning("dropped %d broker messages: %s", len(batch), exc)
+                # A pooled connection from before an outage fails once and is then
+                # replaced: try each batch twice before dropping it.
+                for attempt in (1, 2):
+                    try:
+                        async with self._redis.pipeline(transaction=False) as pipe:
+                            for channel, message in batch:
+                                pipe.publish(channel, message)
+                            await pipe.execute()
+                        self.published += len(batch)
+                        break
+                    except (RedisError, OSError) as exc:
+                        if attempt == 2:
+                            self.dropped += len(batch)
+                            log.warning("dropped %d broker messages: %s", len(batch), exc)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

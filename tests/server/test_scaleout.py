@@ -838,25 +838,11 @@ async def test_a_document_loaded_later_gets_what_the_other_server_has_not_stored
             await close_all(clients)
 
 
-HEAL_LOST = (
-    "RedisBroker: the first publish batch after Redis comes back goes out on the publisher "
-    "pool's stale pre-outage connection and is dropped ('Connection closed by server', no "
-    "retry); that batch is the heal's SYNC_STEP1 + AWARENESS_QUERY of the first loaded "
-    "document, so what one process holds but has not stored (edits made during the outage "
-    "under a long write-behind window, awareness states set during the outage) never "
-    "reaches the other process"
-)
-
-
 @pytest.mark.parametrize(
     "flush_interval",
     [
         pytest.param(0.05, id="stored"),
-        pytest.param(
-            600.0,
-            id="unstored",
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=HEAL_LOST),
-        ),
+        pytest.param(600.0, id="unstored"),
     ],
 )
 async def test_redis_killed_and_restarted_mid_session(
@@ -965,7 +951,6 @@ async def test_redis_killed_and_restarted_mid_session(
         await close_all(clients)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=HEAL_LOST)
 async def test_awareness_set_during_a_redis_outage_crosses_once_it_returns(
     postgres_url: str, prefix: str, redis_server: RedisServer
 ) -> None:
@@ -1018,16 +1003,6 @@ async def test_awareness_set_during_a_redis_outage_crosses_once_it_returns(
             await close_all([ann, bo])
 
 
-RESUBSCRIBE_RACE = (
-    "RedisBroker._read captures the channel list when a reconnect attempt starts; "
-    "subscribe() during the attempt (connected not set yet) only registers the handler "
-    "and returns, and nothing subscribes it once the attempt succeeds: a document loaded "
-    "while Redis is slow to answer a reconnect (loading, paused for a failover, a slow "
-    "network) never hears from the other processes until it is unloaded"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESUBSCRIBE_RACE)
 async def test_a_document_opened_while_the_broker_resubscribes_is_subscribed_too(
     postgres_url: str, redis_url: str, prefix: str, redis: Redis
 ) -> None:
@@ -1289,14 +1264,6 @@ async def test_awareness_of_a_killed_process_expires_on_the_survivor(
         await close_all(clients)
 
 
-DEMO_ROOM_RACE = (
-    "server.cli._demo_invite: two `serve` processes starting together on a fresh database "
-    "both find no demo room and both insert one; the second dies at start-up with an "
-    "uncaught IntegrityError (duplicate key rooms_slug_key) instead of reading the first's"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DEMO_ROOM_RACE)
 async def test_two_processes_started_together_on_a_fresh_database_both_serve(
     postgres_url: str, redis_url: str, prefix: str, launcher: Launcher, database: Database
 ) -> None:

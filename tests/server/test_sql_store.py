@@ -9,6 +9,7 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from pycrdt import Doc, Map, Text
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,13 +19,17 @@ from rooms.records import DocumentInfo, StoredDocument
 from rooms.roles import Role
 from rooms.store import StoreError
 from rooms.writer import DocumentWriter, WriterSettings
-from server.migrate import upgrade
+from server.migrate import alembic_config, upgrade
 from server.sql_store import SqlStore, create_engine
 from server.tables import ParticipantRow, UpdateRow, utcnow
 from tests.timing import timeout
 
 # Writers in these tests never flush on their own: the tests call flush() themselves.
 NEVER = 3600.0
+
+
+# The newest migration: the schema every upgrade must end at.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @pytest.fixture
@@ -287,7 +292,7 @@ async def test_upgrade_twice_is_a_no_op(store: SqlStore) -> None:
     await upgrade(store.engine)
     async with store.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
-    assert [tuple(v) for v in versions] == [("0001",)]
+    assert [tuple(v) for v in versions] == [(HEAD,)]
     assert (await store.load_document(document.id)).updates == [b"kept"]
     assert await store.get_document(document.room_id, "notes") is not None
 
@@ -300,7 +305,7 @@ async def test_concurrent_upgrades_on_postgres_migrate_once(postgres_url: str) -
             versions = (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).all()
-        assert [tuple(v) for v in versions] == [("0001",)]
+        assert [tuple(v) for v in versions] == [(HEAD,)]
         store = SqlStore(engines[1])
         document = await new_document(store)
         assert await store.load_document(document.id) == StoredDocument(None, 0, [], ())

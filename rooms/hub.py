@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from crdt.awareness import DocumentAwareness
-from crdt.document import SyncDocument
+from crdt.document import SyncDocument, compact
 from rooms.broker import Broker, LocalBroker
 from rooms.fanout import DocumentFanout
 from rooms.live import LiveDocument
@@ -161,9 +161,7 @@ class DocumentHub:
             except Exception as exc:
                 log.warning("could not re-read %s while healing: %s", document.label, exc)
             else:
-                for update in (stored.snapshot, *stored.updates):
-                    if update:
-                        document.apply_remote_update(update)
+                document.apply_remote_update(compact(stored.snapshot, stored.updates))
             document.fanout.request_sync()
         log.info("healed %d documents after the broker came back", len(self._documents))
 

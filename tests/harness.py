@@ -7,11 +7,13 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
-from pycrdt import Text
+from pycrdt import Doc, Text
 
+from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.app import create_app
@@ -40,6 +42,14 @@ class RunningServer:
             if document.info.room_id == room.room.id and document.info.name == name:
                 return str(document.sync.ydoc.get("text", type=Text))
         return None
+
+    async def stored_document(self, room: CreatedRoom, name: str) -> Doc[Any]:
+        """Flush the write-behind buffers, then rebuild the document from the database."""
+        await self.app_state.hub.flush_all()
+        info = await self.app_state.store.get_document(room.room.id, name)
+        assert info is not None, f"document {name!r} was never stored"
+        stored = await self.app_state.store.load_document(info.id)
+        return SyncDocument(stored.snapshot, stored.updates).ydoc
 
     async def create_room(self, title: str = "Style guide sprint") -> CreatedRoom:
         return await self.app_state.directory.create_room(title)

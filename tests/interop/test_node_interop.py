@@ -83,15 +83,7 @@ def live_document(server: RunningServer, room: CreatedRoom, name: str = DOC) -> 
 
 async def stored_doc(server: RunningServer, room: CreatedRoom, name: str = DOC) -> Doc[Any]:
     """Flush the write-behind buffers, then rebuild the document from the database."""
-    await server.app_state.hub.flush_all()
-    info = await server.app_state.store.get_document(room.room.id, name)
-    assert info is not None, f"document {name!r} was never stored"
-    stored = await server.app_state.store.load_document(info.id)
-    doc: Doc[Any] = Doc()
-    for update in (stored.snapshot, *stored.updates):
-        if update:
-            doc.apply_update(update)
-    return doc
+    return await server.stored_document(room, name)
 
 
 def doc_of(update: bytes) -> Doc[Any]:

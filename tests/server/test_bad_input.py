@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Text
 
+from crdt.document import SyncDocument
 from crdt.protocol import encode_awareness, encode_update
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
@@ -35,10 +36,7 @@ async def _stored_text(server: RunningServer, room: CreatedRoom) -> tuple[str, i
     info = await server.app_state.store.get_document(room.room.id, "guide")
     assert info is not None
     stored = await server.app_state.store.load_document(info.id)
-    doc: Doc[Any] = Doc()
-    for update in (stored.snapshot, *stored.updates):
-        if update:
-            doc.apply_update(update)
+    doc = SyncDocument(stored.snapshot, stored.updates).ydoc
     return str(doc.get("text", type=Text)), len(stored.updates)
 
 

@@ -10,12 +10,12 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from pycrdt import Doc, Text
+from pycrdt import Text
 
+from crdt.document import SyncDocument
 from rooms.roles import Role
 from server.sql_store import SqlStore, create_engine
 from tests.timing import timeout
@@ -146,8 +146,5 @@ async def test_serve_prints_a_demo_link_and_flushes_on_stop(
         stored = await store.load_document(info.id)
     finally:
         await store.close()
-    doc: Doc[Any] = Doc()
-    for update in (stored.snapshot, *stored.updates):
-        if update:
-            doc.apply_update(update)
+    doc = SyncDocument(stored.snapshot, stored.updates).ydoc
     assert str(doc.get("text", type=Text)) == "kept across a stop"

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from pycrdt import Doc, Text, write_var_uint
+from pycrdt import Text, write_var_uint
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
@@ -40,6 +40,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crdt.awareness import parse_awareness_update
+from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom, RoomDirectory
 from rooms.live import LiveDocument
 from rooms.records import StoredDocument
@@ -208,10 +209,7 @@ def redis_broker(server: RunningServer) -> RedisBroker:
 
 
 def text_of_stored(stored: StoredDocument) -> str:
-    doc: Doc[Any] = Doc()
-    for update in (stored.snapshot, *stored.updates):
-        if update:
-            doc.apply_update(update)
+    doc = SyncDocument(stored.snapshot, stored.updates).ydoc
     return str(doc.get("text", type=Text))
 
 

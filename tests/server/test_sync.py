@@ -69,14 +69,7 @@ async def test_observer_updates_are_dropped_not_stored(server: RunningServer) ->
     member.insert(4, "!")
     await observer.wait_text("vandal base!")
     await member.wait_text("base!")
-    await server.app_state.hub.flush_all()
-    info = await server.app_state.store.get_document(room.room.id, "guide")
-    assert info is not None
-    stored = await server.app_state.store.load_document(info.id)
-    doc: Doc[Any] = Doc()
-    for update in (stored.snapshot, *stored.updates):
-        if update:
-            doc.apply_update(update)
+    doc = await server.stored_document(room, "guide")
     assert str(doc.get("text", type=Text)) == "base!"
     fresh = await open_synced(url, await server.join(room, Role.MEMBER))
     await fresh.wait_text("base!")

@@ -17,19 +17,20 @@ from server.tokens import InvalidToken, TokenClaims
 
 log = logging.getLogger("roundtable.api")
 
-MAX_BODY_BYTES = 64 * 1024
+# Room for a 10,000-character comment even when every character is a \\u escape.
+MAX_BODY_BYTES = 256 * 1024
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def _state(request: Request) -> AppState:
+def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.roundtable
     return state
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
         raise RefusedError(415, "unsupported_media_type", "send the body as application/json")
@@ -55,9 +56,9 @@ def _bearer(request: Request) -> str:
     return value.strip()
 
 
-def _participant(request: Request, room_slug: str) -> TokenClaims:
+def claims_for(request: Request, room_slug: str) -> TokenClaims:
     try:
-        claims = _state(request).signer.verify(_bearer(request))
+        claims = app_state(request).signer.verify(_bearer(request))
     except InvalidToken as exc:
         raise RefusedError(401, "unauthorized", str(exc)) from exc
     if claims.room != room_slug:
@@ -66,20 +67,59 @@ def _participant(request: Request, room_slug: str) -> TokenClaims:
 
 
 async def health(request: Request) -> Response:
+    """Liveness and database reachability.
+    ---
+    summary: Health
+    responses:
+      200: {description: Serving; the database answers}
+      503: {description: The database does not answer}
+    """
     try:
-        await _state(request).store.ping()
+        await app_state(request).store.ping()
     except Exception as exc:
         log.warning("health check: database unreachable: %s", exc)
         return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
     return JSONResponse(
-        {"status": "ok", "database": "ok", "documents_loaded": len(_state(request).hub.documents)}
+        {
+            "status": "ok",
+            "database": "ok",
+            "documents_loaded": len(app_state(request).hub.documents),
+        }
     )
 
 
 async def join(request: Request) -> Response:
-    """``{"invite", "name"}`` → a participant token for the invite's room and role."""
-    state = _state(request)
-    body = await _json_body(request)
+    """Turn an invite code and a display name into a participant token.
+    ---
+    summary: Join a room
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [invite, name]
+            properties:
+              invite: {type: string}
+              name: {type: string, minLength: 1, maxLength: 64}
+    responses:
+      200:
+        description: A token for the invite's room and role
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [token, expires_at, room, title, role, participant]
+              properties:
+                token: {type: string}
+                expires_at: {type: integer, description: Unix seconds}
+                room: {type: string}
+                title: {type: string}
+                role: {type: string}
+                participant: {$ref: '#/components/schemas/Person'}
+    """
+    state = app_state(request)
+    body = await json_body(request)
     participant, room = await state.directory.join(body.get("invite"), body.get("name"))
     token, expires_at = state.signer.issue(participant, room)
     log.info("%s %s joined room %s", participant.role, participant.id[:8], room.slug)
@@ -100,7 +140,31 @@ async def join(request: Request) -> Response:
 
 
 async def create_room(request: Request) -> Response:
-    state = _state(request)
+    """Create a room (needs the admin token); returns its invite codes.
+    ---
+    summary: Create a room
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [title]
+            properties: {title: {type: string, minLength: 1, maxLength: 200}}
+    responses:
+      201:
+        description: The room and one invite code per role
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [room, title, invites]
+              properties:
+                room: {type: string}
+                title: {type: string}
+                invites: {type: object, additionalProperties: {type: string}}
+    """
+    state = app_state(request)
     admin = state.settings.admin_token
     if not admin:
         raise RefusedError(
@@ -111,7 +175,7 @@ async def create_room(request: Request) -> Response:
         )
     if not hmac.compare_digest(_bearer(request).encode(), admin.encode()):
         raise RefusedError(401, "unauthorized", "wrong admin token")
-    body = await _json_body(request)
+    body = await json_body(request)
     created = await state.directory.create_room(body.get("title"))
     log.info("created room %s", created.room.slug)
     return JSONResponse(
@@ -124,10 +188,10 @@ async def create_room(request: Request) -> Response:
     )
 
 
-async def _room_for(request: Request) -> tuple[Any, TokenClaims]:
+async def room_for(request: Request) -> tuple[Any, TokenClaims]:
     slug = request.path_params["room"]
-    claims = _participant(request, slug)
-    room = await _state(request).directory.room(slug)
+    claims = claims_for(request, slug)
+    room = await app_state(request).directory.room(slug)
     if room is None:
         raise RefusedError(404, "unknown_room", "no such room")
     return room, claims
@@ -138,8 +202,14 @@ def _documents_json(documents: list[Any]) -> list[dict[str, Any]]:
 
 
 async def room_detail(request: Request) -> Response:
-    room, claims = await _room_for(request)
-    documents = await _state(request).directory.documents(room)
+    """The room, who you are in it, and its documents.
+    ---
+    summary: Read a room
+    responses:
+      200: {description: The room}
+    """
+    room, claims = await room_for(request)
+    documents = await app_state(request).directory.documents(room)
     return JSONResponse(
         {
             "room": room.slug,
@@ -151,16 +221,28 @@ async def room_detail(request: Request) -> Response:
 
 
 async def room_documents(request: Request) -> Response:
-    room, _ = await _room_for(request)
-    documents = await _state(request).directory.documents(room)
+    """The room's documents.
+    ---
+    summary: List documents
+    responses:
+      200: {description: The documents in order of creation}
+    """
+    room, _ = await room_for(request)
+    documents = await app_state(request).directory.documents(room)
     return JSONResponse({"documents": _documents_json(documents)})
 
 
 async def room_invites(request: Request) -> Response:
-    room, claims = await _room_for(request)
+    """The room's invite codes, one per role (facilitators).
+    ---
+    summary: Invite codes
+    responses:
+      200: {description: Invite code per role}
+    """
+    room, claims = await room_for(request)
     if claims.role is not Role.FACILITATOR:
         raise RefusedError(403, "forbidden", "only facilitators see the invites")
-    invites = await _state(request).store.list_invites(room.id)
+    invites = await app_state(request).store.list_invites(room.id)
     return JSONResponse({"invites": {i.role.value: i.code for i in invites}})
 
 

@@ -16,16 +16,20 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from rooms.broker import Broker, LocalBroker
+from rooms.comments import Comments
 from rooms.directory import RefusedError, RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub, HubSettings
 from rooms.writer import WriterSettings
-from server import api
+from server import api, threads_api
 from server.config import Settings
+from server.events_endpoint import events_endpoint
 from server.headers import SecurityHeaders
 from server.migrate import upgrade
+from server.openapi import openapi
 from server.redis_broker import RedisBroker
 from server.sql_store import SqlStore, create_engine, new_secret
+from server.sql_threads import SqlThreadStore
 from server.state import AppState
 from server.sync_endpoint import sync_endpoint
 from server.tokens import TokenSigner
@@ -60,13 +64,17 @@ async def open_state(settings: Settings) -> AppState:
         ),
         broker,
     )
+    events = RoomEvents(store, broker)
+    threads = SqlThreadStore(engine)
     return AppState(
         settings=settings,
         store=store,
+        threads=threads,
         directory=RoomDirectory(store),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
-        events=RoomEvents(store, broker),
+        events=events,
+        comments=Comments(store, threads, events, hub),
     )
 
 
@@ -108,7 +116,42 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/rooms/{room}", api.room_detail),
         Route("/api/rooms/{room}/documents", api.room_documents),
         Route("/api/rooms/{room}/invites", api.room_invites),
+        Route("/api/rooms/{room}/participants", threads_api.participants),
+        Route("/api/rooms/{room}/settings", threads_api.get_settings),
+        Route("/api/rooms/{room}/settings", threads_api.update_settings, methods=["PATCH"]),
+        Route("/api/rooms/{room}/threads", threads_api.list_threads),
+        Route("/api/rooms/{room}/threads", threads_api.create_thread, methods=["POST"]),
+        Route("/api/rooms/{room}/threads/{thread:int}", threads_api.get_thread),
+        Route(
+            "/api/rooms/{room}/threads/{thread:int}", threads_api.update_thread, methods=["PATCH"]
+        ),
+        Route(
+            "/api/rooms/{room}/threads/{thread:int}/comments", threads_api.reply, methods=["POST"]
+        ),
+        Route(
+            "/api/rooms/{room}/comments/{comment:int}",
+            threads_api.edit_comment,
+            methods=["PATCH"],
+        ),
+        Route(
+            "/api/rooms/{room}/comments/{comment:int}",
+            threads_api.delete_comment,
+            methods=["DELETE"],
+        ),
+        Route(
+            "/api/rooms/{room}/comments/{comment:int}/moderation",
+            threads_api.moderate_comment,
+            methods=["POST"],
+        ),
+        Route(
+            "/api/rooms/{room}/comments/{comment:int}/reactions/{reaction}",
+            threads_api.react,
+            methods=["PUT", "DELETE"],
+        ),
+        Route("/api/rooms/{room}/mentions", threads_api.mentions),
+        Route("/api/openapi.json", openapi, include_in_schema=False),
         WebSocketRoute("/sync/{room}/{doc}", sync_endpoint),
+        WebSocketRoute("/events/{room}", events_endpoint),
         Route("/join/{code}", join_page),
         _page("index.html"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rooms.comments import Comments
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from server.config import Settings
 from server.sql_store import SqlStore
+from server.sql_threads import SqlThreadStore
 from server.tokens import TokenSigner
 
 
@@ -16,7 +18,9 @@ from server.tokens import TokenSigner
 class AppState:
     settings: Settings
     store: SqlStore
+    threads: SqlThreadStore
     directory: RoomDirectory
     hub: DocumentHub
     signer: TokenSigner
     events: RoomEvents
+    comments: Comments

@@ -1,0 +1,503 @@
+"""Comment threads and questions: who may do what, input checks, and live events.
+
+Every method takes the acting :class:`Viewer` and raises :class:`RefusedError` (with
+the HTTP status that fits) for anything not allowed; nothing is stored then. After a
+change is stored, a room event names the thread (and comment) that changed; the event
+carries ids only, and :meth:`Comments.render` turns it into what one participant may
+see, read fresh from storage, so a comment deleted since is not replayed to anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import unicodedata
+from collections import OrderedDict
+from typing import Any
+
+from crdt.anchors import check_in_document, decode_relative_position
+from crdt.protocol import ProtocolError
+from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
+from rooms.directory import RefusedError, valid_document_name
+from rooms.events import RoomEvents
+from rooms.hub import DocumentHub
+from rooms.records import DocumentInfo, Participant, Room, RoomEvent
+from rooms.roles import Role
+from rooms.store import Store, StoreError
+from rooms.threads import (
+    Anchor,
+    Comment,
+    CommentState,
+    NewThread,
+    Reaction,
+    RoomSettings,
+    Thread,
+    ThreadKind,
+    ThreadQuery,
+    ThreadStatus,
+    ThreadStore,
+)
+
+log = logging.getLogger("roundtable.comments")
+
+MAX_BODY_CHARS = 10_000
+MAX_QUOTE_CHARS = 2_000
+MAX_MENTIONS = 20
+MAX_PAGE = 100
+_ALLOWED_CONTROLS = {"\n", "\t"}
+# Bidirectional overrides can make text read differently from what it is.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_RENDER_CACHE = 512
+
+
+def clean_body(value: object, field: str = "body", max_chars: int = MAX_BODY_CHARS) -> str:
+    """Plain text, 1 to ``max_chars`` characters, newlines allowed, no control characters."""
+    if not isinstance(value, str):
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be a string")
+    text = value.replace("\r\n", "\n").strip()
+    if not text:
+        raise RefusedError(422, f"invalid_{field}", f"{field} must not be empty")
+    if len(text) > max_chars:
+        raise RefusedError(
+            422, f"invalid_{field}", f"{field} must be at most {max_chars:,} characters"
+        )
+    for ch in text:
+        if (
+            unicodedata.category(ch) in ("Cc", "Cs") and ch not in _ALLOWED_CONTROLS
+        ) or ch in _BIDI_CONTROLS:
+            raise RefusedError(
+                422, f"invalid_{field}", f"{field} must not contain control characters"
+            )
+    return text
+
+
+def _flag(value: object, field: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
+    return value
+
+
+def _id(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be a positive integer")
+    return value
+
+
+class Comments:
+    def __init__(
+        self, store: Store, threads: ThreadStore, events: RoomEvents, hub: DocumentHub
+    ) -> None:
+        self._store = store
+        self._threads = threads
+        self._events = events
+        self._hub = hub
+        self._rendering: OrderedDict[tuple[int, int], asyncio.Task[Thread | None]] = OrderedDict()
+
+    # Reading
+
+    async def thread(self, room: Room, thread_id: int) -> Thread:
+        thread = await self._threads.load_thread(thread_id)
+        if thread is None or thread.room_id != room.id:
+            raise RefusedError(404, "unknown_thread", "no such thread in this room")
+        return thread
+
+    async def list_threads(self, room: Room, query: ThreadQuery) -> list[Thread]:
+        return await self._threads.list_threads(room.id, query)
+
+    async def query(self, room: Room, viewer: Viewer, params: dict[str, str]) -> ThreadQuery:
+        """A :class:`ThreadQuery` from URL query parameters."""
+        known = {"document", "general", "kind", "status", "answer_state", "mine", "limit", "offset"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise RefusedError(400, "invalid_query", f"unknown parameter {unknown[0]!r}")
+
+        def choice(name: str, allowed: list[str]) -> str | None:
+            value = params.get(name)
+            if value is not None and value not in allowed:
+                raise RefusedError(400, "invalid_query", f"{name} must be one of {allowed}")
+            return value
+
+        def number(name: str, default: int, low: int, high: int) -> int:
+            raw = params.get(name)
+            if raw is None:
+                return default
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise RefusedError(
+                    400, "invalid_query", f"{name} must be an integer from {low} to {high}"
+                )
+            return int(raw)
+
+        document_id = None
+        if "document" in params:
+            document_id = (await self._document(room, params["document"])).id
+        general = choice("general", ["true", "false"])
+        kind = choice("kind", [k.value for k in ThreadKind])
+        status = choice("status", [s.value for s in ThreadStatus])
+        return ThreadQuery(
+            document_id=document_id,
+            general=None if general is None else general == "true",
+            kind=ThreadKind(kind) if kind else None,
+            status=ThreadStatus(status) if status else None,
+            answer_state=choice("answer_state", ["unanswered", "answered", "accepted"]),
+            author_id=viewer.id if choice("mine", ["true", "false"]) == "true" else None,
+            limit=number("limit", 50, 1, MAX_PAGE),
+            offset=number("offset", 0, 0, 10**9),
+        )
+
+    async def mentions(
+        self, room: Room, viewer: Viewer, limit: int, offset: int
+    ) -> list[tuple[Thread, int]]:
+        found = await self._threads.mentions_of(room.id, viewer.id, limit, offset)
+        threads: dict[int, Thread | None] = {}
+        result = []
+        for thread_id, comment_id in found:
+            if thread_id not in threads:
+                threads[thread_id] = await self._threads.load_thread(thread_id)
+            thread = threads[thread_id]
+            if thread is not None:
+                result.append((thread, comment_id))
+        return result
+
+    async def participants(self, room: Room) -> list[Participant]:
+        return await self._threads.list_participants(room.id)
+
+    async def settings(self, room: Room) -> RoomSettings:
+        return await self._threads.room_settings(room.id)
+
+    # Writing
+
+    async def create_thread(self, room: Room, viewer: Viewer, body: dict[str, Any]) -> Thread:
+        kind_value = body.get("kind", ThreadKind.COMMENT.value)
+        if kind_value not in [k.value for k in ThreadKind]:
+            raise RefusedError(422, "invalid_kind", "kind must be 'comment' or 'question'")
+        kind = ThreadKind(kind_value)
+        settings = await self._threads.room_settings(room.id)
+        if viewer.role is Role.OBSERVER and not (
+            kind is ThreadKind.QUESTION and settings.observers_can_ask
+        ):
+            raise RefusedError(
+                403,
+                "forbidden",
+                "observers may ask questions only when the room allows it"
+                if kind is ThreadKind.QUESTION
+                else "observers cannot start threads",
+            )
+        anonymous = _flag(body.get("anonymous"), "anonymous", False)
+        if anonymous and kind is not ThreadKind.QUESTION:
+            raise RefusedError(422, "invalid_anonymous", "only questions can be anonymous")
+        if anonymous and viewer.is_facilitator:
+            raise RefusedError(422, "invalid_anonymous", "facilitators ask under their name")
+        post_first = _flag(body.get("post_first"), "post_first", settings.post_first_questions)
+        if kind is not ThreadKind.QUESTION:
+            if body.get("post_first") is not None:
+                raise RefusedError(422, "invalid_post_first", "only questions can be post-first")
+            post_first = False
+        text = clean_body(body.get("body"))
+        document = None
+        if body.get("document") is not None:
+            document = await self._document(room, body.get("document"))
+        anchor = None
+        if body.get("anchor") is not None:
+            if document is None:
+                raise RefusedError(422, "invalid_anchor", "an anchor needs a document")
+            anchor = await self._anchor(room, document, body.get("anchor"))
+        mentions = await self._mentions(room, body.get("mentions"))
+        thread_id = await self._threads.create_thread(
+            NewThread(
+                room_id=room.id,
+                document_id=None if document is None else document.id,
+                kind=kind,
+                author_id=viewer.id,
+                anonymous=anonymous,
+                anchor=anchor,
+                post_first=post_first,
+                body=text,
+                mention_ids=mentions,
+            )
+        )
+        await self._publish(room, "thread.created", thread_id)
+        return await self.thread(room, thread_id)
+
+    async def reply(
+        self, room: Room, viewer: Viewer, thread_id: int, body: dict[str, Any]
+    ) -> tuple[Thread, int]:
+        """Store a reply; returns the thread and the new comment's id."""
+        thread = await self.thread(room, thread_id)
+        if viewer.role is Role.OBSERVER and viewer.id != thread.author.id:
+            raise RefusedError(403, "forbidden", "observers cannot reply")
+        self._check_unlocked(thread, viewer)
+        text = clean_body(body.get("body"))
+        mentions = await self._mentions(room, body.get("mentions"))
+        comment_id = await self._threads.add_comment(thread.id, viewer.id, text, mentions)
+        await self._publish(room, "comment.created", thread.id, comment_id)
+        return await self.thread(room, thread.id), comment_id
+
+    async def edit(
+        self, room: Room, viewer: Viewer, comment_id: int, body: dict[str, Any]
+    ) -> Thread:
+        thread, comment = await self._comment(room, comment_id)
+        if comment.author.id != viewer.id:
+            raise RefusedError(403, "forbidden", "only its author can edit a comment")
+        if comment.state is not CommentState.VISIBLE:
+            raise RefusedError(409, "not_editable", f"this comment is {comment.state.value}")
+        self._check_unlocked(thread, viewer)
+        text = clean_body(body.get("body"))
+        mentions = await self._mentions(room, body.get("mentions"))
+        await self._threads.edit_comment(comment.id, text, mentions)
+        await self._publish(room, "comment.updated", thread.id, comment.id)
+        return await self.thread(room, thread.id)
+
+    async def delete(self, room: Room, viewer: Viewer, comment_id: int) -> Thread:
+        thread, comment = await self._comment(room, comment_id)
+        if comment.author.id != viewer.id:
+            raise RefusedError(
+                403, "forbidden", "only its author can delete a comment; facilitators remove"
+            )
+        if comment.state in (CommentState.DELETED, CommentState.REMOVED):
+            raise RefusedError(409, "already_deleted", f"this comment is {comment.state.value}")
+        await self._threads.set_comment_state(comment.id, CommentState.DELETED)
+        await self._publish(room, "comment.updated", thread.id, comment.id)
+        return await self.thread(room, thread.id)
+
+    async def moderate(self, room: Room, viewer: Viewer, comment_id: int, action: object) -> Thread:
+        if not viewer.is_facilitator:
+            raise RefusedError(403, "forbidden", "only facilitators moderate comments")
+        thread, comment = await self._comment(room, comment_id)
+        allowed = {
+            "hide": ({CommentState.VISIBLE}, CommentState.HIDDEN),
+            "unhide": ({CommentState.HIDDEN}, CommentState.VISIBLE),
+            "remove": ({CommentState.VISIBLE, CommentState.HIDDEN}, CommentState.REMOVED),
+        }
+        if not isinstance(action, str) or action not in allowed:
+            raise RefusedError(422, "invalid_action", "action must be hide, unhide or remove")
+        sources, target = allowed[action]
+        if comment.state not in sources:
+            raise RefusedError(
+                409, "invalid_state", f"cannot {action} a comment that is {comment.state.value}"
+            )
+        await self._threads.set_comment_state(comment.id, target)
+        await self._publish(room, "comment.updated", thread.id, comment.id)
+        return await self.thread(room, thread.id)
+
+    async def react(
+        self, room: Room, viewer: Viewer, comment_id: int, reaction: object, on: bool
+    ) -> Thread:
+        if viewer.role is Role.OBSERVER:
+            raise RefusedError(403, "forbidden", "observers cannot react")
+        if not isinstance(reaction, str) or reaction not in [r.value for r in Reaction]:
+            raise RefusedError(
+                422, "invalid_reaction", f"reaction must be one of {[r.value for r in Reaction]}"
+            )
+        thread, comment = await self._comment(room, comment_id)
+        self._check_unlocked(thread, viewer)
+        if comment.state in (CommentState.DELETED, CommentState.REMOVED):
+            raise RefusedError(409, "invalid_state", f"this comment is {comment.state.value}")
+        if await self._threads.set_reaction(comment.id, viewer.id, Reaction(reaction), on):
+            await self._publish(room, "comment.updated", thread.id, comment.id)
+        return await self.thread(room, thread.id)
+
+    async def update_thread(
+        self, room: Room, viewer: Viewer, thread_id: int, body: dict[str, Any]
+    ) -> Thread:
+        """Resolve or reopen (``status``), lock (``locked``), accept an answer."""
+        thread = await self.thread(room, thread_id)
+        unknown = sorted(set(body) - {"status", "locked", "accepted_comment_id"})
+        if unknown or not body:
+            raise RefusedError(
+                422,
+                "invalid_change",
+                f"unknown field {unknown[0]!r}" if unknown else "nothing to change",
+            )
+        owner = viewer.id == thread.author.id or viewer.is_facilitator
+        status = None
+        if "status" in body:
+            if body["status"] not in [s.value for s in ThreadStatus]:
+                raise RefusedError(422, "invalid_status", "status must be 'open' or 'resolved'")
+            if not owner:
+                raise RefusedError(
+                    403, "forbidden", "only the thread's author or a facilitator resolves it"
+                )
+            status = ThreadStatus(body["status"])
+        locked = None
+        if "locked" in body:
+            locked = _flag(body["locked"], "locked", False)
+            if not viewer.is_facilitator:
+                raise RefusedError(403, "forbidden", "only facilitators lock threads")
+        accepted: int | bool | None = False
+        if "accepted_comment_id" in body:
+            if thread.kind is not ThreadKind.QUESTION:
+                raise RefusedError(422, "not_a_question", "only questions have accepted answers")
+            if not owner:
+                raise RefusedError(
+                    403, "forbidden", "only the asker or a facilitator accepts an answer"
+                )
+            raw = body["accepted_comment_id"]
+            if raw is None:
+                accepted = None
+            else:
+                answer = thread.comment(_id(raw, "accepted_comment_id"))
+                if answer is None or answer.id == thread.opening.id:
+                    raise RefusedError(422, "invalid_answer", "that is not a reply in this thread")
+                if not answer.counts_as_reply:
+                    raise RefusedError(409, "invalid_answer", f"that reply is {answer.state.value}")
+                accepted = answer.id
+        await self._threads.update_thread(
+            thread.id, status=status, locked=locked, accepted_comment_id=accepted
+        )
+        await self._publish(room, "thread.updated", thread.id)
+        return await self.thread(room, thread.id)
+
+    async def update_settings(
+        self, room: Room, viewer: Viewer, body: dict[str, Any]
+    ) -> RoomSettings:
+        if not viewer.is_facilitator:
+            raise RefusedError(403, "forbidden", "only facilitators change room settings")
+        current = await self._threads.room_settings(room.id)
+        unknown = sorted(set(body) - {"observers_can_ask", "post_first_questions"})
+        if unknown or not body:
+            raise RefusedError(
+                422,
+                "invalid_change",
+                f"unknown setting {unknown[0]!r}" if unknown else "nothing to change",
+            )
+        settings = RoomSettings(
+            observers_can_ask=_flag(
+                body.get("observers_can_ask"), "observers_can_ask", current.observers_can_ask
+            ),
+            post_first_questions=_flag(
+                body.get("post_first_questions"),
+                "post_first_questions",
+                current.post_first_questions,
+            ),
+        )
+        await self._threads.update_room_settings(room.id, settings)
+        await self._events.publish(room.id, "settings.updated", settings_json(settings))
+        return settings
+
+    # Live events
+
+    async def render(self, event: RoomEvent, viewer: Viewer) -> dict[str, Any]:
+        """``event`` as ``viewer`` may see it, with the thread's current state."""
+        message = event.to_json()
+        if not event.type.startswith(("thread.", "comment.")):
+            return message
+        thread = await self._thread_for(event)
+        if thread is None:
+            return message
+        comment = thread.comment(int(event.data.get("comment_id", 0)))
+        if event.type == "thread.created" or (
+            comment is not None and comment.author.id == viewer.id
+        ):
+            # A new thread, or the viewer's own reply (which may reveal a post-first
+            # question's answers): send it whole.
+            data: dict[str, Any] = {"thread": thread_view(thread, viewer)}
+        else:
+            data = {"thread": thread_meta(thread, viewer)}
+        if comment is not None:
+            data["comment"] = comment_view(comment, thread, viewer)
+        message["data"] = data
+        return message
+
+    async def _thread_for(self, event: RoomEvent) -> Thread | None:
+        # Many connections render the same event: read the thread once per process.
+        key = (event.room_id, event.seq)
+        task = self._rendering.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(
+                self._threads.load_thread(int(event.data["thread_id"]))
+            )
+            self._rendering[key] = task
+            while len(self._rendering) > _RENDER_CACHE:
+                self._rendering.popitem(last=False)
+        return await asyncio.shield(task)
+
+    async def _publish(
+        self, room: Room, type: str, thread_id: int, comment_id: int | None = None
+    ) -> None:
+        data: dict[str, Any] = {"thread_id": thread_id}
+        if comment_id is not None:
+            data["comment_id"] = comment_id
+        try:
+            await self._events.publish(room.id, type, data)
+        except StoreError:
+            # The change itself is stored; clients see it on their next read.
+            log.exception("could not publish %s for thread %d", type, thread_id)
+
+    # Checks
+
+    def _check_unlocked(self, thread: Thread, viewer: Viewer) -> None:
+        if thread.locked and not viewer.is_facilitator:
+            raise RefusedError(409, "thread_locked", "a facilitator locked this thread")
+
+    async def _comment(self, room: Room, comment_id: int) -> tuple[Thread, Comment]:
+        thread_id = await self._threads.thread_of_comment(comment_id)
+        if thread_id is None:
+            raise RefusedError(404, "unknown_comment", "no such comment in this room")
+        thread = await self._threads.load_thread(thread_id)
+        comment = None if thread is None else thread.comment(comment_id)
+        if thread is None or comment is None or thread.room_id != room.id:
+            raise RefusedError(404, "unknown_comment", "no such comment in this room")
+        return thread, comment
+
+    async def _document(self, room: Room, name: object) -> DocumentInfo:
+        if not isinstance(name, str) or not valid_document_name(name):
+            raise RefusedError(422, "invalid_document", "document must be a document name")
+        info = await self._store.get_document(room.id, name)
+        if info is None:
+            raise RefusedError(404, "unknown_document", "no such document in this room")
+        return info
+
+    async def _anchor(self, room: Room, document: DocumentInfo, raw: object) -> Anchor:
+        if not isinstance(raw, dict) or set(raw) != {"start", "end", "quote"}:
+            raise RefusedError(
+                422, "invalid_anchor", "anchor must be an object with start, end and quote"
+            )
+        quote = clean_body(raw["quote"], "quote", MAX_QUOTE_CHARS)
+        live = await self._hub.acquire(document, room.slug)
+        try:
+            state_vector = live.sync.state_vector()
+        finally:
+            self._hub.release(live)
+        positions = []
+        for end in ("start", "end"):
+            value = raw[end]
+            try:
+                if not isinstance(value, str):
+                    raise ProtocolError(f"{end} must be a base64 string")
+                data = base64.b64decode(value, validate=True)
+                check_in_document(decode_relative_position(data), state_vector)
+            except (ProtocolError, binascii.Error) as exc:
+                raise RefusedError(422, "invalid_anchor", f"anchor {end}: {exc}") from exc
+            positions.append(data)
+        return Anchor(positions[0], positions[1], quote)
+
+    async def _mentions(self, room: Room, raw: object) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+            raise RefusedError(
+                422, "invalid_mentions", "mentions must be a list of participant ids"
+            )
+        ids = tuple(dict.fromkeys(raw))
+        if len(ids) > MAX_MENTIONS:
+            raise RefusedError(
+                422, "invalid_mentions", f"at most {MAX_MENTIONS} people can be mentioned"
+            )
+        for participant_id in ids:
+            participant = await self._threads.get_participant(participant_id)
+            if participant is None or participant.room_id != room.id:
+                raise RefusedError(
+                    422, "invalid_mentions", "a mentioned participant is not in this room"
+                )
+        return ids
+
+
+def settings_json(settings: RoomSettings) -> dict[str, bool]:
+    return {
+        "observers_can_ask": settings.observers_can_ask,
+        "post_first_questions": settings.post_first_questions,
+    }

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from rooms.roles import Role
+from server.api import MAX_BODY_BYTES
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
 from tests.yclient import open_synced
@@ -83,7 +84,7 @@ async def test_join_refuses_bad_bodies(api: httpx.AsyncClient) -> None:
     assert (form.status_code, _error_code(form)) == (415, "unsupported_media_type")
     huge = await api.post(
         "/api/join",
-        content=b'{"name": "' + b"x" * 70_000 + b'"}',
+        content=b'{"name": "' + b"x" * MAX_BODY_BYTES + b'"}',
         headers={"content-type": "application/json"},
     )
     assert (huge.status_code, _error_code(huge)) == (413, "body_too_large")

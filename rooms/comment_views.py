@@ -27,6 +27,7 @@ from rooms.threads import Author, Comment, CommentState, Thread, ThreadKind
 class Viewer:
     id: str
     role: Role
+    name: str = ""
 
     @property
     def is_facilitator(self) -> bool:

@@ -176,8 +176,14 @@ class Comments:
             raise RefusedError(422, "invalid_kind", "kind must be 'comment' or 'question'")
         kind = ThreadKind(kind_value)
         settings = await self._threads.room_settings(room.id)
-        if viewer.role is Role.OBSERVER and not (
-            kind is ThreadKind.QUESTION and settings.observers_can_ask
+        document = None
+        if body.get("document") is not None:
+            document = await self._document(room, body.get("document"))
+        mentor = document is not None and document.mentor_id == viewer.id
+        if (
+            viewer.role is Role.OBSERVER
+            and not mentor
+            and not (kind is ThreadKind.QUESTION and settings.observers_can_ask)
         ):
             raise RefusedError(
                 403,
@@ -197,9 +203,6 @@ class Comments:
                 raise RefusedError(422, "invalid_post_first", "only questions can be post-first")
             post_first = False
         text = clean_body(body.get("body"))
-        document = None
-        if body.get("document") is not None:
-            document = await self._document(room, body.get("document"))
         anchor = None
         if body.get("anchor") is not None:
             if document is None:
@@ -227,7 +230,11 @@ class Comments:
     ) -> tuple[Thread, int]:
         """Store a reply; returns the thread and the new comment's id."""
         thread = await self.thread(room, thread_id)
-        if viewer.role is Role.OBSERVER and viewer.id != thread.author.id:
+        if (
+            viewer.role is Role.OBSERVER
+            and viewer.id != thread.author.id
+            and not await self._is_mentor(room, viewer, thread.document)
+        ):
             raise RefusedError(403, "forbidden", "observers cannot reply")
         self._check_unlocked(thread, viewer)
         text = clean_body(body.get("body"))
@@ -443,6 +450,13 @@ class Comments:
             raise RefusedError(404, "unknown_comment", "no such comment in this room")
         return thread, comment
 
+    async def _is_mentor(self, room: Room, viewer: Viewer, document: str | None) -> bool:
+        """Whether the viewer is the chosen mentor of the document (who may comment on it)."""
+        if document is None:
+            return False
+        info = await self._store.get_document(room.id, document)
+        return info is not None and info.mentor_id == viewer.id
+
     async def _document(self, room: Room, name: object) -> DocumentInfo:
         if not isinstance(name, str) or not valid_document_name(name):
             raise RefusedError(422, "invalid_document", "document must be a document name")
@@ -489,7 +503,7 @@ class Comments:
             )
         for participant_id in ids:
             participant = await self._threads.get_participant(participant_id)
-            if participant is None or participant.room_id != room.id:
+            if participant is None or participant.room_id != room.id or participant.removed:
                 raise RefusedError(
                     422, "invalid_mentions", "a mentioned participant is not in this room"
                 )

@@ -31,6 +31,10 @@ class Kind(IntEnum):
     AWARENESS_QUERY = 4
     # A room event, as UTF-8 JSON.
     EVENT = 5
+    # One process's roster entries for a room, as UTF-8 JSON (a list).
+    PRESENCE = 6
+    # Asks every process for its roster entries of a room.
+    PRESENCE_QUERY = 7
 
 
 @dataclass(frozen=True, slots=True)

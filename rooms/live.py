@@ -58,8 +58,9 @@ class LiveDocument:
             if peer is not exclude:
                 peer.send(frame)
 
-    def apply_client_update(self, update: bytes, origin: Peer) -> None:
-        """Apply, relay, store and publish an update a client sent. Raises InvalidUpdate."""
+    def apply_client_update(self, update: bytes, origin: Peer | None) -> None:
+        """Apply, relay, store and publish an update a client sent (or the server made,
+        with no origin). Raises InvalidUpdate."""
         changed = self.sync.apply(update)
         if changed is None:
             return

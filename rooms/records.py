@@ -32,6 +32,7 @@ class Participant:
     name: str
     role: Role
     created_at: datetime
+    removed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class DocumentInfo:
     room_id: int
     name: str
     created_at: datetime
+    locked: bool = False
+    template: str | None = None
+    created_by: str | None = None
+    mentor_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

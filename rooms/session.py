@@ -27,6 +27,7 @@ from rooms.roles import Role
 log = logging.getLogger("roundtable.sync")
 
 READ_ONLY_NOTICE = "read-only: this connection's document updates are not accepted"
+LOCKED_NOTICE = "locked: a facilitator locked this document; updates are not accepted"
 
 
 class ProtocolViolation(Exception):
@@ -53,7 +54,19 @@ class SyncSession:
         self.role = role
         self.who = who
         self.dropped_updates = 0
+        # Whether the document is locked; facilitators still edit a locked document.
+        self.locked = False
         self._ended = False
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role.can_edit and not (self.locked and self.role is not Role.FACILITATOR)
+
+    def set_locked(self, locked: bool) -> None:
+        """Apply a lock or unlock at once, to the next frame this connection sends."""
+        if locked != self.locked:
+            self.locked = locked
+            self.dropped_updates = 0
 
     def start(self) -> None:
         """Send the server's state vector and the current awareness states."""
@@ -77,7 +90,7 @@ class SyncSession:
             # The peer now holds the server state: from here on it gets every update.
             document.join(self.peer)
         elif isinstance(message, SyncStep2 | SyncUpdate):
-            if not self.role.can_edit:
+            if not self.can_edit:
                 self._drop_update(message.update)
                 return
             try:
@@ -113,7 +126,8 @@ class SyncSession:
         self.dropped_updates += 1
         if self.dropped_updates == 1:
             log.info("dropping updates from read-only %s on %s", self.who, self.document.label)
-            self.peer.send(encode_permission_denied(READ_ONLY_NOTICE))
+            notice = READ_ONLY_NOTICE if not self.role.can_edit else LOCKED_NOTICE
+            self.peer.send(encode_permission_denied(notice))
 
     def end(self) -> None:
         """Leave the broadcast set and remove the awareness states this peer controlled."""

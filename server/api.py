@@ -10,7 +10,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rooms.controls import document_json
 from rooms.directory import RefusedError
+from rooms.records import Room
 from rooms.roles import Role
 from server.state import AppState
 from server.tokens import InvalidToken, TokenClaims
@@ -122,6 +124,13 @@ async def join(request: Request) -> Response:
     body = await json_body(request)
     participant, room = await state.directory.join(body.get("invite"), body.get("name"))
     token, expires_at = state.signer.issue(participant, room)
+    await state.controls.record(
+        room,
+        participant.id,
+        participant.name,
+        "participant.joined",
+        {"role": participant.role.value},
+    )
     log.info("%s %s joined room %s", participant.role, participant.id[:8], room.slug)
     return JSONResponse(
         {
@@ -188,36 +197,16 @@ async def create_room(request: Request) -> Response:
     )
 
 
-async def room_for(request: Request) -> tuple[Any, TokenClaims]:
+async def room_for(request: Request) -> tuple[Room, TokenClaims]:
     slug = request.path_params["room"]
     claims = claims_for(request, slug)
-    room = await app_state(request).directory.room(slug)
+    state = app_state(request)
+    room = await state.directory.room(slug)
     if room is None:
         raise RefusedError(404, "unknown_room", "no such room")
+    if not await state.control_store.participant_active(claims.participant_id):
+        raise RefusedError(403, "removed", "you were removed from this room")
     return room, claims
-
-
-def _documents_json(documents: list[Any]) -> list[dict[str, Any]]:
-    return [{"name": d.name, "created_at": d.created_at.isoformat()} for d in documents]
-
-
-async def room_detail(request: Request) -> Response:
-    """The room, who you are in it, and its documents.
-    ---
-    summary: Read a room
-    responses:
-      200: {description: The room}
-    """
-    room, claims = await room_for(request)
-    documents = await app_state(request).directory.documents(room)
-    return JSONResponse(
-        {
-            "room": room.slug,
-            "title": room.title,
-            "you": {"id": claims.participant_id, "name": claims.name, "role": claims.role.value},
-            "documents": _documents_json(documents),
-        }
-    )
 
 
 async def room_documents(request: Request) -> Response:
@@ -229,7 +218,7 @@ async def room_documents(request: Request) -> Response:
     """
     room, _ = await room_for(request)
     documents = await app_state(request).directory.documents(room)
-    return JSONResponse({"documents": _documents_json(documents)})
+    return JSONResponse({"documents": [document_json(d) for d in documents]})
 
 
 async def room_invites(request: Request) -> Response:

@@ -17,17 +17,20 @@ from starlette.staticfiles import StaticFiles
 
 from rooms.broker import Broker, LocalBroker
 from rooms.comments import Comments
+from rooms.controls import Controls
 from rooms.directory import RefusedError, RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub, HubSettings
+from rooms.presence import Roster
 from rooms.writer import WriterSettings
-from server import api, threads_api
+from server import api, controls_api, threads_api
 from server.config import Settings
 from server.events_endpoint import events_endpoint
 from server.headers import SecurityHeaders
 from server.migrate import upgrade
 from server.openapi import openapi
 from server.redis_broker import RedisBroker
+from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore, create_engine, new_secret
 from server.sql_threads import SqlThreadStore
 from server.state import AppState
@@ -66,15 +69,23 @@ async def open_state(settings: Settings) -> AppState:
     )
     events = RoomEvents(store, broker)
     threads = SqlThreadStore(engine)
+    control_store = SqlControlStore(engine)
     return AppState(
         settings=settings,
         store=store,
         threads=threads,
+        control_store=control_store,
         directory=RoomDirectory(store),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
         comments=Comments(store, threads, events, hub),
+        controls=Controls(store, control_store, threads, events, hub),
+        roster=Roster(
+            broker,
+            heartbeat_seconds=settings.presence_heartbeat_seconds,
+            timeout_seconds=settings.presence_timeout_seconds,
+        ),
     )
 
 
@@ -101,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await state.roster.close()
             await state.hub.close()
             await state.hub.broker.close()
             await state.store.close()
@@ -113,9 +125,48 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health", api.health),
         Route("/api/join", api.join, methods=["POST"]),
         Route("/api/rooms", api.create_room, methods=["POST"]),
-        Route("/api/rooms/{room}", api.room_detail),
+        Route("/api/templates", controls_api.templates),
+        Route("/api/rooms/{room}", controls_api.room_state),
+        Route("/api/rooms/{room}/roster", controls_api.roster),
         Route("/api/rooms/{room}/documents", api.room_documents),
+        Route("/api/rooms/{room}/documents", controls_api.create_document, methods=["POST"]),
+        Route("/api/rooms/{room}/documents/{doc}", controls_api.update_document, methods=["PATCH"]),
+        Route(
+            "/api/rooms/{room}/documents/{doc}/lock", controls_api.lock_document, methods=["PUT"]
+        ),
+        Route("/api/rooms/{room}/documents/{doc}/export", controls_api.export_document),
+        Route("/api/rooms/{room}/documents/{doc}/versions", controls_api.list_versions),
+        Route(
+            "/api/rooms/{room}/documents/{doc}/versions",
+            controls_api.save_version,
+            methods=["POST"],
+        ),
+        Route("/api/rooms/{room}/documents/{doc}/versions/{version:int}", controls_api.get_version),
+        Route(
+            "/api/rooms/{room}/documents/{doc}/versions/{version:int}/export",
+            controls_api.export_version,
+        ),
+        Route(
+            "/api/rooms/{room}/documents/{doc}/versions/{version:int}/restore",
+            controls_api.restore_version,
+            methods=["POST"],
+        ),
+        Route(
+            "/api/rooms/{room}/participants/{participant}",
+            controls_api.remove_participant,
+            methods=["DELETE"],
+        ),
         Route("/api/rooms/{room}/invites", api.room_invites),
+        Route(
+            "/api/rooms/{room}/invites/{role}/rotate",
+            controls_api.rotate_invite,
+            methods=["POST"],
+        ),
+        Route("/api/rooms/{room}/timer", controls_api.start_timer, methods=["PUT"]),
+        Route("/api/rooms/{room}/timer", controls_api.stop_timer, methods=["DELETE"]),
+        Route("/api/rooms/{room}/spotlight", controls_api.spotlight, methods=["PUT", "DELETE"]),
+        Route("/api/rooms/{room}/session/end", controls_api.end_session, methods=["POST"]),
+        Route("/api/rooms/{room}/audit", controls_api.audit),
         Route("/api/rooms/{room}/participants", threads_api.participants),
         Route("/api/rooms/{room}/settings", threads_api.get_settings),
         Route("/api/rooms/{room}/settings", threads_api.update_settings, methods=["PATCH"]),

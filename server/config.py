@@ -34,6 +34,10 @@ class Settings:
     send_buffer_limit: int = 4 * 1024 * 1024
     send_stall_seconds: float = 5.0
     max_awareness_bytes: int = 64 * 1024
+    # Each process re-announces its roster entries this often; a process silent for
+    # presence_timeout_seconds (it died) leaves the roster.
+    presence_heartbeat_seconds: float = 10.0
+    presence_timeout_seconds: float = 30.0
     log_level: str = "info"
 
     @classmethod

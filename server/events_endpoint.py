@@ -7,10 +7,14 @@ room), ``at`` and ``data``; comment and thread events are rendered for the reade
 * ``{"type": "ready", "seq": N}``: everything up to ``N`` has been sent; live from here.
 * ``{"type": "resync", "seq": N}``: too much was missed (or ``after`` is unknown):
   reload the state over HTTP, then continue from ``N``.
-* ``{"type": "pong"}`` answers ``{"type": "ping"}``, the only message a client sends.
+* ``{"type": "pong"}`` answers ``{"type": "ping"}``.
+* ``{"type": "roster", "participants": [...]}``: who is in the room now, after each
+  change (see :mod:`rooms.presence`).
 
-A client that reconnects passes the last ``seq`` it saw as ``after`` and gets what it
-missed, in order, before ``ready``.
+A client sends pings and ``{"type": "presence", "document", "state", "following",
+"spotlight_opt_out"}`` (any subset) to say where it is. The connection itself is the
+participant's presence in the room. A client that reconnects passes the last ``seq``
+it saw as ``after`` and gets what it missed, in order, before ``ready``.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rooms.comment_views import Viewer
+from rooms.directory import valid_document_name
 from rooms.peer import CloseCode
+from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
 from server.state import AppState
 from server.tokens import InvalidToken
@@ -68,24 +76,36 @@ async def events_endpoint(websocket: WebSocket) -> None:
     if room is None:
         await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
         return
+    if not await state.control_store.participant_active(claims.participant_id):
+        await _refuse(websocket, CloseCode.FORBIDDEN, "you were removed from this room")
+        return
     try:
         after = _after(websocket.query_params.get("after"))
     except ValueError as exc:
         await _refuse(websocket, CloseCode.BAD_REQUEST, str(exc))
         return
 
-    viewer = Viewer(claims.participant_id, claims.role)
+    viewer = Viewer(claims.participant_id, claims.role, claims.name)
     who = f"{claims.role} {claims.participant_id[:8]}"
-    queue: asyncio.Queue[RoomEvent] = asyncio.Queue()
+    queue: asyncio.Queue[RoomEvent | dict[str, Any]] = asyncio.Queue()
     overflowed = asyncio.Event()
 
-    def deliver(event: RoomEvent) -> None:
+    def deliver(item: RoomEvent | dict[str, Any]) -> None:
         if queue.qsize() >= MAX_PENDING:
             overflowed.set()
             return
-        queue.put_nowait(event)
+        queue.put_nowait(item)
 
+    connection = uuid.uuid4().hex
     unsubscribe = await state.events.subscribe(room.id, deliver)
+    unwatch = await state.roster.watch(
+        room.id, lambda roster: deliver({"type": "roster", "participants": roster})
+    )
+    first = await state.roster.enter(
+        room.id, connection, Presence(viewer.id, claims.name, claims.role.value)
+    )
+    if first:
+        await state.controls.record(room, viewer.id, claims.name, "presence.entered", {})
     sender: asyncio.Task[None] | None = None
     try:
         # Subscribed first, then read the latest number: nothing falls in between.
@@ -104,15 +124,27 @@ async def events_endpoint(websocket: WebSocket) -> None:
         async def send_live() -> None:
             last = sent
             while True:
-                event = await queue.get()
-                if event.seq <= last:
+                item = await queue.get()
+                if isinstance(item, dict):
+                    await _send(websocket, item)
                     continue
-                await _send(websocket, await state.comments.render(event, viewer))
-                last = event.seq
+                if item.seq <= last:
+                    continue
+                await _send(websocket, await state.comments.render(item, viewer))
+                last = item.seq
+                if (
+                    item.type == "participant.removed"
+                    and item.data.get("participant_id") == viewer.id
+                ):
+                    await _close(websocket, CloseCode.FORBIDDEN, "you were removed from this room")
+                    return
+
+        def presence(changes: dict[str, Any]) -> None:
+            state.roster.update(room.id, connection, **changes)
 
         sender = asyncio.create_task(send_live())
         watcher = asyncio.create_task(overflowed.wait())
-        receiver = asyncio.create_task(_receive(websocket))
+        receiver = asyncio.create_task(_receive(websocket, presence))
         done, pending = await asyncio.wait(
             {sender, watcher, receiver}, return_when=asyncio.FIRST_COMPLETED
         )
@@ -133,6 +165,9 @@ async def events_endpoint(websocket: WebSocket) -> None:
         if sender is not None and not sender.done():
             sender.cancel()
         await unsubscribe()
+        await unwatch()
+        if await state.roster.leave(room.id, connection):
+            await state.controls.record(room, viewer.id, claims.name, "presence.left", {})
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -144,8 +179,34 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason)
 
 
-async def _receive(websocket: WebSocket) -> tuple[int | None, str]:
-    """Answer pings until the client leaves; returns a close code for bad input."""
+def _presence_changes(request: dict[str, Any]) -> dict[str, Any]:
+    """The roster fields of a presence message, or ValueError."""
+    changes: dict[str, Any] = {}
+    for key, value in request.items():
+        if key == "type":
+            continue
+        if key == "document":
+            if value is not None and not (isinstance(value, str) and valid_document_name(value)):
+                raise ValueError("document must be a document name or null")
+        elif key == "state":
+            if value not in STATES:
+                raise ValueError(f"state must be one of {list(STATES)}")
+        elif key == "following":
+            if value is not None and not (isinstance(value, str) and 0 < len(value) <= 64):
+                raise ValueError("following must be a participant id or null")
+        elif key == "spotlight_opt_out":
+            if not isinstance(value, bool):
+                raise ValueError("spotlight_opt_out must be true or false")
+        else:
+            raise ValueError(f"unknown presence field {key!r}")
+        changes[key] = value
+    return changes
+
+
+async def _receive(
+    websocket: WebSocket, presence: Callable[[dict[str, Any]], None]
+) -> tuple[int | None, str]:
+    """Answer pings and take presence until the client leaves; a close code for bad input."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -159,6 +220,13 @@ async def _receive(websocket: WebSocket) -> tuple[int | None, str]:
             request = json.loads(text)
         except ValueError:
             return CloseCode.BAD_REQUEST, "message is not JSON"
-        if not isinstance(request, dict) or request.get("type") != "ping":
-            return CloseCode.BAD_REQUEST, "the only message a client sends is a ping"
-        await _send(websocket, {"type": "pong"})
+        kind = request.get("type") if isinstance(request, dict) else None
+        if kind == "ping":
+            await _send(websocket, {"type": "pong"})
+        elif kind == "presence":
+            try:
+                presence(_presence_changes(request))
+            except ValueError as exc:
+                return CloseCode.BAD_REQUEST, str(exc)
+        else:
+            return CloseCode.BAD_REQUEST, "a client sends ping or presence messages"

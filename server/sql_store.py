@@ -74,8 +74,17 @@ def _room(row: RoomRow) -> Room:
     return Room(row.id, row.slug, row.title, row.created_at)
 
 
-def _document(row: DocumentRow) -> DocumentInfo:
-    return DocumentInfo(row.id, row.room_id, row.name, row.created_at)
+def document_info(row: DocumentRow) -> DocumentInfo:
+    return DocumentInfo(
+        row.id,
+        row.room_id,
+        row.name,
+        row.created_at,
+        locked=row.locked,
+        template=row.template,
+        created_by=row.created_by,
+        mentor_id=row.mentor_id,
+    )
 
 
 class SqlStore:
@@ -173,23 +182,27 @@ class SqlStore:
             rows = await session.scalars(
                 select(DocumentRow).where(DocumentRow.room_id == room_id).order_by(DocumentRow.id)
             )
-            return [_document(r) for r in rows]
+            return [document_info(r) for r in rows]
 
     async def get_document(self, room_id: int, name: str) -> DocumentInfo | None:
         async with self._sessions() as session:
             row = await session.scalar(
                 select(DocumentRow).where(DocumentRow.room_id == room_id, DocumentRow.name == name)
             )
-            return None if row is None else _document(row)
+            return None if row is None else document_info(row)
 
     async def create_document(self, room_id: int, name: str) -> DocumentInfo:
         try:
             async with self._sessions.begin() as session:
                 row = DocumentRow(
-                    room_id=room_id, name=name, snapshot_version=0, created_at=utcnow()
+                    room_id=room_id,
+                    name=name,
+                    snapshot_version=0,
+                    locked=False,
+                    created_at=utcnow(),
                 )
                 session.add(row)
-            return _document(row)
+            return document_info(row)
         except IntegrityError:
             existing = await self.get_document(room_id, name)
             if existing is None:

@@ -42,7 +42,9 @@ _ERASED = (CommentState.DELETED.value, CommentState.REMOVED.value)
 
 
 def _participant(row: ParticipantRow) -> Participant:
-    return Participant(row.id, row.room_id, row.name, Role(row.role), row.created_at)
+    return Participant(
+        row.id, row.room_id, row.name, Role(row.role), row.created_at, row.removed_at is not None
+    )
 
 
 def _author(row: ParticipantRow) -> Author:
@@ -64,7 +66,7 @@ class SqlThreadStore:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(ParticipantRow)
-                .where(ParticipantRow.room_id == room_id)
+                .where(ParticipantRow.room_id == room_id, ParticipantRow.removed_at.is_(None))
                 .order_by(ParticipantRow.created_at, ParticipantRow.id)
             )
             return [_participant(r) for r in rows]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rooms.comments import Comments
+from rooms.controls import Controls
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
+from rooms.presence import Roster
 from server.config import Settings
+from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore
 from server.sql_threads import SqlThreadStore
 from server.tokens import TokenSigner
@@ -19,8 +22,11 @@ class AppState:
     settings: Settings
     store: SqlStore
     threads: SqlThreadStore
+    control_store: SqlControlStore
     directory: RoomDirectory
     hub: DocumentHub
     signer: TokenSigner
     events: RoomEvents
     comments: Comments
+    controls: Controls
+    roster: Roster

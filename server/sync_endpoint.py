@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket
 
 from crdt.protocol import encode_permission_denied
 from rooms.directory import RefusedError
 from rooms.peer import CloseCode
+from rooms.records import DocumentInfo, RoomEvent
+from rooms.roles import Role
 from rooms.session import ProtocolViolation, SyncSession
 from server.state import AppState
 from server.tokens import InvalidToken
 from server.ws_peer import WebSocketPeer
 
 log = logging.getLogger("roundtable.sync")
+
+REMOVED = "you were removed from this room"
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -50,18 +55,76 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     if room is None:
         await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
         return
-    try:
-        info = await state.directory.open_document(room, doc_name, claims.role)
-    except RefusedError as exc:
-        log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
-        code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.BAD_REQUEST
-        await _refuse(websocket, code, exc.message)
+    if not await state.control_store.participant_active(claims.participant_id):
+        log.info("refused %s: removed from room %s", who, room_slug)
+        await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
         return
 
-    document = await state.hub.acquire(info, room.slug)
+    # Watch the room's events before reading the document's lock state, so that no
+    # lock or removal can fall in between.
+    watch = _Watch(claims.participant_id)
+    unwatch = await state.events.subscribe(room.id, watch.on_event)
+    try:
+        try:
+            info = await state.directory.open_document(room, doc_name, claims.role)
+        except RefusedError as exc:
+            log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
+            code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.BAD_REQUEST
+            await _refuse(websocket, code, exc.message)
+            return
+        await _serve(websocket, state, info, room.slug, claims.role, who, watch)
+    finally:
+        await unwatch()
+
+
+@dataclass
+class _Watch:
+    """What one sync connection learns from its room's events: locks and its removal."""
+
+    participant_id: str
+    session: SyncSession | None = None
+    peer: WebSocketPeer | None = None
+    removed: bool = False
+    # Lock changes seen before the session existed, by document id.
+    locks: dict[int, bool] = field(default_factory=dict)
+
+    def on_event(self, event: RoomEvent) -> None:
+        if event.type == "document.locked":
+            document_id, locked = event.data.get("document_id"), bool(event.data.get("locked"))
+            if self.session is not None and self.session.document.info.id == document_id:
+                self.session.set_locked(locked)
+            elif isinstance(document_id, int):
+                self.locks[document_id] = locked
+        elif (
+            event.type == "participant.removed"
+            and event.data.get("participant_id") == self.participant_id
+        ):
+            self.removed = True
+            if self.peer is not None:
+                self.peer.close(CloseCode.FORBIDDEN, REMOVED)
+
+    def attach(self, session: SyncSession, peer: WebSocketPeer) -> None:
+        session.set_locked(self.locks.get(session.document.info.id, session.locked))
+        self.session, self.peer = session, peer
+        if self.removed:
+            peer.close(CloseCode.FORBIDDEN, REMOVED)
+
+
+async def _serve(
+    websocket: WebSocket,
+    state: AppState,
+    info: DocumentInfo,
+    room_slug: str,
+    role: Role,
+    who: str,
+    watch: _Watch,
+) -> None:
+    document = await state.hub.acquire(info, room_slug)
     settings = state.settings
     peer = WebSocketPeer(websocket, settings.send_buffer_limit, settings.send_stall_seconds, who)
-    session = SyncSession(document, peer, claims.role, who)
+    session = SyncSession(document, peer, role, who)
+    session.set_locked(info.locked)
+    watch.attach(session, peer)
     log.info("%s joined %s", who, document.label)
     try:
         session.start()

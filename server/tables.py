@@ -66,6 +66,11 @@ class RoomRow(Base):
     post_first_questions: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The facilitator everyone follows, while a spotlight is on.
+    spotlight_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    timer_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    timer_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    timer_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class InviteRow(Base):
@@ -86,6 +91,8 @@ class ParticipantRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a facilitator removed them: their token stops working.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class DocumentRow(Base):
@@ -99,6 +106,12 @@ class DocumentRow(Base):
     snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # Bumped by every compaction; a compaction that read an older version gives up.
     snapshot_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Locked documents take edits from facilitators only.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    template: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # Who follows this document (an action plan's mentor); may comment on it.
+    mentor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class UpdateRow(Base):
@@ -194,3 +207,30 @@ class MentionRow(Base):
     participant_id: Mapped[str] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class VersionRow(Base):
+    __tablename__ = "document_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    # manual, lock, session or restore
+    reason: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)

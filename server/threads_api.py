@@ -21,7 +21,7 @@ from server.api import app_state, json_body, room_for
 
 async def _viewer(request: Request) -> tuple[Room, Viewer]:
     room, claims = await room_for(request)
-    return room, Viewer(claims.participant_id, claims.role)
+    return room, Viewer(claims.participant_id, claims.role, claims.name)
 
 
 def _with_comment(thread: Thread, comment_id: int, viewer: Viewer) -> dict[str, Any]:

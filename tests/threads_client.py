@@ -44,7 +44,7 @@ class Person:
     async def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
         response = await self.call(method, path, body)
         assert response.status_code == status, (response.status_code, response.text)
-        return response.json()
+        return response.json() if response.content else None
 
     async def start(self, body: str = "What does this mean?", **fields: Any) -> dict[str, Any]:
         data = await self.ok("POST", "/threads", {"body": body, **fields}, status=201)

@@ -1,0 +1,402 @@
+"""The facilitator's controls, documents from templates, versions, export and the audit log.
+
+Each method checks who may act and raises :class:`RefusedError` otherwise, with
+nothing changed. A change is stored, published as a room event (which every process
+delivers to the room's event sockets, and which open sync connections watch for
+locks and removals), and recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crdt.content import append_blocks, edit, replace_with, to_html, to_markdown
+from rooms.comment_views import Viewer
+from rooms.control_records import AuditEntry, ControlStore, VersionInfo
+from rooms.directory import RefusedError, clean_text, valid_document_name
+from rooms.events import RoomEvents
+from rooms.hub import DocumentHub
+from rooms.records import DocumentInfo, Invite, Room
+from rooms.roles import Role
+from rooms.store import Store, StoreError
+from rooms.templates import TEMPLATES
+from rooms.threads import ThreadStore
+
+log = logging.getLogger("roundtable.controls")
+
+MAX_TIMER_SECONDS = 24 * 3600
+MAX_VERSION_NAME = 200
+
+
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
+    return value
+
+
+def document_json(info: DocumentInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "created_at": info.created_at.isoformat(),
+        "locked": info.locked,
+        "template": info.template,
+        "created_by": info.created_by,
+        "mentor_id": info.mentor_id,
+    }
+
+
+def version_json(version: VersionInfo) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "name": version.name,
+        "reason": version.reason,
+        "created_by": version.created_by,
+        "created_at": version.created_at.isoformat(),
+    }
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": None
+        if entry.actor_id is None
+        else {"id": entry.actor_id, "name": entry.actor_name},
+        "action": entry.action,
+        "details": entry.details,
+    }
+
+
+class Controls:
+    def __init__(
+        self,
+        store: Store,
+        controls: ControlStore,
+        threads: ThreadStore,
+        events: RoomEvents,
+        hub: DocumentHub,
+    ) -> None:
+        self._store = store
+        self._controls = controls
+        self._threads = threads
+        self._events = events
+        self._hub = hub
+
+    # Room state
+
+    async def room_state(self, room: Room) -> dict[str, Any]:
+        """The spotlight and the timer, for a client that just arrived."""
+        state = await self._controls.room_controls(room.id)
+        spotlight = None
+        if state.spotlight_id is not None:
+            person = await self._threads.get_participant(state.spotlight_id)
+            if person is not None:
+                spotlight = {"id": person.id, "name": person.name}
+        timer = None
+        if state.timer_ends_at is not None and state.timer_ends_at > datetime.now(UTC):
+            timer = {
+                "started_at": state.timer_started_at.isoformat()
+                if state.timer_started_at
+                else None,
+                "ends_at": state.timer_ends_at.isoformat(),
+                "label": state.timer_label,
+            }
+        return {"spotlight": spotlight, "timer": timer}
+
+    # Documents
+
+    async def document(self, room: Room, name: object) -> DocumentInfo:
+        if not isinstance(name, str) or not valid_document_name(name):
+            raise RefusedError(422, "invalid_document", "document must be a document name")
+        info = await self._store.get_document(room.id, name)
+        if info is None:
+            raise RefusedError(404, "unknown_document", "no such document in this room")
+        return info
+
+    async def create_document(
+        self, room: Room, viewer: Viewer, body: dict[str, Any]
+    ) -> DocumentInfo:
+        if not viewer.role.can_create_documents:
+            raise RefusedError(403, "forbidden", f"a {viewer.role} cannot create documents")
+        name = body.get("name")
+        if not isinstance(name, str) or not valid_document_name(name):
+            raise RefusedError(
+                422,
+                "invalid_name",
+                "name: 1 to 100 letters, digits, spaces, dots, dashes or underscores",
+            )
+        template_key = body.get("template")
+        if template_key is not None and template_key not in TEMPLATES:
+            raise RefusedError(
+                422, "invalid_template", f"template must be one of {sorted(TEMPLATES)}"
+            )
+        mentor_id = await self._mentor(room, body.get("mentor"))
+        if await self._store.get_document(room.id, name) is not None:
+            raise RefusedError(409, "document_exists", "a document with this name exists")
+        info = await self._store.create_document(room.id, name)
+        await self._controls.describe_document(info.id, template_key, viewer.id)
+        if mentor_id is not None:
+            await self._controls.set_document_mentor(info.id, mentor_id)
+        if template_key is not None:
+            await self._edit(room, info, append_blocks(TEMPLATES[template_key].blocks))
+        created = await self._controls.document_by_id(info.id) or info
+        await self._publish(room, "document.created", {"document": document_json(created)})
+        await self._record(
+            room, viewer, "document.created", {"document": name, "template": template_key}
+        )
+        return created
+
+    async def set_mentor(
+        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
+    ) -> DocumentInfo:
+        info = await self.document(room, name)
+        if not (viewer.role is Role.FACILITATOR or viewer.id == info.created_by):
+            raise RefusedError(
+                403, "forbidden", "only the document's creator or a facilitator sets its mentor"
+            )
+        if set(body) != {"mentor"}:
+            raise RefusedError(422, "invalid_change", 'send {"mentor": participant id or null}')
+        mentor_id = await self._mentor(room, body["mentor"])
+        await self._controls.set_document_mentor(info.id, mentor_id)
+        updated = await self._controls.document_by_id(info.id) or info
+        await self._publish(room, "document.updated", {"document": document_json(updated)})
+        await self._record(room, viewer, "document.mentor", {"document": name, "mentor": mentor_id})
+        return updated
+
+    async def lock(
+        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
+    ) -> DocumentInfo:
+        self._facilitator(viewer, "lock documents")
+        info = await self.document(room, name)
+        if set(body) != {"locked"}:
+            raise RefusedError(422, "invalid_change", 'send {"locked": true or false}')
+        locked = _flag(body["locked"], "locked")
+        if locked == info.locked:
+            return info
+        await self._controls.set_document_locked(info.id, locked)
+        if locked:
+            await self._save_version(room, info, f"Locked by {viewer.name}", "lock", viewer.id)
+        await self._publish(
+            room,
+            "document.locked",
+            {"document": info.name, "document_id": info.id, "locked": locked, "by": viewer.name},
+        )
+        await self._record(
+            room, viewer, "document.lock" if locked else "document.unlock", {"document": name}
+        )
+        return await self._controls.document_by_id(info.id) or info
+
+    # Versions and export
+
+    async def save_version(
+        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
+    ) -> VersionInfo:
+        self._facilitator(viewer, "save versions")
+        info = await self.document(room, name)
+        label = clean_text(body.get("name"), "name", MAX_VERSION_NAME)
+        version = await self._save_version(room, info, label, "manual", viewer.id)
+        await self._record(room, viewer, "version.saved", {"document": name, "version": version.id})
+        return version
+
+    async def versions(self, room: Room, name: str) -> list[VersionInfo]:
+        info = await self.document(room, name)
+        return await self._controls.list_versions(info.id)
+
+    async def version(self, room: Room, name: str, version_id: int) -> tuple[VersionInfo, bytes]:
+        info = await self.document(room, name)
+        found = await self._controls.get_version(version_id)
+        if found is None or found[0].document_id != info.id:
+            raise RefusedError(404, "unknown_version", "no such version of this document")
+        return found
+
+    async def restore(self, room: Room, viewer: Viewer, name: str, version_id: int) -> VersionInfo:
+        """Make the content equal to the version's, as a new edit; returns the backup."""
+        self._facilitator(viewer, "restore versions")
+        info = await self.document(room, name)
+        version, state = await self.version(room, name, version_id)
+        backup = await self._save_version(
+            room, info, f"Before restoring “{version.name}”", "restore", viewer.id
+        )
+        await self._edit(room, info, replace_with(state))
+        await self._publish(
+            room,
+            "document.restored",
+            {"document": name, "version": version_json(version), "by": viewer.name},
+        )
+        await self._record(
+            room, viewer, "version.restored", {"document": name, "version": version.id}
+        )
+        return backup
+
+    async def export(
+        self, room: Room, name: str, format: str | None, version_id: int | None = None
+    ) -> tuple[str, str, str]:
+        """(content, media type, file name) of the document or one of its versions."""
+        info = await self.document(room, name)
+        if format not in ("markdown", "html"):
+            raise RefusedError(400, "invalid_format", "format must be markdown or html")
+        if version_id is None:
+            state = await self.current_state(room, info)
+            title = info.name
+        else:
+            version, state = await self.version(room, name, version_id)
+            title = f"{info.name} — {version.name}"
+        if format == "markdown":
+            return to_markdown(state), "text/markdown; charset=utf-8", f"{info.name}.md"
+        return to_html(state, title), "text/html; charset=utf-8", f"{info.name}.html"
+
+    async def current_state(self, room: Room, info: DocumentInfo) -> bytes:
+        live = await self._hub.acquire(info, room.slug)
+        try:
+            return live.sync.encode_state()
+        finally:
+            self._hub.release(live)
+
+    # People and invites
+
+    async def remove(self, room: Room, viewer: Viewer, participant_id: str) -> None:
+        self._facilitator(viewer, "remove participants")
+        person = await self._threads.get_participant(participant_id)
+        if person is None or person.room_id != room.id or person.removed:
+            raise RefusedError(404, "unknown_participant", "no such participant in this room")
+        if person.role is Role.FACILITATOR:
+            raise RefusedError(403, "forbidden", "facilitators cannot be removed")
+        await self._controls.remove_participant(person.id)
+        await self._publish(
+            room, "participant.removed", {"participant_id": person.id, "name": person.name}
+        )
+        await self._record(
+            room, viewer, "participant.removed", {"participant": person.id, "name": person.name}
+        )
+
+    async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
+        self._facilitator(viewer, "rotate invites")
+        if role not in [r.value for r in Role]:
+            raise RefusedError(404, "unknown_role", "role must be facilitator, member or observer")
+        invite = await self._controls.rotate_invite(room.id, Role(role), secrets.token_urlsafe(12))
+        await self._publish(room, "invite.rotated", {"role": role})
+        await self._record(room, viewer, "invite.rotated", {"role": role})
+        return invite
+
+    # Session: timer, spotlight, end
+
+    async def start_timer(self, room: Room, viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
+        self._facilitator(viewer, "run the timer")
+        seconds = body.get("seconds")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int)
+            or not 0 < seconds <= MAX_TIMER_SECONDS
+        ):
+            raise RefusedError(
+                422, "invalid_seconds", f"seconds must be an integer from 1 to {MAX_TIMER_SECONDS}"
+            )
+        label = None if body.get("label") is None else clean_text(body["label"], "label", 200)
+        started = datetime.now(UTC)
+        ends = started + timedelta(seconds=seconds)
+        await self._controls.set_timer(room.id, started, ends, label)
+        timer = {"started_at": started.isoformat(), "ends_at": ends.isoformat(), "label": label}
+        await self._publish(room, "timer.started", {**timer, "seconds": seconds, "by": viewer.name})
+        await self._record(room, viewer, "timer.started", {"seconds": seconds, "label": label})
+        return timer
+
+    async def stop_timer(self, room: Room, viewer: Viewer) -> None:
+        self._facilitator(viewer, "run the timer")
+        await self._controls.set_timer(room.id, None, None, None)
+        await self._publish(room, "timer.stopped", {"by": viewer.name})
+        await self._record(room, viewer, "timer.stopped", {})
+
+    async def spotlight(self, room: Room, viewer: Viewer, on: bool) -> None:
+        self._facilitator(viewer, "spotlight")
+        await self._controls.set_spotlight(room.id, viewer.id if on else None)
+        if on:
+            await self._publish(
+                room, "spotlight.started", {"participant": {"id": viewer.id, "name": viewer.name}}
+            )
+        else:
+            await self._publish(room, "spotlight.ended", {"by": viewer.name})
+        await self._record(room, viewer, "spotlight.started" if on else "spotlight.ended", {})
+
+    async def end_session(self, room: Room, viewer: Viewer) -> list[VersionInfo]:
+        """Save a version of every document, stop the timer and the spotlight."""
+        self._facilitator(viewer, "end the session")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        saved = [
+            await self._save_version(room, info, f"Session ended {stamp}", "session", viewer.id)
+            for info in await self._store.list_documents(room.id)
+        ]
+        await self._controls.set_timer(room.id, None, None, None)
+        await self._controls.set_spotlight(room.id, None)
+        await self._publish(room, "session.ended", {"by": viewer.name, "versions": len(saved)})
+        await self._record(room, viewer, "session.ended", {"versions": len(saved)})
+        return saved
+
+    # Audit
+
+    async def audit_log(
+        self, room: Room, viewer: Viewer, limit: int, before: int | None
+    ) -> list[AuditEntry]:
+        self._facilitator(viewer, "read the audit log")
+        return await self._controls.audit_log(room.id, limit, before)
+
+    async def record(
+        self,
+        room: Room,
+        actor_id: str | None,
+        actor_name: str,
+        action: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Append to the audit log; a failure is logged, never raised."""
+        try:
+            await self._controls.record(room.id, actor_id, actor_name, action, details)
+        except StoreError:
+            log.exception("could not record %s in room %s", action, room.slug)
+
+    # Helpers
+
+    def _facilitator(self, viewer: Viewer, what: str) -> None:
+        if viewer.role is not Role.FACILITATOR:
+            raise RefusedError(403, "forbidden", f"only facilitators {what}")
+
+    async def _mentor(self, room: Room, raw: object) -> str | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise RefusedError(422, "invalid_mentor", "mentor must be a participant id")
+        person = await self._threads.get_participant(raw)
+        if person is None or person.room_id != room.id or person.removed:
+            raise RefusedError(422, "invalid_mentor", "the mentor is not in this room")
+        return person.id
+
+    async def _save_version(
+        self, room: Room, info: DocumentInfo, name: str, reason: str, created_by: str | None
+    ) -> VersionInfo:
+        state = await self.current_state(room, info)
+        version = await self._controls.save_version(info.id, name, reason, created_by, state)
+        await self._publish(
+            room, "version.saved", {"document": info.name, "version": version_json(version)}
+        )
+        return version
+
+    async def _edit(self, room: Room, info: DocumentInfo, change: Any) -> None:
+        live = await self._hub.acquire(info, room.slug)
+        try:
+            update = edit(live.sync.encode_state(), change)
+            live.apply_client_update(update, origin=None)
+        finally:
+            self._hub.release(live)
+
+    async def _publish(self, room: Room, type: str, data: dict[str, Any]) -> None:
+        try:
+            await self._events.publish(room.id, type, data)
+        except StoreError:
+            log.exception("could not publish %s in room %s", type, room.slug)
+
+    async def _record(
+        self, room: Room, viewer: Viewer, action: str, details: dict[str, Any]
+    ) -> None:
+        await self.record(room, viewer.id, viewer.name, action, details)

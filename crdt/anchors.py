@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from pycrdt import Doc, StickyIndex
+from pycrdt import Doc, StickyIndex, write_var_uint
 
 from crdt.document import decode_state_vector
 from crdt.protocol import ProtocolError, Reader
@@ -81,8 +81,27 @@ def decode_relative_position(data: bytes) -> RelativePosition:
     return position
 
 
+def canonical(position: RelativePosition) -> bytes:
+    """The position encoded as Yjs writes it, with ``assoc`` 0 (after) or -1 (before).
+
+    Yjs reads any ``assoc`` by its sign; pycrdt reads only one signed byte and panics
+    on a missing one, so anchors are stored in this form.
+    """
+    if position.kind is PositionKind.ROOT:
+        name = position.root.encode()
+        body = write_var_uint(len(name)) + name
+    else:
+        body = write_var_uint(position.client) + write_var_uint(position.clock)
+    return bytes([position.kind]) + body + (b"\x41" if position.assoc < 0 else b"\x00")
+
+
 def check_in_document(position: RelativePosition, state_vector: bytes) -> None:
-    """Raise :class:`ProtocolError` unless ``position`` points into this document's content."""
+    """Raise :class:`ProtocolError` unless ``position`` points into this document.
+
+    A root position must name the content root. An item or type position must be one
+    the document holds; whether it lies inside the content root is not checked (pycrdt
+    does not expose an item's parent).
+    """
     if position.kind is PositionKind.ROOT:
         if position.root != CONTENT_ROOT:
             raise ProtocolError(f"anchor names root {position.root!r}, not {CONTENT_ROOT!r}")
@@ -93,12 +112,14 @@ def check_in_document(position: RelativePosition, state_vector: bytes) -> None:
 
 
 def anchor_index(ydoc: Doc[Any], data: bytes) -> int | None:
-    """The current index of a checked anchor inside the type that holds it.
+    """The current offset of a checked, canonical anchor inside the type that holds it.
 
-    None when yrs cannot resolve it (the item was garbage-collected after deletion).
+    The offset is counted as yrs counts by default, in UTF-8 bytes; Yjs counts UTF-16
+    code units, so the two agree only on ASCII text. None when yrs cannot resolve the
+    position (the item was garbage-collected after deletion).
     """
-    sticky = StickyIndex.decode(data)
     try:
+        sticky = StickyIndex.decode(data)
         with ydoc.transaction() as txn:
             return sticky.get_index(txn)
     except BaseException as exc:

@@ -17,7 +17,7 @@ import unicodedata
 from collections import OrderedDict
 from typing import Any
 
-from crdt.anchors import check_in_document, decode_relative_position
+from crdt.anchors import canonical, check_in_document, decode_relative_position
 from crdt.protocol import ProtocolError
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
 from rooms.directory import RefusedError, valid_document_name
@@ -482,11 +482,11 @@ class Comments:
             try:
                 if not isinstance(value, str):
                     raise ProtocolError(f"{end} must be a base64 string")
-                data = base64.b64decode(value, validate=True)
-                check_in_document(decode_relative_position(data), state_vector)
+                position = decode_relative_position(base64.b64decode(value, validate=True))
+                check_in_document(position, state_vector)
             except (ProtocolError, binascii.Error) as exc:
                 raise RefusedError(422, "invalid_anchor", f"anchor {end}: {exc}") from exc
-            positions.append(data)
+            positions.append(canonical(position))
         return Anchor(positions[0], positions[1], quote)
 
     async def _mentions(self, room: Room, raw: object) -> tuple[str, ...]:

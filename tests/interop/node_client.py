@@ -348,6 +348,42 @@ class NodePuppet:
             raise PuppetError(f"puppet command {cmd!r} failed: {ack['error']}")
         return ack
 
+    async def batch(self, *commands: dict[str, Any], timeout: float = 10.0) -> Event:
+        """Run several commands (built with :meth:`NodeClient.command`) in one Node turn.
+
+        No client receives anything from the server in between, so edits of different
+        clients in one batch are truly concurrent: each is made on the state its client
+        had before the batch.
+        """
+        return await self.send({"op": "batch", "id": None, "ops": list(commands)}, timeout)
+
+    def latest_xml(self, client_id: str) -> Event | None:
+        """The client's latest ``xml`` event (only sent after :meth:`NodeClient.watch_xml`)."""
+        return self.latest(lambda e: e["event"] == "xml" and e.get("id") == client_id)
+
+    async def wait_xml(
+        self,
+        client_id: str,
+        predicate: Callable[[Event], bool],
+        timeout: float = 10.0,
+    ) -> Event:
+        """Wait until the client's latest ``xml`` event satisfies ``predicate``.
+
+        The event carries ``xml`` (``fragment.toString()``), ``paragraphs`` (the plain
+        text of each child of the ``default`` fragment) and ``stateVector`` (base64).
+        """
+
+        def check() -> Event | None:
+            event = self.latest_xml(client_id)
+            return event if event is not None and predicate(event) else None
+
+        def describe() -> str:
+            latest = self.latest_xml(client_id)
+            shown = None if latest is None else latest.get("paragraphs")
+            return f"xml condition on {client_id!r} (latest paragraphs: {shown!r})"
+
+        return await self._wait_until(check, timeout, describe)
+
     def client(self, client_id: str) -> NodeClient:
         """Handle for the client named ``client_id`` (created lazily, cached)."""
         handle = self._clients.get(client_id)
@@ -404,6 +440,69 @@ class NodeClient:
 
     async def xml_insert_paragraph(self, text: str) -> None:
         await self._op("xmlInsertParagraph", text=text)
+
+    def command(self, op: str, **fields: Any) -> dict[str, Any]:
+        """A command for this client, to pass to :meth:`NodePuppet.batch`."""
+        return {"op": op, "id": self.id, **fields}
+
+    async def watch_xml(self) -> None:
+        """Report the ``default`` fragment as an ``xml`` event now and after every update."""
+        await self._op("watchXml")
+
+    async def xml_insert_paragraph_at(self, index: int, text: str) -> None:
+        await self._op("xmlInsertParagraphAt", index=index, text=text)
+
+    async def xml_text_insert(self, paragraph: int, index: int, text: str) -> None:
+        """Insert into the XmlText of paragraph number ``paragraph`` of the fragment."""
+        await self._op("xmlTextInsert", paragraph=paragraph, index=index, text=text)
+
+    async def xml_text_delete(self, paragraph: int, index: int, length: int) -> None:
+        await self._op("xmlTextDelete", paragraph=paragraph, index=index, length=length)
+
+    async def relative_position(
+        self,
+        paragraph: int | None,
+        index: int,
+        assoc: int = 0,
+        *,
+        fragment: str = "default",
+    ) -> str:
+        """``Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(...))``, base64.
+
+        The type is the XmlText of paragraph number ``paragraph`` of the XmlFragment
+        ``fragment``, or that fragment itself when ``paragraph`` is None.
+        """
+        ack = await self._op(
+            "relativePosition", paragraph=paragraph, index=index, assoc=assoc, fragment=fragment
+        )
+        event = await self.puppet.wait_for(
+            lambda e: self._mine("relativePosition")(e) and e.get("seq") == ack["seq"],
+            1.0,
+            what="relativePosition",
+        )
+        return str(event["position"])
+
+    async def resolve_position(self, position: str) -> Event:
+        """``Y.createAbsolutePositionFromRelativePosition`` of a base64 position.
+
+        Returns ``{"found", "index", "assoc", "paragraph", "inFragment", "text"}``:
+        ``paragraph`` is the number of the paragraph whose XmlText holds the position
+        (None if it lies elsewhere) and ``text`` that XmlText's content.
+        """
+        ack = await self._op("resolvePosition", position=position)
+        return await self.puppet.wait_for(
+            lambda e: self._mine("absolutePosition")(e) and e.get("seq") == ack["seq"],
+            1.0,
+            what="absolutePosition",
+        )
+
+    async def wait_xml(self, predicate: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        return await self.puppet.wait_xml(self.id, predicate, timeout)
+
+    @property
+    def xml(self) -> Event | None:
+        """The latest ``xml`` event (after :meth:`watch_xml`)."""
+        return self.puppet.latest_xml(self.id)
 
     async def disconnect(self) -> None:
         await self._op("disconnect")

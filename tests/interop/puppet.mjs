@@ -178,6 +178,91 @@ const destroyAll = () => {
   }
 }
 
+
+// ---------------------------------------------------------------- rich text
+//
+// TipTap-style content: the XmlFragment 'default' holds XmlElement 'paragraph's,
+// each holding one XmlText. Paragraphs are addressed by their index in the fragment.
+
+/** @param {Y.Doc} ydoc @param {string} [name] */
+const fragmentOf = (ydoc, name) => ydoc.getXmlFragment(name === undefined ? 'default' : String(name))
+
+/** @param {Y.XmlElement | Y.XmlText | Y.XmlHook} node */
+const plainText = (node) => {
+  if (node instanceof Y.XmlText) return node.toString()
+  if (node instanceof Y.XmlElement) {
+    return node.toArray().map((child) => plainText(child)).join('')
+  }
+  return ''
+}
+
+/** The XmlText of paragraph number `index` (a non-negative integer). */
+const paragraphText = (ydoc, index, fragmentName) => {
+  const fragment = fragmentOf(ydoc, fragmentName)
+  if (!Number.isInteger(index) || index < 0 || index >= fragment.length) {
+    throw new Error(`no paragraph ${JSON.stringify(index)} (the fragment has ${fragment.length})`)
+  }
+  const paragraph = fragment.get(index)
+  if (!(paragraph instanceof Y.XmlElement)) {
+    throw new Error(`fragment child ${index} is not an element`)
+  }
+  const text = paragraph.toArray().find((child) => child instanceof Y.XmlText)
+  if (text === undefined) {
+    throw new Error(`paragraph ${index} holds no XmlText`)
+  }
+  return text
+}
+
+/** @param {Y.Doc} ydoc */
+const xmlSnapshot = (ydoc) => {
+  const fragment = fragmentOf(ydoc)
+  return {
+    xml: fragment.toString(),
+    paragraphs: fragment.toArray().map((child) => plainText(child)),
+    stateVector: Buffer.from(Y.encodeStateVector(ydoc)).toString('base64')
+  }
+}
+
+/** Clients whose every update is reported as an 'xml' event (see the watchXml op). */
+const xmlWatchers = new Set()
+
+/** @param {Client} client */
+const watchXml = (client) => {
+  if (xmlWatchers.has(client.id)) return
+  xmlWatchers.add(client.id)
+  const id = client.id
+  const ydoc = client.doc
+  const report = () => {
+    if (clients.get(id)?.doc === ydoc) {
+      emit({ event: 'xml', id, ...xmlSnapshot(ydoc) })
+    }
+  }
+  ydoc.on('update', report)
+  ydoc.on('destroy', () => {
+    ydoc.off('update', report)
+    xmlWatchers.delete(id)
+  })
+  report()
+}
+
+/**
+ * Where an absolute position lies: the paragraph whose XmlText holds it (or null when
+ * it lies elsewhere), and whether it is in the content fragment itself.
+ * @param {Y.Doc} ydoc @param {Y.AbstractType<any>} type
+ */
+const locate = (ydoc, type) => {
+  const fragment = fragmentOf(ydoc)
+  if (type === fragment) return { paragraph: null, inFragment: true }
+  const children = fragment.toArray()
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i]
+    if (child instanceof Y.XmlElement && child.toArray().includes(type)) {
+      return { paragraph: i, inFragment: false }
+    }
+  }
+  return { paragraph: null, inFragment: false }
+}
+
 /** @param {any} cmd */
 const execute = (cmd) => {
   switch (cmd.op) {
@@ -227,6 +312,82 @@ const execute = (cmd) => {
         paragraph.insert(0, [new Y.XmlText(String(cmd.text))])
         fragment.insert(fragment.length, [paragraph])
       })
+      return
+    }
+    case 'watchXml':
+      watchXml(getClient(cmd.id))
+      return
+    case 'xmlInsertParagraphAt': {
+      const { doc } = getClient(cmd.id)
+      const fragment = doc.getXmlFragment('default')
+      doc.transact(() => {
+        const paragraph = new Y.XmlElement('paragraph')
+        paragraph.insert(0, [new Y.XmlText(String(cmd.text))])
+        fragment.insert(cmd.index, [paragraph])
+      })
+      return
+    }
+    case 'xmlTextInsert': {
+      const { doc } = getClient(cmd.id)
+      paragraphText(doc, cmd.paragraph).insert(cmd.index, String(cmd.text))
+      return
+    }
+    case 'xmlTextDelete': {
+      const { doc } = getClient(cmd.id)
+      paragraphText(doc, cmd.paragraph).delete(cmd.index, cmd.length)
+      return
+    }
+    case 'relativePosition': {
+      // Y.createRelativePositionFromTypeIndex on paragraph `paragraph`'s XmlText, or on
+      // the fragment `fragment` (default 'default') itself when paragraph is null.
+      const { doc } = getClient(cmd.id)
+      const type = cmd.paragraph === null || cmd.paragraph === undefined
+        ? fragmentOf(doc, cmd.fragment)
+        : paragraphText(doc, cmd.paragraph, cmd.fragment)
+      const rpos = Y.createRelativePositionFromTypeIndex(type, cmd.index, cmd.assoc ?? 0)
+      emit({
+        event: 'relativePosition',
+        id: cmd.id,
+        seq: cmd.seq ?? null,
+        position: Buffer.from(Y.encodeRelativePosition(rpos)).toString('base64')
+      })
+      return
+    }
+    case 'resolvePosition': {
+      // Y.createAbsolutePositionFromRelativePosition of a base64 encoded position.
+      const { doc } = getClient(cmd.id)
+      const rpos = Y.decodeRelativePosition(Buffer.from(String(cmd.position), 'base64'))
+      const abs = Y.createAbsolutePositionFromRelativePosition(rpos, doc)
+      const event = { event: 'absolutePosition', id: cmd.id, seq: cmd.seq ?? null, position: cmd.position }
+      if (abs === null) {
+        emit({ ...event, found: false, index: null, assoc: null, paragraph: null, inFragment: false, text: null })
+      } else {
+        emit({
+          ...event,
+          found: true,
+          index: abs.index,
+          assoc: abs.assoc,
+          ...locate(doc, abs.type),
+          text: abs.type instanceof Y.XmlText ? abs.type.toString() : null
+        })
+      }
+      return
+    }
+    case 'batch': {
+      // Several commands (of any clients) run in one synchronous turn: no client can
+      // receive anything from the server in between, so every edit of the batch is
+      // made on the state its client had before the batch (truly concurrent edits).
+      if (!Array.isArray(cmd.ops)) {
+        throw new Error('batch: "ops" must be an array of commands')
+      }
+      for (const sub of cmd.ops) {
+        if (sub === null || typeof sub !== 'object' || sub.op === 'batch' || sub.op === 'exit') {
+          throw new Error(`batch: invalid command ${JSON.stringify(sub)}`)
+        }
+      }
+      for (const sub of cmd.ops) {
+        execute(sub)
+      }
       return
     }
     default:

@@ -14,7 +14,6 @@ import base64
 import binascii
 import logging
 import unicodedata
-from collections import OrderedDict
 from typing import Any
 
 from crdt.anchors import canonical, check_in_document, decode_relative_position
@@ -49,7 +48,6 @@ MAX_PAGE = 100
 _ALLOWED_CONTROLS = {"\n", "\t"}
 # Bidirectional overrides can make text read differently from what it is.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-_RENDER_CACHE = 512
 
 
 def clean_body(value: object, field: str = "body", max_chars: int = MAX_BODY_CHARS) -> str:
@@ -95,7 +93,8 @@ class Comments:
         self._threads = threads
         self._events = events
         self._hub = hub
-        self._rendering: OrderedDict[tuple[int, int], asyncio.Task[Thread | None]] = OrderedDict()
+        # Loads in flight, shared by the connections rendering the same live event.
+        self._loading: dict[tuple[int, int], asyncio.Task[Thread | None]] = {}
 
     # Reading
 
@@ -388,11 +387,19 @@ class Comments:
     # Live events
 
     async def render(self, event: RoomEvent, viewer: Viewer) -> dict[str, Any]:
-        """``event`` as ``viewer`` may see it, with the thread's current state."""
+        """``event`` as ``viewer`` may see it, with the thread's current state.
+
+        If the thread cannot be read, the event goes out with its ids only (the client
+        can fetch the thread); the sequence stays gapless.
+        """
         message = event.to_json()
         if not event.type.startswith(("thread.", "comment.")):
             return message
-        thread = await self._thread_for(event)
+        try:
+            thread = await self._thread_for(event)
+        except Exception:
+            log.exception("could not read thread %s to render an event", event.data)
+            return message
         if thread is None:
             return message
         comment = thread.comment(int(event.data.get("comment_id", 0)))
@@ -410,16 +417,17 @@ class Comments:
         return message
 
     async def _thread_for(self, event: RoomEvent) -> Thread | None:
-        # Many connections render the same event: read the thread once per process.
+        # Every connection of the room renders a live event at about the same moment:
+        # they share one read while it is in flight. Nothing is kept after it, so a
+        # later render (a catch-up) reads the state as it is then.
         key = (event.room_id, event.seq)
-        task = self._rendering.get(key)
+        task = self._loading.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(
                 self._threads.load_thread(int(event.data["thread_id"]))
             )
-            self._rendering[key] = task
-            while len(self._rendering) > _RENDER_CACHE:
-                self._rendering.popitem(last=False)
+            self._loading[key] = task
+            task.add_done_callback(lambda _: self._loading.pop(key, None))
         return await asyncio.shield(task)
 
     async def _publish(

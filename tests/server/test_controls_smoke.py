@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from crdt.content import plain_text
 from rooms.roles import Role
 from tests.harness import RunningServer
 from tests.threads_client import event_feed, events_url, join

@@ -79,6 +79,12 @@ def _flag(value: object, field: str, default: bool) -> bool:
     return value
 
 
+def _strict_flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
+    return value
+
+
 def _id(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise RefusedError(422, f"invalid_{field}", f"{field} must be a positive integer")
@@ -99,6 +105,8 @@ class Comments:
     # Reading
 
     async def thread(self, room: Room, thread_id: int) -> Thread:
+        if not 0 < thread_id < 2**63:
+            raise RefusedError(404, "unknown_thread", "no such thread in this room")
         thread = await self._threads.load_thread(thread_id)
         if thread is None or thread.room_id != room.id:
             raise RefusedError(404, "unknown_thread", "no such thread in this room")
@@ -124,7 +132,9 @@ class Comments:
             raw = params.get(name)
             if raw is None:
                 return default
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not (
+                low <= int(raw) <= high
+            ):
                 raise RefusedError(
                     400, "invalid_query", f"{name} must be an integer from {low} to {high}"
                 )
@@ -330,7 +340,7 @@ class Comments:
             status = ThreadStatus(body["status"])
         locked = None
         if "locked" in body:
-            locked = _flag(body["locked"], "locked", False)
+            locked = _strict_flag(body["locked"], "locked")
             if not viewer.is_facilitator:
                 raise RefusedError(403, "forbidden", "only facilitators lock threads")
         accepted: int | bool | None = False
@@ -371,14 +381,12 @@ class Comments:
                 f"unknown setting {unknown[0]!r}" if unknown else "nothing to change",
             )
         settings = RoomSettings(
-            observers_can_ask=_flag(
-                body.get("observers_can_ask"), "observers_can_ask", current.observers_can_ask
-            ),
-            post_first_questions=_flag(
-                body.get("post_first_questions"),
-                "post_first_questions",
-                current.post_first_questions,
-            ),
+            observers_can_ask=_strict_flag(body["observers_can_ask"], "observers_can_ask")
+            if "observers_can_ask" in body
+            else current.observers_can_ask,
+            post_first_questions=_strict_flag(body["post_first_questions"], "post_first_questions")
+            if "post_first_questions" in body
+            else current.post_first_questions,
         )
         await self._threads.update_room_settings(room.id, settings)
         await self._events.publish(room.id, "settings.updated", settings_json(settings))
@@ -449,6 +457,8 @@ class Comments:
             raise RefusedError(409, "thread_locked", "a facilitator locked this thread")
 
     async def _comment(self, room: Room, comment_id: int) -> tuple[Thread, Comment]:
+        if not 0 < comment_id < 2**63:
+            raise RefusedError(404, "unknown_comment", "no such comment in this room")
         thread_id = await self._threads.thread_of_comment(comment_id)
         if thread_id is None:
             raise RefusedError(404, "unknown_comment", "no such comment in this room")

@@ -207,7 +207,7 @@ class Controls:
 
     async def version(self, room: Room, name: str, version_id: int) -> tuple[VersionInfo, bytes]:
         info = await self.document(room, name)
-        found = await self._controls.get_version(version_id)
+        found = None if not 0 < version_id < 2**63 else await self._controls.get_version(version_id)
         if found is None or found[0].document_id != info.id:
             raise RefusedError(404, "unknown_version", "no such version of this document")
         return found

@@ -50,7 +50,7 @@ def clean_text(value: object, field: str, max_length: int) -> str:
 
 
 def valid_document_name(name: str) -> bool:
-    return 0 < len(name) <= MAX_DOCUMENT_NAME_LENGTH and bool(_DOCUMENT_NAME.match(name))
+    return 0 < len(name) <= MAX_DOCUMENT_NAME_LENGTH and bool(_DOCUMENT_NAME.fullmatch(name))
 
 
 def slugify(title: str) -> str:

@@ -43,7 +43,7 @@ async def json_body(request: Request) -> dict[str, Any]:
             raise RefusedError(413, "body_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RefusedError(400, "invalid_json", "body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise RefusedError(400, "invalid_json", "body must be a JSON object")

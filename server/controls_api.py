@@ -30,7 +30,7 @@ def _number(request: Request, name: str, default: int | None, low: int, high: in
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
         raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
     return int(raw)
 

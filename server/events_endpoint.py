@@ -55,7 +55,7 @@ async def _refuse(websocket: WebSocket, code: CloseCode, message: str) -> None:
 def _after(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValueError("after must be a sequence number")
     return int(raw)
 

@@ -333,7 +333,7 @@ def _page_number(request: Request, name: str, default: int, low: int, high: int)
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
         raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
     return int(raw)
 

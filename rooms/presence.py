@@ -65,7 +65,7 @@ class Presence:
     state: str = "active"
     following: str | None = None
     spotlight_opt_out: bool = False
-    # time.time() of the last change, to pick a participant's latest document.
+    # time.time() of the last change: among equally lively connections, the latest wins.
     changed_at: float = 0.0
 
 
@@ -81,7 +81,8 @@ class _Room:
 
 
 def merge(entries: list[Presence]) -> list[dict[str, Any]]:
-    """One row per participant: their liveliest state and their latest document."""
+    """One row per participant, from their liveliest connection (the latest changed
+    among equals): where a participant is active counts, not a tab gone idle."""
     rank = {state: i for i, state in enumerate(STATES)}
     people: dict[str, list[Presence]] = {}
     for entry in entries:

@@ -23,7 +23,6 @@ Block = tuple[str, dict[str, Any], str | Sequence["Block"]]
 
 _SAFE_LINK = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
-_LINE_START_SPECIAL = re.compile(r"^(\s*)([#>+\-]|\d+\.)(\s)", re.MULTILINE)
 
 
 def content_of(state: bytes) -> Doc[Any]:
@@ -65,7 +64,8 @@ def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlEl
             for chunk, attrs in child.diff():
                 if isinstance(chunk, str):
                     copy.insert(index, chunk, attrs)
-                    index += len(chunk)
+                    # yrs counts text offsets in UTF-8 bytes.
+                    index += len(chunk.encode())
         elif isinstance(child, XmlElement):
             element = target.children.append(XmlElement(child.tag, _attributes(child)))
             _copy_children(child, element)
@@ -107,7 +107,7 @@ def plain_text(state: bytes) -> str:
     def walk(node: XmlFragment | XmlElement) -> None:
         for child in node.children:
             if isinstance(child, XmlText):
-                lines.append(str(child))
+                lines.append("".join(c for c, _ in child.diff() if isinstance(c, str)))
             elif isinstance(child, XmlElement):
                 walk(child)
 
@@ -118,9 +118,41 @@ def plain_text(state: bytes) -> str:
 # Markdown
 
 
+def _int(value: object, default: int) -> int:
+    """A numeric attribute as clients store it (JavaScript numbers), or ``default``."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int | float) and value == value and abs(value) < 2**31:
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 10:
+        return int(value)
+    return default
+
+
+def _longest_run(text: str, char: str) -> int:
+    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
+
+
 def _md_escape(text: str) -> str:
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START_SPECIAL.sub(lambda m: f"{m[1]}\\{m[2]}{m[3]}", text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_line_start(line: str) -> str:
+    """Escape what would start a block (heading, quote, list, rule) at a line's start."""
+    stripped = line.lstrip(" ")
+    pad = line[: len(line) - len(stripped)]
+    number = re.match(r"(\d{1,9})([.)])", stripped)
+    if number:
+        return f"{pad}{number[1]}\\{number[2]}{stripped[number.end() :]}"
+    if re.match(r"(#{1,6}|[-+=])(\s|$)", stripped) or re.match(r"[-=]{3,}\s*$", stripped):
+        return f"{pad}\\{stripped}"
+    return line
+
+
+def _md_code_span(code: str) -> str:
+    fence = "`" * (_longest_run(code, "`") + 1)
+    pad = " " if code.startswith("`") or code.endswith("`") else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
 
 
 def _md_inline(node: XmlElement) -> str:
@@ -131,7 +163,7 @@ def _md_inline(node: XmlElement) -> str:
                 if not isinstance(chunk, str):
                     continue
                 marks = attrs or {}
-                text = f"`{chunk.replace('`', '')}`" if "code" in marks else _md_escape(chunk)
+                text = _md_code_span(chunk) if "code" in marks else _md_escape(chunk)
                 if "bold" in marks:
                     text = f"**{text}**"
                 if "italic" in marks:
@@ -140,57 +172,87 @@ def _md_inline(node: XmlElement) -> str:
                     text = f"~~{text}~~"
                 link = marks.get("link")
                 if isinstance(link, dict) and _SAFE_LINK.match(str(link.get("href", ""))):
-                    href = str(link["href"]).replace(")", "%29").replace(" ", "%20")
+                    href = str(link["href"])
+                    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("<", "%3C")):
+                        href = href.replace(char, code)
                     text = f"[{text}]({href})"
                 out.append(text)
         elif isinstance(child, XmlElement) and child.tag == "hardBreak":
-            out.append("  \n")
+            out.append("\\\n")
         elif isinstance(child, XmlElement):
             out.append(_md_inline(child))
-    return "".join(out)
+    return "\n".join(_md_line_start(line) for line in "".join(out).split("\n"))
 
 
-def _md_blocks(node: XmlFragment | XmlElement, indent: str = "") -> list[str]:
-    blocks: list[str] = []
-    for child in node.children:
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(f"{prefix}{line}" if line else line for line in text.split("\n"))
+
+
+def _md_list(element: XmlElement) -> str:
+    items = []
+    start = _int(element.attributes.get("start"), 1)
+    for number, item in enumerate(c for c in element.children if isinstance(c, XmlElement)):
+        if element.tag == "orderedList":
+            marker, prefix = f"{start + number}. ", ""
+        elif element.tag == "taskList":
+            marker = "- "
+            prefix = "[x] " if item.attributes.get("checked") is True else "[ ] "
+        else:
+            marker, prefix = "- ", ""
+        content = _md_item(item)
+        body = _indent(prefix + content, " " * len(marker))
+        items.append(marker + body[len(marker) :])
+    return "\n".join(items)
+
+
+# Blocks that may start right below a line of text without joining it.
+_INTERRUPTING = {
+    "heading",
+    "bulletList",
+    "orderedList",
+    "taskList",
+    "blockquote",
+    "codeBlock",
+}
+
+
+def _md_item(item: XmlElement) -> str:
+    """A list item's blocks, each on the next line; a blank line before a paragraph,
+    which would otherwise continue the line above it."""
+    parts: list[str] = []
+    for child in item.children:
         if not isinstance(child, XmlElement):
             continue
-        tag = child.tag
-        if tag == "heading":
-            level = min(max(int(child.attributes.get("level") or 1), 1), 6)
-            blocks.append(f"{indent}{'#' * level} {_md_inline(child)}")
-        elif tag in ("bulletList", "orderedList", "taskList"):
-            items = []
-            start = int(child.attributes.get("start") or 1)
-            for number, item in enumerate(c for c in child.children if isinstance(c, XmlElement)):
-                if tag == "orderedList":
-                    marker = f"{start + number}. "
-                elif tag == "taskList":
-                    marker = "- [x] " if item.attributes.get("checked") else "- [ ] "
-                else:
-                    marker = "- "
-                inner = _md_blocks(item, indent + " " * len(marker))
-                first = inner[0].lstrip() if inner else ""
-                items.append("\n".join([f"{indent}{marker}{first}", *inner[1:]]))
-            blocks.append("\n".join(items))
-        elif tag == "blockquote":
-            quoted = "\n\n".join(_md_blocks(child))
-            blocks.append("\n".join(f"{indent}> {line}".rstrip() for line in quoted.split("\n")))
-        elif tag == "codeBlock":
-            language = str(child.attributes.get("language") or "")
-            code = "".join(str(c) for c in child.children if isinstance(c, XmlText))
-            fence = "````" if "```" in code else "```"
-            lines = [f"{fence}{language}", *code.split("\n"), fence]
-            blocks.append("\n".join(f"{indent}{line}" for line in lines))
-        elif tag == "horizontalRule":
-            blocks.append(f"{indent}---")
-        else:  # paragraph, and anything unknown: its text
-            blocks.append(f"{indent}{_md_inline(child)}")
-    return blocks
+        if parts:
+            parts.append("\n\n" if child.tag not in _INTERRUPTING else "\n")
+        parts.append(_md_block(child))
+    return "".join(parts)
+
+
+def _md_block(child: XmlElement) -> str:
+    tag = child.tag
+    if tag == "heading":
+        level = min(max(_int(child.attributes.get("level"), 1), 1), 6)
+        return f"{'#' * level} {_md_inline(child)}"
+    if tag in ("bulletList", "orderedList", "taskList"):
+        return _md_list(child)
+    if tag == "blockquote":
+        quoted = "\n\n".join(_md_block(c) for c in child.children if isinstance(c, XmlElement))
+        return "\n".join(f"> {line}".rstrip() for line in quoted.split("\n"))
+    if tag == "codeBlock":
+        language = str(child.attributes.get("language") or "")
+        code = "".join(str(c) for c in child.children if isinstance(c, XmlText))
+        fence = "`" * max(3, _longest_run(code, "`") + 1)
+        return "\n".join([f"{fence}{language}", *code.split("\n"), fence])
+    if tag == "horizontalRule":
+        return "---"
+    return _md_inline(child)  # paragraph, and anything unknown: its text
 
 
 def to_markdown(state: bytes) -> str:
-    return "\n\n".join(_md_blocks(fragment(content_of(state)))).strip() + "\n"
+    root = fragment(content_of(state))
+    blocks = [_md_block(c) for c in root.children if isinstance(c, XmlElement)]
+    return "\n\n".join(blocks).strip() + "\n"
 
 
 # HTML
@@ -229,12 +291,12 @@ def _html_blocks(node: XmlFragment | XmlElement) -> str:
             continue
         tag = child.tag
         if tag == "heading":
-            level = min(max(int(child.attributes.get("level") or 1), 1), 6)
+            level = min(max(_int(child.attributes.get("level"), 1), 1), 6)
             out.append(f"<h{level}>{_html_inline(child)}</h{level}>")
         elif tag == "bulletList":
             out.append(f"<ul>{_html_blocks(child)}</ul>")
         elif tag == "orderedList":
-            start = int(child.attributes.get("start") or 1)
+            start = _int(child.attributes.get("start"), 1)
             attr = f' start="{start}"' if start != 1 else ""
             out.append(f"<ol{attr}>{_html_blocks(child)}</ol>")
         elif tag == "taskList":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, TransactionEvent, get_state
+from pycrdt import Doc, TransactionEvent, get_update
 
 from crdt.protocol import ProtocolError, Reader
 
@@ -78,11 +78,16 @@ class SyncDocument:
         """
         try:
             _check_declared_count(update, min_bytes_each=3, what="update")
-            incoming = decode_state_vector(get_state(update))
+            # What the update holds beyond this document's state vector: its first
+            # varuint counts the clients with new structs.
+            new = get_update(update, self._doc.get_state())
+            return Reader(new).var_uint() > 0
         except (ValueError, ProtocolError):
             return False
-        known = decode_state_vector(self._doc.get_state())
-        return any(clock > known.get(client, 0) for client, clock in incoming.items())
+        except BaseException as exc:
+            if type(exc).__name__ == "PanicException":
+                return False
+            raise
 
     def state_vector(self) -> bytes:
         return self._doc.get_state()

@@ -136,7 +136,12 @@ def thread_meta(thread: Thread, viewer: Viewer) -> dict[str, Any]:
         "answer_state": answer_state(thread),
         "accepted_comment_id": thread.accepted_comment_id,
         "reply_count": thread.reply_count,
-        "withheld_count": sum(1 for c in thread.replies if _withheld(c, thread, viewer, sees_all)),
+        # Answers waiting for the viewer's own (deleted ones are not waiting).
+        "withheld_count": sum(
+            1
+            for c in thread.replies
+            if c.counts_as_reply and _withheld(c, thread, viewer, sees_all)
+        ),
         "created_at": thread.created_at.isoformat(),
         "last_activity_at": thread.last_activity_at.isoformat(),
     }

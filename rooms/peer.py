@@ -18,6 +18,8 @@ class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013
+    # Reconnect and sync again (y-websocket reconnects on codes outside 4400-4499).
+    RESYNC = 4000
     BAD_REQUEST = 4400
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403

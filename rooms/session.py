@@ -56,6 +56,9 @@ class SyncSession:
         self.dropped_updates = 0
         # Whether the document is locked; facilitators still edit a locked document.
         self.locked = False
+        # An edit of this connection was dropped while the document was locked: the
+        # client holds content the server does not, and its later edits depend on it.
+        self._diverged = False
         self._ended = False
 
     @property
@@ -67,6 +70,11 @@ class SyncSession:
         if locked != self.locked:
             self.locked = locked
             self.dropped_updates = 0
+            if not locked and self._diverged:
+                # Its later edits would build on what the server dropped and never
+                # integrate: reconnecting makes the client send everything again.
+                self._diverged = False
+                self.peer.close(CloseCode.RESYNC, "unlocked: reconnect to sync")
 
     def start(self) -> None:
         """Send the server's state vector and the current awareness states."""
@@ -124,6 +132,8 @@ class SyncSession:
         if not self.document.sync.adds_structs(update):
             return
         self.dropped_updates += 1
+        if self.role.can_edit:
+            self._diverged = True
         if self.dropped_updates == 1:
             log.info("dropping updates from read-only %s on %s", self.who, self.document.label)
             notice = READ_ONLY_NOTICE if not self.role.can_edit else LOCKED_NOTICE

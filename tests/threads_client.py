@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from tests.harness import RunningServer
 from tests.timing import timeout
+
+# Building an SSL context costs about 30 ms, and httpx builds one per client unless
+# given one, even for the plain-HTTP test servers.
+_TLS = ssl.create_default_context()
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Person:
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
+            verify=_TLS,
             base_url=f"{self.http}/api/rooms/{self.room}",
             headers={"authorization": f"Bearer {self.token}"},
         )

@@ -499,6 +499,27 @@ class NodeClient:
     async def wait_xml(self, predicate: Callable[[Event], bool], timeout: float = 10.0) -> Event:
         return await self.puppet.wait_xml(self.id, predicate, timeout)
 
+    async def xml_edit(self, *actions: dict[str, Any]) -> None:
+        """Apply rich-content edit ``actions`` in one transaction (``xmlEdit`` in puppet.mjs).
+
+        Each action has ``do`` (insertNodes, delete, insertText, format, setAttribute or
+        removeAttribute) and ``path``, the child indices from the ``default`` fragment.
+        """
+        await self._op("xmlEdit", actions=list(actions))
+
+    async def xml_dump(self) -> Event:
+        """``{"xml", "json", "tree"}`` of the ``default`` fragment (``xmlDump`` in puppet.mjs).
+
+        ``tree`` is ``{"name", "attrs", "children"}`` per element and ``{"text": delta}``
+        per text; the fragment itself is ``{"name": None, "children": [...]}``.
+        """
+        ack = await self._op("xmlDump")
+        return await self.puppet.wait_for(
+            lambda e: self._mine("xmlDump")(e) and e.get("seq") == ack["seq"],
+            1.0,
+            what="xmlDump",
+        )
+
     @property
     def xml(self) -> Event | None:
         """The latest ``xml`` event (after :meth:`watch_xml`)."""

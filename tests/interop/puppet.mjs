@@ -263,6 +263,88 @@ const locate = (ydoc, type) => {
   return { paragraph: null, inFragment: false }
 }
 
+// ------------------------------------------------------------ rich content
+//
+// Used by the version and export tests. A node as JSON: an element is
+// {name, attrs?, children?}; a text is {text: delta}, the delta as Y.XmlText.toDelta()
+// gives it ([{insert, attributes?}]). A path is the list of child indices from the
+// 'default' fragment down to a node ([] is the fragment itself).
+
+/** @param {any} spec @returns {Y.XmlElement | Y.XmlText} */
+const buildNode = (spec) => {
+  if (spec !== null && typeof spec === 'object' && Array.isArray(spec.text)) {
+    const text = new Y.XmlText()
+    text.applyDelta(spec.text) // queued until the text is integrated
+    return text
+  }
+  if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string') {
+    throw new Error(`not a node: ${JSON.stringify(spec)}`)
+  }
+  const element = new Y.XmlElement(spec.name)
+  for (const [key, value] of Object.entries(spec.attrs ?? {})) element.setAttribute(key, value)
+  element.insert(0, (spec.children ?? []).map(buildNode))
+  return element
+}
+
+/** @param {Y.Doc} ydoc @param {unknown} path */
+const nodeAt = (ydoc, path) => {
+  if (!Array.isArray(path)) throw new Error(`path must be an array, not ${JSON.stringify(path)}`)
+  /** @type {any} */
+  let node = fragmentOf(ydoc)
+  for (const index of path) {
+    const child = node instanceof Y.XmlText ? undefined : node.get(index)
+    if (child === undefined) throw new Error(`no node at path ${JSON.stringify(path)}`)
+    node = child
+  }
+  return node
+}
+
+/** The JSON form of a node (see above); the fragment is {name: null, children}. @param {any} node */
+const treeOf = (node) => {
+  if (node instanceof Y.XmlText) return { text: node.toDelta() }
+  if (node instanceof Y.XmlElement) {
+    return { name: node.nodeName, attrs: node.getAttributes(), children: node.toArray().map(treeOf) }
+  }
+  if (node instanceof Y.XmlFragment) return { name: null, children: node.toArray().map(treeOf) }
+  return { other: String(node) }
+}
+
+/** Apply edit actions in one transaction. @param {Y.Doc} ydoc @param {any[]} actions */
+const xmlEdit = (ydoc, actions) => {
+  if (!Array.isArray(actions)) throw new Error('xmlEdit: "actions" must be an array')
+  ydoc.transact(() => {
+    for (const action of actions) {
+      const node = nodeAt(ydoc, action.path ?? [])
+      const isText = node instanceof Y.XmlText
+      switch (action.do) {
+        case 'insertNodes': // {index?, nodes}: into an element or the fragment
+          if (isText) throw new Error('insertNodes: the path names a text')
+          node.insert(action.index ?? node.length, action.nodes.map(buildNode))
+          break
+        case 'delete': // {index, length?}: children of an element, or characters of a text
+          node.delete(action.index, action.length ?? 1)
+          break
+        case 'insertText': // {index, text, attributes?}
+          if (!isText) throw new Error('insertText: the path does not name a text')
+          node.insert(action.index, String(action.text), action.attributes)
+          break
+        case 'format': // {index, length, attributes} (a null value removes a mark)
+          if (!isText) throw new Error('format: the path does not name a text')
+          node.format(action.index, action.length, action.attributes)
+          break
+        case 'setAttribute': // {name, value}
+          node.setAttribute(String(action.name), action.value)
+          break
+        case 'removeAttribute': // {name}
+          node.removeAttribute(String(action.name))
+          break
+        default:
+          throw new Error(`xmlEdit: unknown action ${JSON.stringify(action.do)}`)
+      }
+    }
+  })
+}
+
 /** @param {any} cmd */
 const execute = (cmd) => {
   switch (cmd.op) {
@@ -388,6 +470,22 @@ const execute = (cmd) => {
       for (const sub of cmd.ops) {
         execute(sub)
       }
+      return
+    }
+    case 'xmlEdit':
+      xmlEdit(getClient(cmd.id).doc, cmd.actions)
+      return
+    case 'xmlDump': {
+      // The 'default' fragment: toString(), toJSON() and the JSON tree (see treeOf).
+      const fragment = fragmentOf(getClient(cmd.id).doc)
+      emit({
+        event: 'xmlDump',
+        id: cmd.id,
+        seq: cmd.seq ?? null,
+        xml: fragment.toString(),
+        json: fragment.toJSON(),
+        tree: treeOf(fragment)
+      })
       return
     }
     default:

@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 NODE_STAMP := tests/interop/node_modules/.package-lock.json
+WEB_STAMP := static/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest clean web
 
 run: $(RUNTIME_STAMP)
 	$(BIN)/roundtable serve
@@ -22,7 +24,7 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP) $(NODE_STAMP)
+pytest: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 $(BIN)/python:
@@ -40,5 +42,22 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 $(NODE_STAMP): tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
+# The web client's build tools (esbuild): the tests rebuild the bundle and compare it
+# with the committed static/dist.
+$(WEB_STAMP): static/package-lock.json
+	cd static && npm ci --no-audit --no-fund --loglevel=error
+
+# Browser tests drive Debian's Chromium through Playwright.
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q chromium chromium-driver || { \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q chromium chromium-driver; }
+
+# Rebuild static/dist after changing static/src (the bundle is committed).
+web: $(WEB_STAMP)
+	cd static && node build.mjs
+
 clean:
-	rm -rf $(VENV) tests/interop/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache

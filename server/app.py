@@ -89,11 +89,9 @@ async def open_state(settings: Settings) -> AppState:
     )
 
 
-def _page(name: str) -> Route:
-    async def page(request: Request) -> Response:
-        return FileResponse(STATIC / name)
-
-    return Route(f"/{name.removesuffix('.html')}" if name != "index.html" else "/", page)
+async def _app_page(request: Request) -> Response:
+    """The web client; it reads the path (/, /join/{code}, /room/{slug}) itself."""
+    return FileResponse(STATIC / "app.html", headers={"cache-control": "no-cache"})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -117,9 +115,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.hub.broker.close()
             await state.store.close()
             log.info("all updates stored; stopped")
-
-    async def join_page(request: Request) -> Response:
-        return FileResponse(STATIC / "join.html")
 
     routes = [
         Route("/health", api.health),
@@ -203,9 +198,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/openapi.json", openapi, include_in_schema=False),
         WebSocketRoute("/sync/{room}/{doc}", sync_endpoint),
         WebSocketRoute("/events/{room}", events_endpoint),
-        Route("/join/{code}", join_page),
-        _page("index.html"),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/", _app_page),
+        Route("/join/{code}", _app_page),
+        Route("/room/{room}", _app_page),
+        # Only the built bundle is served: not the sources, not node_modules.
+        Mount("/static/dist", StaticFiles(directory=STATIC / "dist"), name="static"),
     ]
     return Starlette(
         routes=routes,

@@ -1,0 +1,12 @@
+// The server's participant colours (rooms/presence.py), as CSS classes: the strict
+// Content-Security-Policy allows no inline style attributes.
+
+export const COLOURS = [
+  '#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#e377c2', '#8c564b',
+  '#ff7f0e', '#17becf', '#7f7f7f', '#bcbd22', '#393b79', '#637939'
+]
+
+export function colourClass (colour) {
+  const index = COLOURS.indexOf(String(colour || '').toLowerCase())
+  return index < 0 ? 'rt-c-none' : 'rt-c' + index
+}

@@ -1,0 +1,57 @@
+// Building DOM nodes. User text only ever goes in as text nodes: nothing here parses HTML.
+
+/**
+ * h('button', {class: 'x', onclick: fn, 'aria-label': 'Close'}, 'text', child, ...)
+ * Attributes starting with "on" become listeners; true/false toggle boolean attributes.
+ */
+export function h (tag, attrs = {}, ...children) {
+  const el = document.createElement(tag)
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value)
+    } else if (key === 'dataset') {
+      Object.assign(el.dataset, value)
+    } else if (value === true) {
+      el.setAttribute(key, '')
+    } else {
+      el.setAttribute(key, String(value))
+    }
+  }
+  append(el, children)
+  return el
+}
+
+export function append (el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)))
+  }
+  return el
+}
+
+export function clear (el) {
+  while (el.firstChild) el.firstChild.remove()
+  return el
+}
+
+export function replace (el, ...children) {
+  clear(el)
+  return append(el, children)
+}
+
+export function byId (id) {
+  return document.getElementById(id)
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+
+export function time (iso) {
+  return h('time', { datetime: iso, title: new Date(iso).toLocaleString() }, timeFormat.format(new Date(iso)))
+}
+
+/** A short-lived message in the page's live region, read out by screen readers. */
+export function announce (text) {
+  const region = byId('announcer')
+  if (region) region.textContent = text
+}

@@ -127,9 +127,7 @@ export class CommentsPanel {
         .sort((a, b) => (rank[a.answer_state] - rank[b.answer_state]) ||
           b.last_activity_at.localeCompare(a.last_activity_at))
     }
-    if (this.tab === 'mentions') {
-      return all.filter((t) => t.comments.some((c) => c.mentions.some((m) => m.id === this.me.id)))
-    }
+    if (this.tab === 'mentions') return all.filter((t) => this.mentionsMe(t))
     const name = editor ? editor.name : null
     const here = all.filter((t) => t.document === name)
     // Beside the text: in the order of their passages; general ones after.
@@ -138,6 +136,10 @@ export class CommentsPanel {
       return range ? range.from : Number.MAX_SAFE_INTEGER
     }
     return here.sort((a, b) => position(a) - position(b) || a.id - b.id)
+  }
+
+  mentionsMe (thread) {
+    return thread.comments.some((c) => c.mentions.some((m) => m.id === this.me.id))
   }
 
   unread (thread) {
@@ -155,9 +157,12 @@ export class CommentsPanel {
     const threads = this.visibleThreads()
     const tabs = h('div', { class: 'rt-tabs', role: 'tablist', 'aria-label': 'Discussion' },
       ...[['comments', 'Comments'], ['questions', 'Questions'], ['mentions', 'Mentions']].map(([key, label]) => {
+        const all = [...this.threads.values()]
         const count = key === 'questions'
-          ? [...this.threads.values()].filter((t) => t.kind === 'question' && t.answer_state === 'unanswered').length
-          : [...this.threads.values()].filter((t) => this.unread(t) && (key !== 'comments' || t.document === (editor && editor.name))).length
+          ? all.filter((t) => t.kind === 'question' && t.answer_state === 'unanswered').length
+          : key === 'mentions'
+            ? all.filter((t) => this.unread(t) && this.mentionsMe(t)).length
+            : all.filter((t) => this.unread(t) && t.document === (editor && editor.name)).length
         return h('button', {
           role: 'tab',
           'aria-selected': String(this.tab === key),
@@ -313,7 +318,7 @@ export class CommentsPanel {
           onclick: () => this.act(() => state && state.mine
             ? this.api.delete(`/comments/${comment.id}/reactions/${key}`)
             : this.api.put(`/comments/${comment.id}/reactions/${key}`))
-        }, emoji, state ? ' ' + state.count : '')
+        }, h('span', { 'aria-hidden': 'true' }, emoji), ' ', label, state ? ' ' + state.count : '')
       }))
   }
 

@@ -277,6 +277,8 @@ class RoomPage {
         const href = prompt('Link address (https://…)')
         return href ? c.setLink({ href }) : c
       }),
+      button('Undo', (c) => c.undo()),
+      button('Redo', (c) => c.redo()),
       h('span', { class: 'rt-grow' }),
       h('button', { type: 'button', class: 'rt-tool rt-primary', onclick: () => { this.comments.commentOnSelection(); this.openDiscussion() } }, 'Comment'),
       h('button', { type: 'button', class: 'rt-tool', onclick: () => { this.comments.tab = 'questions'; this.comments.render(); this.openDiscussion() } }, 'Ask'),

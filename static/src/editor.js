@@ -165,6 +165,7 @@ export class DocumentEditor {
 
   /** Highlight the passages of these threads ({id, anchor}); `active` marks one. */
   setAnchors (threads, active) {
+    if (this.editor.isDestroyed || !this.editor.isInitialized) return
     const storage = this.editor.storage.roundtableAnchors
     storage.ranges = threads.filter((t) => t.anchor).map((t) => ({
       id: t.id,
@@ -184,6 +185,7 @@ export class DocumentEditor {
 
   /** Scroll a participant's caret into view (following them). */
   showCaretOf (participantId) {
+    if (this.editor.isDestroyed || !this.editor.isInitialized) return
     const caretEl = this.editor.view.dom.querySelector(`[data-participant="${CSS.escape(participantId)}"]`)
     if (caretEl) caretEl.scrollIntoView({ block: 'center', behavior: 'smooth' })
   }

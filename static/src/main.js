@@ -280,7 +280,9 @@ class RoomPage {
       button('Undo', (c) => c.undo()),
       button('Redo', (c) => c.redo()),
       h('span', { class: 'rt-grow' }),
-      h('button', { type: 'button', class: 'rt-tool rt-primary', onclick: () => { this.comments.commentOnSelection(); this.openDiscussion() } }, 'Comment'),
+      this.me.role !== 'observer' || this.editor.mentorId === this.me.id
+        ? h('button', { type: 'button', class: 'rt-tool rt-primary', onclick: () => { this.comments.commentOnSelection(); this.openDiscussion() } }, 'Comment')
+        : null,
       h('button', { type: 'button', class: 'rt-tool', onclick: () => { this.comments.tab = 'questions'; this.comments.render(); this.openDiscussion() } }, 'Ask'),
       h('button', { type: 'button', class: 'rt-tool', onclick: () => this.exportDocument('markdown') }, 'Export'),
       facilitator ? h('button', { type: 'button', class: 'rt-tool', 'aria-pressed': String(Boolean(current.locked)), onclick: () => this.toggleLock(current) }, current.locked ? 'Unlock' : 'Lock') : null,

@@ -108,6 +108,8 @@ export class CommentsPanel {
       this.threads.set(thread.id, thread)
       this.draftAnchor = null
       this.active = thread.id
+      const box = this.root.querySelector('#new-comment')
+      if (box) box.value = ''
       this.render()
       announce('Posted.')
     } catch (error) {
@@ -152,7 +154,43 @@ export class CommentsPanel {
     localStorage.setItem(SEEN + this.room, JSON.stringify(this.seen))
   }
 
+  /** Re-render at most once per frame (the editor calls this on every change). */
+  scheduleRender () {
+    if (this.renderPending) return
+    this.renderPending = true
+    requestAnimationFrame(() => {
+      this.renderPending = false
+      this.render()
+    })
+  }
+
   render () {
+    // Unsent text, ticked boxes and focus survive a re-render.
+    const drafts = {}
+    for (const el of this.root.querySelectorAll('textarea[id], input[type="checkbox"][id]')) {
+      drafts[el.id] = el.type === 'checkbox' ? el.checked : el.value
+    }
+    const focused = this.root.contains(document.activeElement) ? document.activeElement : null
+    const focus = focused && focused.id
+      ? { id: focused.id, start: focused.selectionStart, end: focused.selectionEnd }
+      : null
+    this.build()
+    for (const [id, value] of Object.entries(drafts)) {
+      const el = this.root.querySelector('#' + CSS.escape(id))
+      if (!el) continue
+      if (el.type === 'checkbox') el.checked = value
+      else if (value) el.value = value
+    }
+    if (focus) {
+      const el = this.root.querySelector('#' + CSS.escape(focus.id))
+      if (el) {
+        el.focus()
+        if (typeof focus.start === 'number' && el.setSelectionRange) el.setSelectionRange(focus.start, focus.end)
+      }
+    }
+  }
+
+  build () {
     const editor = this.getEditor()
     const threads = this.visibleThreads()
     const tabs = h('div', { class: 'rt-tabs', role: 'tablist', 'aria-label': 'Discussion' },
@@ -285,6 +323,7 @@ export class CommentsPanel {
   }
 
   comment (thread, comment) {
+    if (this.editing === comment.id && comment.mine && comment.state === 'visible') return this.editForm(comment)
     const body = comment.body !== null
       ? h('p', { class: 'rt-body' }, comment.body)
       : h('p', { class: 'rt-body rt-muted' }, {
@@ -326,7 +365,7 @@ export class CommentsPanel {
     const actions = []
     const facilitator = this.me.role === 'facilitator'
     if (comment.mine && comment.state === 'visible' && (!thread.locked || facilitator)) {
-      actions.push(h('button', { class: 'rt-link', onclick: (e) => this.edit(e.target, comment) }, 'Edit'))
+      actions.push(h('button', { class: 'rt-link', onclick: () => { this.editing = comment.id; this.render(); this.root.querySelector('#edit-' + comment.id)?.focus() } }, 'Edit'))
     }
     if (comment.mine && comment.state !== 'deleted' && comment.state !== 'removed') {
       actions.push(h('button', { class: 'rt-link', onclick: () => { if (confirm('Delete your comment?')) this.act(() => this.api.delete('/comments/' + comment.id)) } }, 'Delete'))
@@ -377,6 +416,7 @@ export class CommentsPanel {
         if (!text) return
         try {
           const { thread: updated } = await this.api.post(`/threads/${thread.id}/comments`, { body: text, mentions: this.mentionsIn(text) })
+          box.value = ''
           this.threads.set(updated.id, updated)
           this.markSeen(updated)
           this.render()
@@ -388,19 +428,21 @@ export class CommentsPanel {
     h('button', { type: 'submit' }, thread.kind === 'question' ? 'Answer' : 'Reply'))
   }
 
-  edit (button, comment) {
-    const container = button.closest('.rt-comment')
-    const box = h('textarea', { rows: 3, maxlength: 10000, 'aria-label': 'Edit your comment' })
+  editForm (comment) {
+    const id = 'edit-' + comment.id
+    const box = h('textarea', { id, rows: 3, maxlength: 10000 })
     box.value = comment.body
-    const form = h('form', {
+    return h('form', {
       class: 'rt-reply',
       onsubmit: async (event) => {
         event.preventDefault()
+        this.editing = null
         await this.act(() => this.api.patch('/comments/' + comment.id, { body: box.value, mentions: this.mentionsIn(box.value) }))
+        this.render()
       }
-    }, box, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', onclick: () => this.render() }, 'Cancel'))
-    container.replaceWith(form)
-    box.focus()
+    }, h('label', { for: id, class: 'rt-sr' }, 'Edit your comment'), box,
+    h('button', { type: 'submit' }, 'Save'),
+    h('button', { type: 'button', onclick: () => { this.editing = null; this.render() } }, 'Cancel'))
   }
 
   async act (call) {

@@ -228,8 +228,9 @@ class RoomPage {
       me,
       editable: this.me.role !== 'observer',
       onStatus: (status) => this.setStatus('doc', status),
-      onChange: () => { if (this.comments) this.comments.render() }
+      onChange: () => { if (this.comments) this.comments.scheduleRender() }
     })
+    this.editor.editor.on('transaction', () => this.updateToolbarState())
     this.editor.mentorId = info.mentor_id
     this.editor.setLocked(info.locked && this.me.role !== 'facilitator')
     this.editor.onAwareness(() => { if (this.following) this.editor.showCaretOf(this.following) })
@@ -256,23 +257,28 @@ class RoomPage {
   renderToolbar () {
     const e = () => this.editor.editor
     const can = this.editor.editable
-    const button = (label, run, active) => h('button', {
-      type: 'button',
-      class: 'rt-tool',
-      'aria-pressed': active ? String(active()) : null,
-      disabled: !can,
-      onclick: () => run(e().chain().focus()).run()
-    }, label)
+    this.pressed = []
+    const button = (label, run, active) => {
+      const el = h('button', {
+        type: 'button',
+        class: 'rt-tool',
+        'aria-pressed': active ? 'false' : null,
+        disabled: !can,
+        onclick: () => run(e().chain().focus()).run()
+      }, label)
+      if (active) this.pressed.push([el, active])
+      return el
+    }
     const facilitator = this.me.role === 'facilitator'
     const current = this.documents.find((d) => d.name === this.editor.name) || {}
     replace(this.toolbar,
       button('Bold', (c) => c.toggleBold(), () => e().isActive('bold')),
       button('Italic', (c) => c.toggleItalic(), () => e().isActive('italic')),
       button('Heading', (c) => c.toggleHeading({ level: 2 }), () => e().isActive('heading')),
-      button('List', (c) => c.toggleBulletList()),
-      button('Numbered', (c) => c.toggleOrderedList()),
-      button('Checklist', (c) => c.toggleTaskList()),
-      button('Quote', (c) => c.toggleBlockquote()),
+      button('List', (c) => c.toggleBulletList(), () => e().isActive('bulletList')),
+      button('Numbered', (c) => c.toggleOrderedList(), () => e().isActive('orderedList')),
+      button('Checklist', (c) => c.toggleTaskList(), () => e().isActive('taskList')),
+      button('Quote', (c) => c.toggleBlockquote(), () => e().isActive('blockquote')),
       button('Link', (c) => {
         const href = prompt('Link address (https://…)')
         return href ? c.setLink({ href }) : c
@@ -287,6 +293,13 @@ class RoomPage {
       h('button', { type: 'button', class: 'rt-tool', onclick: () => this.exportDocument('markdown') }, 'Export'),
       facilitator ? h('button', { type: 'button', class: 'rt-tool', 'aria-pressed': String(Boolean(current.locked)), onclick: () => this.toggleLock(current) }, current.locked ? 'Unlock' : 'Lock') : null,
       facilitator ? h('button', { type: 'button', class: 'rt-tool', onclick: () => this.versionsDialog() }, 'Versions') : null)
+    this.updateToolbarState()
+  }
+
+  /** Keep the formatting buttons' pressed state in step with the selection. */
+  updateToolbarState () {
+    if (!this.editor || !this.editor.editor.isInitialized) return
+    for (const [el, active] of this.pressed || []) el.setAttribute('aria-pressed', String(active()))
   }
 
   openDiscussion () {

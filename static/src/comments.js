@@ -416,7 +416,9 @@ export class CommentsPanel {
         if (!text) return
         try {
           const { thread: updated } = await this.api.post(`/threads/${thread.id}/comments`, { body: text, mentions: this.mentionsIn(text) })
-          box.value = ''
+          // A live re-render may have replaced this form meanwhile: clear it by id.
+          const current = this.root.querySelector('#' + CSS.escape(id))
+          if (current) current.value = ''
           this.threads.set(updated.id, updated)
           this.markSeen(updated)
           this.render()

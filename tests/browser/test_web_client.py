@@ -536,3 +536,31 @@ async def test_a_reply_draft_survives_a_live_event(server: RunningServer, client
     await expect(mia.thread("Second thread")).to_be_visible()
     await next_frames(mia)
     await expect(reply).to_have_value("My answer, half done")
+
+
+async def test_spotlight_takes_observers_along_and_the_timer_shows_everywhere(
+    server: RunningServer, clients: Clients
+) -> None:
+    room, fay = await open_room(server, clients, "First page.")
+    await fay.create_document("second")
+    await fay.page.get_by_role("button", name=DOC, exact=True).click()
+    oli = await join_doc(clients, room, Role.OBSERVER, "Oli")
+    current = oli.page.locator('.rt-doc-button[aria-current="page"]')
+    await expect(current).to_have_text(DOC)
+
+    await fay.page.get_by_role("button", name="Spotlight me").click()
+    await expect(oli.page.locator(".rt-banner")).to_have_text("Fay has the spotlight.")
+    # Where the facilitator goes, the observer goes.
+    await fay.page.get_by_role("button", name="second", exact=True).click()
+    await expect(current).to_have_text("second")
+    await expect(oli.page.get_by_role("button", name="Stop following")).to_be_visible()
+    await fay.page.get_by_role("button", name="End spotlight").click()
+    await expect(oli.page.locator(".rt-banner")).to_be_hidden()
+    await expect(oli.page.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+
+    await fay.page.get_by_label("Timer (minutes)").fill("5")
+    await fay.page.get_by_role("button", name="Start", exact=True).click()
+    for client in (fay, oli):
+        await expect(client.page.get_by_role("timer")).to_contain_text("Session timer 4:5")
+    await fay.page.get_by_role("button", name="Stop", exact=True).click()
+    await expect(oli.page.get_by_role("timer")).to_be_hidden()

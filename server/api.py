@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rooms.comment_views import Viewer
 from rooms.controls import document_json
 from rooms.directory import RefusedError
 from rooms.records import Room
@@ -238,3 +239,21 @@ async def room_invites(request: Request) -> Response:
 async def refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RefusedError)
     return error(exc.status, exc.code, exc.message)
+
+
+async def viewer_for(request: Request) -> tuple[Room, Viewer]:
+    """The room of the URL and who is asking, from their participant token."""
+    room, claims = await room_for(request)
+    return room, Viewer(claims.participant_id, claims.role, claims.name)
+
+
+def query_number(
+    request: Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
+    """An integer query parameter from ``low`` to ``high``, or ``default`` when absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
+        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
+    return int(raw)

@@ -12,27 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from crdt.content import to_markdown
-from rooms.comment_views import Viewer
 from rooms.comments import settings_json
 from rooms.controls import audit_json, document_json, version_json
-from rooms.directory import RefusedError
-from rooms.records import Room
 from rooms.templates import TEMPLATES
-from server.api import app_state, json_body, room_for
-
-
-async def _viewer(request: Request) -> tuple[Room, Viewer]:
-    room, claims = await room_for(request)
-    return room, Viewer(claims.participant_id, claims.role, claims.name)
-
-
-def _number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
-    return int(raw)
+from server.api import app_state, json_body, query_number, viewer_for
 
 
 async def templates(request: Request) -> Response:
@@ -61,7 +44,7 @@ async def room_state(request: Request) -> Response:
       200:
         description: The room's live state
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     state = app_state(request)
     documents = await state.store.list_documents(room.id)
     controls = await state.controls.room_state(room)
@@ -87,7 +70,7 @@ async def roster(request: Request) -> Response:
       200:
         description: One row per participant present, with role, colour, document and state
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     return JSONResponse({"roster": await app_state(request).roster.known_roster(room.id)})
 
 
@@ -110,7 +93,7 @@ async def create_document(request: Request) -> Response:
       201:
         description: The document
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     info = await app_state(request).controls.create_document(room, viewer, body)
     return JSONResponse({"document": document_json(info)}, status_code=201)
@@ -135,7 +118,7 @@ async def update_document(request: Request) -> Response:
       200:
         description: The document
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     info = await app_state(request).controls.set_mentor(
         room, viewer, request.path_params["doc"], body
@@ -162,7 +145,7 @@ async def lock_document(request: Request) -> Response:
       200:
         description: The document
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     info = await app_state(request).controls.lock(room, viewer, request.path_params["doc"], body)
     return JSONResponse({"document": document_json(info)})
@@ -187,7 +170,7 @@ async def export_document(request: Request) -> Response:
       200:
         description: The content, as a download
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     content, media_type, filename = await app_state(request).controls.export(
         room, request.path_params["doc"], request.query_params.get("format")
     )
@@ -204,7 +187,7 @@ async def list_versions(request: Request) -> Response:
       200:
         description: The versions
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     versions = await app_state(request).controls.versions(room, request.path_params["doc"])
     return JSONResponse({"versions": [version_json(v) for v in versions]})
 
@@ -227,7 +210,7 @@ async def save_version(request: Request) -> Response:
       201:
         description: The version
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     version = await app_state(request).controls.save_version(
         room, viewer, request.path_params["doc"], body
@@ -246,7 +229,7 @@ async def get_version(request: Request) -> Response:
       200:
         description: The version and its content
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     version, state = await app_state(request).controls.version(
         room, request.path_params["doc"], request.path_params["version"]
     )
@@ -265,7 +248,7 @@ async def export_version(request: Request) -> Response:
       200:
         description: The content, as a download
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     content, media_type, filename = await app_state(request).controls.export(
         room,
         request.path_params["doc"],
@@ -287,7 +270,7 @@ async def restore_version(request: Request) -> Response:
       200:
         description: The version saved just before the restore
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     backup = await app_state(request).controls.restore(
         room, viewer, request.path_params["doc"], request.path_params["version"]
     )
@@ -305,7 +288,7 @@ async def remove_participant(request: Request) -> Response:
       204:
         description: Removed
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     await app_state(request).controls.remove(room, viewer, request.path_params["participant"])
     return Response(status_code=204)
 
@@ -323,7 +306,7 @@ async def rotate_invite(request: Request) -> Response:
       200:
         description: The new code
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     invite = await app_state(request).controls.rotate_invite(
         room, viewer, request.path_params["role"]
     )
@@ -348,7 +331,7 @@ async def start_timer(request: Request) -> Response:
       200:
         description: The timer
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     timer = await app_state(request).controls.start_timer(room, viewer, body)
     return JSONResponse({"timer": timer})
@@ -362,7 +345,7 @@ async def stop_timer(request: Request) -> Response:
       204:
         description: Stopped
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     await app_state(request).controls.stop_timer(room, viewer)
     return Response(status_code=204)
 
@@ -376,7 +359,7 @@ async def spotlight(request: Request) -> Response:
       204:
         description: Done
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     await app_state(request).controls.spotlight(room, viewer, request.method == "PUT")
     return Response(status_code=204)
 
@@ -390,7 +373,7 @@ async def end_session(request: Request) -> Response:
       200:
         description: The versions saved
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     saved = await app_state(request).controls.end_session(room, viewer)
     return JSONResponse({"versions": [version_json(v) for v in saved]})
 
@@ -406,9 +389,9 @@ async def audit(request: Request) -> Response:
       200:
         description: Entries with time, actor, action and details
     """
-    room, viewer = await _viewer(request)
-    limit = _number(request, "limit", 100, 1, 500) or 100
-    before = _number(request, "before", None, 1, 2**62)
+    room, viewer = await viewer_for(request)
+    limit = query_number(request, "limit", 100, 1, 500) or 100
+    before = query_number(request, "before", None, 1, 2**62)
     entries = await app_state(request).controls.audit_log(room, viewer, limit, before)
     return JSONResponse(
         {

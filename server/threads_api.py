@@ -13,15 +13,8 @@ from starlette.responses import JSONResponse, Response
 
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
 from rooms.comments import MAX_PAGE, settings_json
-from rooms.directory import RefusedError
-from rooms.records import Room
 from rooms.threads import Thread
-from server.api import app_state, json_body, room_for
-
-
-async def _viewer(request: Request) -> tuple[Room, Viewer]:
-    room, claims = await room_for(request)
-    return room, Viewer(claims.participant_id, claims.role, claims.name)
+from server.api import app_state, json_body, query_number, viewer_for
 
 
 def _with_comment(thread: Thread, comment_id: int, viewer: Viewer) -> dict[str, Any]:
@@ -60,7 +53,7 @@ async def list_threads(request: Request) -> Response:
                 threads: {type: array, items: {$ref: '#/components/schemas/Thread'}}
                 next_offset: {type: [integer, 'null']}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     comments = app_state(request).comments
     query = await comments.query(room, viewer, dict(request.query_params))
     threads = await comments.list_threads(room, query)
@@ -92,7 +85,7 @@ async def create_thread(request: Request) -> Response:
               required: [thread]
               properties: {thread: {$ref: '#/components/schemas/Thread'}}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     thread = await app_state(request).comments.create_thread(room, viewer, body)
     return JSONResponse({"thread": thread_view(thread, viewer)}, status_code=201)
@@ -114,7 +107,7 @@ async def get_thread(request: Request) -> Response:
               required: [thread]
               properties: {thread: {$ref: '#/components/schemas/Thread'}}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     thread = await app_state(request).comments.thread(room, request.path_params["thread"])
     return JSONResponse({"thread": thread_view(thread, viewer)})
 
@@ -150,7 +143,7 @@ async def update_thread(request: Request) -> Response:
               required: [thread]
               properties: {thread: {$ref: '#/components/schemas/Thread'}}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     thread = await app_state(request).comments.update_thread(
         room, viewer, request.path_params["thread"], body
@@ -176,7 +169,7 @@ async def reply(request: Request) -> Response:
           application/json:
             schema: {$ref: '#/components/schemas/ThreadAndComment'}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     thread, comment_id = await app_state(request).comments.reply(
         room, viewer, request.path_params["thread"], body
@@ -202,7 +195,7 @@ async def edit_comment(request: Request) -> Response:
           application/json:
             schema: {$ref: '#/components/schemas/ThreadAndComment'}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     comment_id = request.path_params["comment"]
     thread = await app_state(request).comments.edit(room, viewer, comment_id, body)
@@ -222,7 +215,7 @@ async def delete_comment(request: Request) -> Response:
           application/json:
             schema: {$ref: '#/components/schemas/ThreadAndComment'}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     comment_id = request.path_params["comment"]
     thread = await app_state(request).comments.delete(room, viewer, comment_id)
     return JSONResponse(_with_comment(thread, comment_id, viewer))
@@ -250,7 +243,7 @@ async def moderate_comment(request: Request) -> Response:
           application/json:
             schema: {$ref: '#/components/schemas/ThreadAndComment'}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     comment_id = request.path_params["comment"]
     thread = await app_state(request).comments.moderate(
@@ -276,7 +269,7 @@ async def react(request: Request) -> Response:
           application/json:
             schema: {$ref: '#/components/schemas/ThreadAndComment'}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     comment_id = request.path_params["comment"]
     thread = await app_state(request).comments.react(
         room, viewer, comment_id, request.path_params["reaction"], request.method == "PUT"
@@ -310,9 +303,9 @@ async def mentions(request: Request) -> Response:
                       comment: {$ref: '#/components/schemas/Comment'}
                 next_offset: {type: [integer, 'null']}
     """
-    room, viewer = await _viewer(request)
-    limit = _page_number(request, "limit", 50, 1, MAX_PAGE)
-    offset = _page_number(request, "offset", 0, 0, 10**9)
+    room, viewer = await viewer_for(request)
+    limit = query_number(request, "limit", 50, 1, MAX_PAGE) or 50
+    offset = query_number(request, "offset", 0, 0, 10**9) or 0
     found = await app_state(request).comments.mentions(room, viewer, limit, offset)
     items = []
     for thread, comment_id in found:
@@ -327,15 +320,6 @@ async def mentions(request: Request) -> Response:
     return JSONResponse(
         {"mentions": items, "next_offset": offset + limit if len(found) == limit else None}
     )
-
-
-def _page_number(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
-    return int(raw)
 
 
 async def participants(request: Request) -> Response:
@@ -353,7 +337,7 @@ async def participants(request: Request) -> Response:
               properties:
                 participants: {type: array, items: {$ref: '#/components/schemas/Person'}}
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     people = await app_state(request).comments.participants(room)
     return JSONResponse(
         {"participants": [{"id": p.id, "name": p.name, "role": p.role.value} for p in people]}
@@ -374,7 +358,7 @@ async def get_settings(request: Request) -> Response:
               required: [settings]
               properties: {settings: {$ref: '#/components/schemas/RoomSettings'}}
     """
-    room, _ = await _viewer(request)
+    room, _ = await viewer_for(request)
     settings = await app_state(request).comments.settings(room)
     return JSONResponse({"settings": settings_json(settings)})
 
@@ -406,7 +390,7 @@ async def update_settings(request: Request) -> Response:
               required: [settings]
               properties: {settings: {$ref: '#/components/schemas/RoomSettings'}}
     """
-    room, viewer = await _viewer(request)
+    room, viewer = await viewer_for(request)
     body = await json_body(request)
     settings = await app_state(request).comments.update_settings(room, viewer, body)
     return JSONResponse({"settings": settings_json(settings)})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from server.config import Settings
 from tests.harness import RunningServer, run_server
-from tests.services import fresh_postgres_database
+from tests.services import fresh_postgres_database, reachable_redis
 
 
 @pytest.fixture
@@ -19,6 +20,17 @@ def sqlite_url(tmp_path: Path) -> str:
 async def postgres_url() -> AsyncIterator[str]:
     async with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    return await reachable_redis()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A Redis channel prefix of this test alone."""
+    return "rt-test-" + uuid.uuid4().hex
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -14,8 +14,11 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 REQUIRE_SERVICES = os.environ.get("ROUNDTABLE_REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("ROUNDTABLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_DSN = os.environ.get(
     "ROUNDTABLE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -43,3 +46,15 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def reachable_redis() -> str:
+    """The test Redis URL, after checking that it answers (else skip, or fail in CI)."""
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    return REDIS_URL

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -25,8 +24,6 @@ from typing import Any
 import httpx
 import pytest
 from pycrdt import Doc, Text, write_var_uint
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -46,23 +43,10 @@ from tests.yclient import YClient, open_synced
 DOC = "guide"
 WAIT = timeout(10.0)
 SECRET = "controls-test-secret-key-0123456789abcdef0123456789"
-REDIS_URL = os.environ.get("ROUNDTABLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LOCKED = "locked"
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -22,8 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -38,11 +35,9 @@ from server.redis_broker import RedisBroker
 from server.tokens import TokenSigner
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
-from tests.services import service_missing
 from tests.threads_client import EventFeed, Person, events_url, join
 from tests.timing import eventually, timeout
 
-REDIS_URL = os.environ.get("ROUNDTABLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # One signing key for both servers of a test: a token issued by one works on the other.
 SECRET = "event-socket-test-secret-key-0123456789abcdef0123456789"
 
@@ -597,18 +592,6 @@ async def test_missing_more_than_max_catch_up_asks_for_a_resync(
 
 
 # ------------------------------------------------------------------ two servers
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 def on(server: RunningServer, person: Person) -> Person:

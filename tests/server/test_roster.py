@@ -22,7 +22,6 @@ import contextlib
 import json
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -42,8 +40,7 @@ from rooms.peer import CloseCode
 from rooms.presence import presence_channel
 from rooms.roles import Role
 from tests.harness import RunningServer, run_server
-from tests.server.test_scaleout import REDIS_URL, Launcher, ServeProcess, cluster_settings
-from tests.services import service_missing
+from tests.server.test_scaleout import Launcher, ServeProcess, cluster_settings
 from tests.threads_client import EventFeed, Person, join
 from tests.timing import eventually, timeout
 
@@ -409,24 +406,6 @@ async def test_an_invalid_presence_message_closes_that_socket_4400_only(
 
 
 # ----------------------------------------------------------- two processes
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A Redis channel prefix of this test alone."""
-    return "rt-roster-" + uuid.uuid4().hex
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,7 +62,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = "guide"
 # One signing key for every process of a test: a token issued by one works on all.
 SECRET = "scale-out-test-secret-key-0123456789abcdef0123456789"
-REDIS_URL = os.environ.get("ROUNDTABLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WAIT = timeout(10.0)
 """Timeout of a wait on a puppet event (scaled by ROUNDTABLE_TEST_TIMEOUT_SCALE)."""
 # The awareness states of another process's clients are dropped when not renewed for
@@ -83,24 +81,6 @@ async def redis_answers(url: str) -> bool:
         return False
     finally:
         await client.aclose()
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A Redis channel prefix of this test alone."""
-    return "rt-test-" + uuid.uuid4().hex
 
 
 @pytest.fixture

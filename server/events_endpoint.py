@@ -150,6 +150,9 @@ async def events_endpoint(websocket: WebSocket) -> None:
         )
         for task in pending:
             task.cancel()
+        # Reading the sender's outcome also keeps asyncio from logging it as unretrieved
+        # when the client left while an event was being sent.
+        failure = sender.exception() if sender in done else None
         if watcher in done:
             log.warning("dropped %s from room %s events: not reading", who, room.slug)
             await _close(websocket, CloseCode.TRY_AGAIN_LATER, "too many unread events")
@@ -157,8 +160,8 @@ async def events_endpoint(websocket: WebSocket) -> None:
             code, reason = receiver.result()
             if code is not None:
                 await _close(websocket, code, reason)
-        elif sender.exception() is not None:
-            raise sender.exception()  # type: ignore[misc]
+        elif failure is not None and not isinstance(failure, WebSocketDisconnect | RuntimeError):
+            raise failure
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

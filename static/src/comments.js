@@ -57,6 +57,8 @@ export class CommentsPanel {
           if (index >= 0) thread.comments[index] = data.comment
           else thread.comments.push(data.comment)
         }
+        // Which answer is accepted comes with the thread, not with each comment.
+        thread.comments = thread.comments.map((c) => ({ ...c, accepted: c.id === thread.accepted_comment_id }))
       }
       this.threads.set(thread.id, thread)
       if (data.comment && !data.comment.mine && data.comment.body && event.type === 'comment.created') {

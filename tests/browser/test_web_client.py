@@ -564,3 +564,40 @@ async def test_spotlight_takes_observers_along_and_the_timer_shows_everywhere(
         await expect(client.page.get_by_role("timer")).to_contain_text("Session timer 4:5")
     await fay.page.get_by_role("button", name="Stop", exact=True).click()
     await expect(oli.page.get_by_role("timer")).to_be_hidden()
+
+
+async def test_post_first_question_and_an_accepted_answer(
+    server: RunningServer, clients: Clients
+) -> None:
+    room, fay = await open_room(server, clients, "Agenda")
+    mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+    ned = await join_doc(clients, room, Role.MEMBER, "Ned")
+    question = "Which tone fits a status update?"
+
+    await mia.page.get_by_role("tab", name="Questions").click()
+    await mia.page.get_by_label("Your question").fill(question)
+    await mia.page.get_by_label("Post first").check()
+    await mia.composer.get_by_role("button", name="Ask").click()
+    for client in (fay, ned):
+        await client.page.get_by_role("tab", name="Questions").click()
+        await expect(client.thread(question)).to_contain_text("post first")
+
+    await fay.thread(question).get_by_label("Answer").fill("Plain and calm.")
+    await fay.thread(question).get_by_role("button", name="Answer", exact=True).click()
+    # Ned has not answered: Fay's answer is withheld from him, live.
+    ned_card = ned.thread(question)
+    await expect(ned_card).to_contain_text("Post your own answer to see this one.")
+    await expect(ned_card).not_to_contain_text("Plain and calm.")
+    await expect(mia.thread(question)).to_contain_text("Plain and calm.")
+
+    await ned_card.get_by_label("Answer").fill("Short and friendly.")
+    await ned_card.get_by_role("button", name="Answer", exact=True).click()
+    await expect(ned_card).to_contain_text("Plain and calm.")
+
+    # The asker accepts Fay's answer; everyone sees it accepted.
+    fay_answer = mia.thread(question).locator(".rt-comment", has_text="Plain and calm.")
+    await fay_answer.get_by_role("button", name="Accept answer").click()
+    for client in (mia, fay, ned):
+        card = client.thread(question)
+        await expect(card.locator(".rt-accepted")).to_contain_text("Plain and calm.")
+        await expect(card).to_contain_text("accepted")

@@ -19,12 +19,12 @@ from typing import Any
 from crdt.anchors import canonical, check_in_document, decode_relative_position
 from crdt.protocol import ProtocolError
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
-from rooms.directory import RefusedError, valid_document_name
+from rooms.directory import RefusedError, bounded_int, existing_document, require_bool
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from rooms.records import DocumentInfo, Participant, Room, RoomEvent
 from rooms.roles import Role
-from rooms.store import Store, StoreError
+from rooms.store import Store
 from rooms.threads import (
     Anchor,
     Comment,
@@ -72,17 +72,7 @@ def clean_body(value: object, field: str = "body", max_chars: int = MAX_BODY_CHA
 
 
 def _flag(value: object, field: str, default: bool) -> bool:
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
-    return value
-
-
-def _strict_flag(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
-    return value
+    return default if value is None else require_bool(value, field)
 
 
 def _id(value: object, field: str) -> int:
@@ -132,17 +122,11 @@ class Comments:
             raw = params.get(name)
             if raw is None:
                 return default
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not (
-                low <= int(raw) <= high
-            ):
-                raise RefusedError(
-                    400, "invalid_query", f"{name} must be an integer from {low} to {high}"
-                )
-            return int(raw)
+            return bounded_int(raw, name, low, high)
 
         document_id = None
         if "document" in params:
-            document_id = (await self._document(room, params["document"])).id
+            document_id = (await existing_document(self._store, room, params["document"])).id
         general = choice("general", ["true", "false"])
         kind = choice("kind", [k.value for k in ThreadKind])
         status = choice("status", [s.value for s in ThreadStatus])
@@ -187,7 +171,7 @@ class Comments:
         settings = await self._threads.room_settings(room.id)
         document = None
         if body.get("document") is not None:
-            document = await self._document(room, body.get("document"))
+            document = await existing_document(self._store, room, body.get("document"))
         mentor = document is not None and document.mentor_id == viewer.id
         if (
             viewer.role is Role.OBSERVER
@@ -340,7 +324,7 @@ class Comments:
             status = ThreadStatus(body["status"])
         locked = None
         if "locked" in body:
-            locked = _strict_flag(body["locked"], "locked")
+            locked = require_bool(body["locked"], "locked")
             if not viewer.is_facilitator:
                 raise RefusedError(403, "forbidden", "only facilitators lock threads")
         accepted: int | bool | None = False
@@ -381,15 +365,15 @@ class Comments:
                 f"unknown setting {unknown[0]!r}" if unknown else "nothing to change",
             )
         settings = RoomSettings(
-            observers_can_ask=_strict_flag(body["observers_can_ask"], "observers_can_ask")
+            observers_can_ask=require_bool(body["observers_can_ask"], "observers_can_ask")
             if "observers_can_ask" in body
             else current.observers_can_ask,
-            post_first_questions=_strict_flag(body["post_first_questions"], "post_first_questions")
+            post_first_questions=require_bool(body["post_first_questions"], "post_first_questions")
             if "post_first_questions" in body
             else current.post_first_questions,
         )
         await self._threads.update_room_settings(room.id, settings)
-        await self._events.publish(room.id, "settings.updated", settings_json(settings))
+        await self._events.publish_or_log(room.id, "settings.updated", settings_json(settings))
         return settings
 
     # Live events
@@ -444,11 +428,7 @@ class Comments:
         data: dict[str, Any] = {"thread_id": thread_id}
         if comment_id is not None:
             data["comment_id"] = comment_id
-        try:
-            await self._events.publish(room.id, type, data)
-        except StoreError:
-            # The change itself is stored; clients see it on their next read.
-            log.exception("could not publish %s for thread %d", type, thread_id)
+        await self._events.publish_or_log(room.id, type, data)
 
     # Checks
 
@@ -475,25 +455,14 @@ class Comments:
         info = await self._store.get_document(room.id, document)
         return info is not None and info.mentor_id == viewer.id
 
-    async def _document(self, room: Room, name: object) -> DocumentInfo:
-        if not isinstance(name, str) or not valid_document_name(name):
-            raise RefusedError(422, "invalid_document", "document must be a document name")
-        info = await self._store.get_document(room.id, name)
-        if info is None:
-            raise RefusedError(404, "unknown_document", "no such document in this room")
-        return info
-
     async def _anchor(self, room: Room, document: DocumentInfo, raw: object) -> Anchor:
         if not isinstance(raw, dict) or set(raw) != {"start", "end", "quote"}:
             raise RefusedError(
                 422, "invalid_anchor", "anchor must be an object with start, end and quote"
             )
         quote = clean_body(raw["quote"], "quote", MAX_QUOTE_CHARS)
-        live = await self._hub.acquire(document, room.slug)
-        try:
+        async with self._hub.holding(document, room.slug) as live:
             state_vector = live.sync.state_vector()
-        finally:
-            self._hub.release(live)
         positions = []
         for end in ("start", "end"):
             value = raw[end]

@@ -16,7 +16,13 @@ from typing import Any
 from crdt.content import append_blocks, edit, replace_with, to_html, to_markdown
 from rooms.comment_views import Viewer
 from rooms.control_records import AuditEntry, ControlStore, VersionInfo
-from rooms.directory import RefusedError, clean_text, valid_document_name
+from rooms.directory import (
+    RefusedError,
+    clean_text,
+    existing_document,
+    require_bool,
+    valid_document_name,
+)
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from rooms.records import DocumentInfo, Invite, Room
@@ -29,12 +35,6 @@ log = logging.getLogger("roundtable.controls")
 
 MAX_TIMER_SECONDS = 24 * 3600
 MAX_VERSION_NAME = 200
-
-
-def _flag(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
-    return value
 
 
 def document_json(info: DocumentInfo) -> dict[str, Any]:
@@ -109,12 +109,7 @@ class Controls:
     # Documents
 
     async def document(self, room: Room, name: object) -> DocumentInfo:
-        if not isinstance(name, str) or not valid_document_name(name):
-            raise RefusedError(422, "invalid_document", "document must be a document name")
-        info = await self._store.get_document(room.id, name)
-        if info is None:
-            raise RefusedError(404, "unknown_document", "no such document in this room")
-        return info
+        return await existing_document(self._store, room, name)
 
     async def create_document(
         self, room: Room, viewer: Viewer, body: dict[str, Any]
@@ -173,7 +168,7 @@ class Controls:
         info = await self.document(room, name)
         if set(body) != {"locked"}:
             raise RefusedError(422, "invalid_change", 'send {"locked": true or false}')
-        locked = _flag(body["locked"], "locked")
+        locked = require_bool(body["locked"], "locked")
         if locked == info.locked:
             return info
         await self._controls.set_document_locked(info.id, locked)
@@ -249,11 +244,8 @@ class Controls:
         return to_html(state, title), "text/html; charset=utf-8", f"{info.name}.html"
 
     async def current_state(self, room: Room, info: DocumentInfo) -> bytes:
-        live = await self._hub.acquire(info, room.slug)
-        try:
+        async with self._hub.holding(info, room.slug) as live:
             return live.sync.encode_state()
-        finally:
-            self._hub.release(live)
 
     # People and invites
 
@@ -383,18 +375,11 @@ class Controls:
         return version
 
     async def _edit(self, room: Room, info: DocumentInfo, change: Any) -> None:
-        live = await self._hub.acquire(info, room.slug)
-        try:
-            update = edit(live.sync.encode_state(), change)
-            live.apply_client_update(update, origin=None)
-        finally:
-            self._hub.release(live)
+        async with self._hub.holding(info, room.slug) as live:
+            live.apply_client_update(edit(live.sync.encode_state(), change), origin=None)
 
     async def _publish(self, room: Room, type: str, data: dict[str, Any]) -> None:
-        try:
-            await self._events.publish(room.id, type, data)
-        except StoreError:
-            log.exception("could not publish %s in room %s", type, room.slug)
+        await self._events.publish_or_log(room.id, type, data)
 
     async def _record(
         self, room: Room, viewer: Viewer, action: str, details: dict[str, Any]

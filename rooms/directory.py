@@ -49,6 +49,29 @@ def clean_text(value: object, field: str, max_length: int) -> str:
     return text
 
 
+def require_bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
+    return value
+
+
+def bounded_int(raw: str, name: str, low: int, high: int) -> int:
+    """A query parameter holding an integer from ``low`` to ``high`` (ASCII digits only)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
+        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+async def existing_document(store: Store, room: Room, name: object) -> DocumentInfo:
+    """The room's document called ``name``: 422 for an invalid name, 404 if there is none."""
+    if not isinstance(name, str) or not valid_document_name(name):
+        raise RefusedError(422, "invalid_document", "document must be a document name")
+    info = await store.get_document(room.id, name)
+    if info is None:
+        raise RefusedError(404, "unknown_document", "no such document in this room")
+    return info
+
+
 def valid_document_name(name: str) -> bool:
     return 0 < len(name) <= MAX_DOCUMENT_NAME_LENGTH and bool(_DOCUMENT_NAME.fullmatch(name))
 

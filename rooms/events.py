@@ -24,7 +24,7 @@ from crdt.protocol import ProtocolError
 from rooms.broker import Broker
 from rooms.envelope import EVERYONE, Envelope, Kind, decode
 from rooms.records import RoomEvent
-from rooms.store import Store
+from rooms.store import Store, StoreError
 
 log = logging.getLogger("roundtable.events")
 
@@ -77,6 +77,16 @@ class RoomEvents:
         self._broker.publish(room_channel(room_id), envelope.encode())
         self._arrive(event)
         return event
+
+    async def publish_or_log(self, room_id: int, type: str, data: dict[str, Any]) -> None:
+        """Publish an event about a change that is already stored; a failure is logged.
+
+        The change stands either way: clients see it on their next read.
+        """
+        try:
+            await self.publish(room_id, type, data)
+        except StoreError:
+            log.exception("could not publish %s in room %d", type, room_id)
 
     async def since(self, room_id: int, after_seq: int, limit: int = 500) -> list[RoomEvent]:
         return await self._store.events_since(room_id, after_seq, limit)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from crdt.awareness import DocumentAwareness
@@ -100,6 +102,15 @@ class DocumentHub:
             timer.cancel()
         document.holders += 1
         return document
+
+    @contextlib.asynccontextmanager
+    async def holding(self, info: DocumentInfo, room_slug: str) -> AsyncIterator[LiveDocument]:
+        """The loaded document, held (not unloaded) for the block."""
+        document = await self.acquire(info, room_slug)
+        try:
+            yield document
+        finally:
+            self.release(document)
 
     def release(self, document: LiveDocument) -> None:
         document.holders -= 1

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from rooms.comment_views import Viewer
 from rooms.controls import document_json
-from rooms.directory import RefusedError
+from rooms.directory import RefusedError, bounded_int
 from rooms.records import Room
 from rooms.roles import Role
 from server.state import AppState
@@ -252,8 +252,4 @@ def query_number(
 ) -> int | None:
     """An integer query parameter from ``low`` to ``high``, or ``default`` when absent."""
     raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
-    return int(raw)
+    return default if raw is None else bounded_int(raw, name, low, high)

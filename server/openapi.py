@@ -248,10 +248,35 @@ COMPONENTS: dict[str, Any] = {
     },
 }
 
-_ERROR_RESPONSE = {
-    "description": "Refused: see error.code",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+COMPONENTS["responses"] = {
+    "Thread": _json_response(
+        "The thread, as you may see it",
+        {
+            "type": "object",
+            "required": ["thread"],
+            "properties": {"thread": {"$ref": "#/components/schemas/Thread"}},
+        },
+    ),
+    "ThreadAndComment": _json_response(
+        "The thread and the comment concerned",
+        {"$ref": "#/components/schemas/ThreadAndComment"},
+    ),
+    "Settings": _json_response(
+        "The room's settings",
+        {
+            "type": "object",
+            "required": ["settings"],
+            "properties": {"settings": {"$ref": "#/components/schemas/RoomSettings"}},
+        },
+    ),
 }
+
+_ERROR_RESPONSE = _json_response("Refused: see error.code", {"$ref": "#/components/schemas/Error"})
 
 _generator = SchemaGenerator(
     {

@@ -77,13 +77,7 @@ async def create_thread(request: Request) -> Response:
           schema: {$ref: '#/components/schemas/NewThread'}
     responses:
       201:
-        description: The new thread
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [thread]
-              properties: {thread: {$ref: '#/components/schemas/Thread'}}
+        $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)
@@ -99,13 +93,7 @@ async def get_thread(request: Request) -> Response:
       - {in: path, name: thread, required: true, schema: {type: integer}}
     responses:
       200:
-        description: The thread
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [thread]
-              properties: {thread: {$ref: '#/components/schemas/Thread'}}
+        $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
     thread = await app_state(request).comments.thread(room, request.path_params["thread"])
@@ -135,13 +123,7 @@ async def update_thread(request: Request) -> Response:
                 description: a reply in this question, or null to take the acceptance back
     responses:
       200:
-        description: The changed thread
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [thread]
-              properties: {thread: {$ref: '#/components/schemas/Thread'}}
+        $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)
@@ -164,10 +146,7 @@ async def reply(request: Request) -> Response:
           schema: {$ref: '#/components/schemas/CommentBody'}
     responses:
       201:
-        description: The thread, now showing every reply you may see, and your reply
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ThreadAndComment'}
+        $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)
@@ -190,10 +169,7 @@ async def edit_comment(request: Request) -> Response:
           schema: {$ref: '#/components/schemas/CommentBody'}
     responses:
       200:
-        description: The thread and the edited comment
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ThreadAndComment'}
+        $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)
@@ -210,10 +186,7 @@ async def delete_comment(request: Request) -> Response:
       - {in: path, name: comment, required: true, schema: {type: integer}}
     responses:
       200:
-        description: The thread and the deleted comment
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ThreadAndComment'}
+        $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
     comment_id = request.path_params["comment"]
@@ -238,10 +211,7 @@ async def moderate_comment(request: Request) -> Response:
               action: {type: string, enum: [hide, unhide, remove]}
     responses:
       200:
-        description: The thread and the moderated comment
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ThreadAndComment'}
+        $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)
@@ -264,10 +234,7 @@ async def react(request: Request) -> Response:
         schema: {$ref: '#/components/schemas/ReactionName'}
     responses:
       200:
-        description: The thread and the comment with its reactions
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ThreadAndComment'}
+        $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
     comment_id = request.path_params["comment"]
@@ -350,13 +317,7 @@ async def get_settings(request: Request) -> Response:
     summary: Read room settings
     responses:
       200:
-        description: The settings
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [settings]
-              properties: {settings: {$ref: '#/components/schemas/RoomSettings'}}
+        $ref: '#/components/responses/Settings'
     """
     room, _ = await viewer_for(request)
     settings = await app_state(request).comments.settings(room)
@@ -382,13 +343,7 @@ async def update_settings(request: Request) -> Response:
                 description: new questions are post-first unless their asker says otherwise
     responses:
       200:
-        description: The settings
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [settings]
-              properties: {settings: {$ref: '#/components/schemas/RoomSettings'}}
+        $ref: '#/components/responses/Settings'
     """
     room, viewer = await viewer_for(request)
     body = await json_body(request)

@@ -1666,9 +1666,10 @@ async def test_every_api_route_is_in_the_schema(world: World) -> None:
 
 def _response_schema(w: World, method: str, path: str, status: int) -> dict[str, Any]:
     operation = w.schema["paths"][f"/api/rooms/{{room}}{path}"][method.lower()]
-    schema: dict[str, Any] = operation["responses"][str(status)]["content"]["application/json"][
-        "schema"
-    ]
+    response = operation["responses"][str(status)]
+    if "$ref" in response:  # a shared response under components.responses
+        response = w.schema["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema: dict[str, Any] = response["content"]["application/json"]["schema"]
     return schema
 
 

@@ -36,6 +36,7 @@ from server.sql_threads import SqlThreadStore
 from server.state import AppState
 from server.sync_endpoint import sync_endpoint
 from server.tokens import TokenSigner
+from server.ws_peer import KeepServerSend
 
 log = logging.getLogger("roundtable")
 
@@ -207,7 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(KeepServerSend), Middleware(SecurityHeaders)],
         exception_handlers={RefusedError: api.refused, HTTPException: _http_error},
     )
 

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,13 @@ async def _demo_invite(database_url: str) -> str:
         await store.close()
 
 
+# uvicorn's sans-I/O WebSocket protocol, without compression: Yjs messages are small
+# binary diffs that deflate barely shrinks, per-connection compressors cost memory,
+# and uncompressed server frames are the same bytes for every peer of a broadcast
+# (server/ws_peer.py writes them once).
+WEBSOCKET_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     if settings.workers > 1 and not settings.redis_url:
@@ -89,8 +97,8 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        ws="websockets-sansio",
         ws_max_size=settings.max_message_size,
+        **WEBSOCKET_OPTIONS,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         log_config=None,

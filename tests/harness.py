@@ -17,6 +17,7 @@ from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.app import create_app
+from server.cli import WEBSOCKET_OPTIONS
 from server.config import Settings
 from server.state import AppState
 from tests.timing import eventually
@@ -79,11 +80,11 @@ async def run_server(settings: Settings, port: int | None = None) -> AsyncIterat
     app = create_app(settings)
     config = uvicorn.Config(
         app,
-        ws="websockets-sansio",
         ws_max_size=settings.max_message_size,
         lifespan="on",
         log_config=None,
         timeout_graceful_shutdown=5,
+        **WEBSOCKET_OPTIONS,
     )
     server = uvicorn.Server(config)
     sock = (

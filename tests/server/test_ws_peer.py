@@ -6,8 +6,10 @@ import asyncio
 from typing import Any, cast
 
 from starlette.websockets import WebSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
 
-from server.ws_peer import WebSocketPeer
+from server.ws_peer import SERVER_SEND, WebSocketPeer
 from tests.timing import eventually, timeout
 
 
@@ -87,3 +89,96 @@ async def test_hard_limit_drops_at_once() -> None:
     assert peer.overflowed
     await eventually(lambda: task.done())
     assert task.cancelled()
+
+
+class FakeTransport:
+    def __init__(self, wire: list[tuple[str, bytes]]) -> None:
+        self.wire = wire
+
+    def write(self, data: bytes) -> None:
+        self.wire.append(("direct", data))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class FakeConnection:
+    def __init__(self, extensions: list[object] | None = None) -> None:
+        self.extensions = extensions or []
+
+
+def sansio_protocol(wire: list[tuple[str, bytes]]) -> WebSocketsSansIOProtocol:
+    """uvicorn's protocol object with only what the direct path reads."""
+    protocol = WebSocketsSansIOProtocol.__new__(WebSocketsSansIOProtocol)
+    protocol.conn = cast(Any, FakeConnection())
+    protocol.writable = asyncio.Event()
+    protocol.writable.set()
+    protocol.close_sent = False
+    protocol.transport = cast(Any, FakeTransport(wire))
+    return protocol
+
+
+class SansIOSocket:
+    """A Starlette WebSocket as served by uvicorn's sans-I/O protocol: ``send_bytes``
+    waits while the transport pushes back, like uvicorn's own send."""
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol, wire: list[tuple[str, bytes]]) -> None:
+        self.scope = {SERVER_SEND: protocol.send}
+        self.protocol = protocol
+        self.wire = wire
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.protocol.writable.wait()
+        self.wire.append(("queued", Frame(Opcode.BINARY, data).serialize(mask=False)))
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.wire.append(("close", b""))
+
+
+async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    message = b"\x00\x02\x03abc"
+    peer.send(message)
+    expected = Frame(Opcode.BINARY, message).serialize(mask=False)
+    assert wire == [("direct", expected)]
+    assert peer.direct_frames == 1
+    task.cancel()
+
+
+async def test_order_is_kept_when_the_transport_pushes_back() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=10_000, stall_seconds=5)
+    peer.send(b"0")
+    protocol.writable.clear()  # the transport's buffer is full
+    peer.send(b"1")
+    await asyncio.sleep(0)  # the writer task takes the frame and waits on the transport
+    protocol.writable.set()
+    # Writable again, but a frame is still in flight: this one must wait its turn.
+    peer.send(b"2")
+    peer.send(b"3")
+    await eventually(lambda: len(wire) == 4)
+    peer.send(b"4")
+    # Short unmasked binary frames: a two-byte header, then the payload.
+    assert all(frame[0] == 0x82 and frame[1] < 126 for _, frame in wire)
+    payloads = [frame[2:] for _, frame in wire]
+    assert payloads == [b"0", b"1", b"2", b"3", b"4"]
+    assert [how for how, _ in wire] == ["direct", "queued", "queued", "queued", "direct"]
+    task.cancel()
+
+
+async def test_a_negotiated_extension_keeps_frames_on_the_asgi_path() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    protocol.conn = cast(Any, FakeConnection([object()]))  # e.g. permessage-deflate
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    peer.send(b"x")
+    await eventually(lambda: len(wire) == 1)
+    assert wire[0][0] == "queued"
+    assert peer.direct_frames == 0
+    task.cancel()

@@ -8,9 +8,11 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 NODE_STAMP := tests/interop/node_modules/.package-lock.json
 WEB_STAMP := static/node_modules/.package-lock.json
+BENCH_NODE_STAMP := bench/node/node_modules/.package-lock.json
+BENCH_STAMP := $(VENV)/.bench-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest clean web
+.PHONY: run test lint typecheck pytest clean web bench
 
 run: $(RUNTIME_STAMP)
 	$(BIN)/roundtable serve
@@ -24,7 +26,7 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP) $(CHROMIUM)
+pytest: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 $(BIN)/python:
@@ -41,6 +43,18 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 $(NODE_STAMP): tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+# The benchmarks' load generator and peer servers (the tests run a short smoke of them).
+$(BENCH_NODE_STAMP): bench/node/package-lock.json
+	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+
+$(BENCH_STAMP): pyproject.toml $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# The comparison with the peer servers (docs/benchmarks.md): about 15 minutes.
+bench: $(BENCH_STAMP) $(BENCH_NODE_STAMP)
+	$(BIN)/python -m bench.compare
 
 # The web client's build tools (esbuild): the tests rebuild the bundle and compare it
 # with the committed static/dist.

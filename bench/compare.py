@@ -1,0 +1,187 @@
+"""Run every workload against Roundtable and the peer servers, side by side, in one run.
+
+Each server runs pinned to core 0 and the load generator (`bench/node/loadgen.mjs`) to
+core 1; every workload gets freshly started servers. Prints a table with Roundtable's
+ratio to each peer and writes `docs/benchmarks.md`, a plot of p99 latency against the
+offered rate, and the raw results as JSON.
+
+    make bench                      # the full run (about 15 minutes)
+    .venv/bin/python -m bench.compare --quick --no-write   # a short run, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.servers import ROOT, SERVERS, run_loadgen, serving
+
+# The automerge-paper trace (259,778 edits) when its file is in place; otherwise a
+# synthetic trace of the same length (see bench/node/trace.mjs and docs/benchmarks.md).
+PAPER_TRACE = ROOT / "bench" / "traces" / "automerge-paper.json.gz"
+SYNTHETIC_TRACE = "synthetic:259778:1"
+FANOUT_RATES = [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000]
+
+FULL: dict[str, dict[str, Any]] = {
+    "fanout": {"readers": 50, "rates": FANOUT_RATES, "seconds": 5, "attempts": 2},
+    "steady": {"readers": 50, "rates": [50], "seconds": 10, "repeats": 3},
+    "hotroom": {"writers": 5, "readers": 45, "ratePerWriter": 10, "seconds": 10},
+    "rooms": {"docs": 100, "clientsPerDoc": 5, "ratePerDoc": 1, "seconds": 10, "idle": 2000},
+    "coldjoin": {"joiners": 20, "rounds": 5, "chunks": 1000},
+    "crossworker": {"writers": 5, "readers": 45, "ratePerWriter": 10, "seconds": 10},
+}
+QUICK: dict[str, dict[str, Any]] = {
+    "fanout": {"readers": 5, "rates": [20, 100], "seconds": 1},
+    "steady": {"readers": 5, "rates": [50], "seconds": 1, "repeats": 2},
+    "hotroom": {"writers": 2, "readers": 3, "ratePerWriter": 10, "seconds": 1},
+    "rooms": {
+        "docs": 3,
+        "clientsPerDoc": 3,
+        "ratePerDoc": 5,
+        "seconds": 1,
+        "idle": 20,
+        "settleMs": 200,
+    },
+    "coldjoin": {"joiners": 3, "rounds": 1, "chunks": 100},
+    "crossworker": {"writers": 2, "readers": 3, "ratePerWriter": 10, "seconds": 1},
+}
+WORKLOADS = tuple(FULL)
+
+
+def sqlite_sizes(database: Path) -> dict[str, int]:
+    """Bytes of the stored log and snapshots, and the number of log rows."""
+    with sqlite3.connect(database) as connection:
+        log_bytes, rows = connection.execute(
+            "SELECT COALESCE(SUM(LENGTH(data)), 0), COUNT(*) FROM document_updates"
+        ).fetchone()
+        (snapshot_bytes,) = connection.execute(
+            "SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents"
+        ).fetchone()
+    return {"log_bytes": log_bytes, "log_rows": rows, "snapshot_bytes": snapshot_bytes}
+
+
+def wait_for(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def stored_join(workdir: Path, spec: dict[str, Any], quiet: bool) -> dict[str, Any]:
+    """Roundtable only: joins of the trace document loaded from storage, and its size.
+
+    The trace is uploaded with compaction held off, so the log is what the edits left;
+    then a restarted server loads it for the first joiners and compacts it.
+    """
+    hold_off = {"ROUNDTABLE_COMPACT_THRESHOLD": "1000000000"}
+    upload = {**spec, "workload": "coldjoin", "rounds": 0, "keepHolder": False}
+    with serving("roundtable", workdir, env=hold_off) as running:
+        room = json.loads(running.env["room"])
+        uploaded = run_loadgen(running, {**upload, "document": "stored"}, quiet=quiet)
+    before = sqlite_sizes(workdir / "roundtable.db")
+    join = {**spec, "workload": "coldjoin", "upload": False, "document": "stored", "rounds": 1}
+    with serving("roundtable", workdir, room=room) as running:
+        first = run_loadgen(running, join, quiet=quiet)
+        compacted = wait_for(lambda: sqlite_sizes(workdir / "roundtable.db")["log_rows"] == 0, 60)
+    after = sqlite_sizes(workdir / "roundtable.db")
+    return {
+        "uploaded": uploaded.get("uploaded"),
+        "first_join": first["rounds"][0],
+        "stored_before_compaction": before,
+        "stored_after_compaction": after,
+        "compacted": compacted,
+    }
+
+
+def run_workload(
+    name: str, server: str, spec: dict[str, Any], redis_url: str, quiet: bool
+) -> dict[str, Any] | None:
+    with tempfile.TemporaryDirectory(prefix="roundtable-bench-") as tmp:
+        workdir = Path(tmp)
+        if name == "crossworker":
+            if server == "y-websocket":
+                return None
+            with serving(server, workdir, processes=2, redis_url=redis_url) as running:
+                return run_loadgen(running, {"workload": name, **spec}, quiet=quiet)
+        full = {"workload": name, **spec}
+        if name == "coldjoin":
+            full["trace"] = str(PAPER_TRACE) if PAPER_TRACE.exists() else SYNTHETIC_TRACE
+        with serving(server, workdir) as running:
+            result = run_loadgen(running, full, quiet=quiet)
+        if name == "coldjoin" and server == "roundtable":
+            result["from_storage"] = stored_join(workdir, full, quiet)
+        return result
+
+
+def steady(
+    servers: list[str], spec: dict[str, Any], redis_url: str, quiet: bool
+) -> dict[str, dict[str, Any]]:
+    """50 readers at 50 edits/s, repeated with the servers taking turns, so that a noisy
+    moment of the machine falls on one run of one server rather than on all of its runs."""
+    runs: dict[str, list[dict[str, Any]]] = {server: [] for server in servers}
+    once = {key: value for key, value in spec.items() if key != "repeats"}
+    for _ in range(spec["repeats"]):
+        for server in servers:
+            result = run_workload("fanout", server, once, redis_url, quiet)
+            assert result is not None
+            runs[server].append(result["steps"][0])
+    return {server: {"runs": found} for server, found in runs.items()}
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "node": node,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny workloads, for a smoke run")
+    parser.add_argument("--only", nargs="*", choices=WORKLOADS, help="run only these workloads")
+    parser.add_argument("--servers", nargs="*", choices=SERVERS, default=list(SERVERS))
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no files")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args()
+    specs = QUICK if args.quick else FULL
+    results: dict[str, dict[str, Any]] = {}
+    for name in args.only or WORKLOADS:
+        results[name] = {}
+        if name == "steady":
+            print("== steady on every server, taking turns", flush=True)
+            results[name] = steady(args.servers, specs[name], args.redis_url, args.quiet)
+            continue
+        for server in args.servers:
+            print(f"== {name} on {server}", flush=True)
+            result = run_workload(name, server, specs[name], args.redis_url, args.quiet)
+            if result is not None:
+                results[name][server] = result
+    run = {"machine": machine(), "quick": args.quick, "specs": specs, "results": results}
+    print(report.table(run))
+    if not args.no_write:
+        report.write(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from crdt.protocol import ProtocolError, Reader
 
 # The v1 encoding of an update that changes nothing: no structs, an empty delete set.
 EMPTY_UPDATE = b"\x00\x00"
+EMPTY_STATE_VECTOR = b"\x00"
 
 
 class InvalidUpdate(ValueError):
@@ -25,7 +26,7 @@ class SyncDocument:
     is what the caller must broadcast and store: duplicates then cost nothing.
     """
 
-    __slots__ = ("_doc", "_emitted")
+    __slots__ = ("_doc", "_emitted", "_whole")
 
     def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
         self._doc: Doc[Any] = Doc()
@@ -33,12 +34,16 @@ class SyncDocument:
             if stored:
                 self._doc.apply_update(stored)
         self._emitted: list[bytes] = []
+        # The whole document as one update, kept until the next change: every client
+        # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
+        self._whole: bytes | None = None
         self._doc.observe(self._on_transaction)
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update: bytes = event.update
         if update != EMPTY_UPDATE:
             self._emitted.append(update)
+            self._whole = None
 
     @property
     def ydoc(self) -> Doc[Any]:
@@ -94,6 +99,8 @@ class SyncDocument:
 
     def diff(self, state_vector: bytes) -> bytes:
         """The update a peer with ``state_vector`` is missing."""
+        if state_vector == EMPTY_STATE_VECTOR:
+            return self.encode_state()
         _check_declared_count(state_vector, min_bytes_each=2, what="state vector")
         try:
             return self._doc.get_update(state_vector)
@@ -102,7 +109,9 @@ class SyncDocument:
 
     def encode_state(self) -> bytes:
         """The whole document as one update."""
-        return self._doc.get_update()
+        if self._whole is None:
+            self._whole = self._doc.get_update()
+        return self._whole
 
 
 def _check_declared_count(data: bytes, min_bytes_each: int, what: str) -> None:

@@ -448,3 +448,29 @@ def test_compact_of_any_log_equals_applying_it(edits: tuple[list[list[bytes]], s
     per_client, final_text = edits
     log = [update for updates in per_client for update in updates]
     assert text_of(doc_with(compact(None, log))) == final_text
+
+
+def test_whole_state_for_an_empty_peer_is_encoded_once_until_the_next_change() -> None:
+    doc = SyncDocument(INSERT_HELLO)
+    first = doc.diff(b"\x00")
+    assert text_of(doc_with(first)) == "hello"
+    assert doc.diff(b"\x00") is first  # no second encoding
+    assert doc.encode_state() is first
+    doc.apply(INSERT_X)
+    after = doc.diff(b"\x00")
+    assert after is not first
+    assert doc_with(after).get_state() == doc.state_vector()
+    assert doc_with(after).get_update() == doc.ydoc.get_update()
+
+
+@PROPERTY
+@given(st.text(alphabet="abc", min_size=1, max_size=12), st.integers(0, 11))
+def test_whole_state_is_always_current(text: str, cut: int) -> None:
+    updates = single_char_updates(text)
+    cut = min(cut, len(updates))
+    doc = SyncDocument(None, updates[:cut])
+    doc.diff(b"\x00")  # cached before the rest arrives
+    for update in updates[cut:]:
+        doc.apply(update)
+        assert text_of(doc_with(doc.diff(b"\x00"))) == text_of(doc.ydoc)
+    assert text_of(doc_with(doc.diff(b"\x00"))) == text

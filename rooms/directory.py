@@ -119,11 +119,15 @@ class RoomDirectory:
     async def documents(self, room: Room) -> list[DocumentInfo]:
         return await self._store.list_documents(room.id)
 
-    async def open_document(self, room: Room, name: str, role: Role) -> DocumentInfo:
-        """Find a document, creating it when an editor asks for a new name."""
+    async def find_document(self, room: Room, name: str) -> DocumentInfo | None:
+        """The room's document called ``name``, if there is one."""
         if not valid_document_name(name):
             raise RefusedError(400, "invalid_document_name", "invalid document name")
-        info = await self._store.get_document(room.id, name)
+        return await self._store.get_document(room.id, name)
+
+    async def open_document(self, room: Room, name: str, role: Role) -> DocumentInfo:
+        """Find a document, creating it when an editor asks for a new name."""
+        info = await self.find_document(room, name)
         if info is not None:
             return info
         if not role.can_create_documents:

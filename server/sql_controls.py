@@ -34,11 +34,13 @@ def _version(row: VersionRow) -> VersionInfo:
 
 class SqlControlStore:
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def participant_active(self, participant_id: str) -> bool:
-        async with self._sessions() as session:
-            removed = await session.execute(
+        # Asked on every connection: a plain connection costs half an ORM session.
+        async with self._engine.connect() as connection:
+            removed = await connection.execute(
                 select(ParticipantRow.removed_at).where(ParticipantRow.id == participant_id)
             )
             row = removed.first()

@@ -31,10 +31,18 @@ from server.tables import (
 _DELETE_BATCH = 1000
 
 
+# Connections kept open in each process's pool. A burst of joins (a cohort arriving at
+# the start of a session) runs this many queries at once without opening connections;
+# past the pool's default of 5, every extra connection was opened and closed per query.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     """An engine for ``database_url``; SQLite gets WAL and a busy timeout."""
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        engine = create_async_engine(database_url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,7 +54,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(database_url, pool_pre_ping=True)
+    return create_async_engine(database_url, pool_pre_ping=True, **pool)
 
 
 def _enable_wal(cursor: Any) -> None:

@@ -55,18 +55,22 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     if room is None:
         await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
         return
-    if not await state.control_store.participant_active(claims.participant_id):
-        log.info("refused %s: removed from room %s", who, room_slug)
-        await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
-        return
-
-    # Watch the room's events before reading the document's lock state, so that no
-    # lock or removal can fall in between.
+    # Watch the room's events before reading the participant's standing and the
+    # document's lock state, so that no removal or lock can fall in between.
     watch = _Watch(claims.participant_id)
     unwatch = await state.events.subscribe(room.id, watch.on_event)
     try:
         try:
-            info = await state.directory.open_document(room, doc_name, claims.role)
+            # Both reads at once: a cohort joining together waits for one round trip each.
+            active, found = await asyncio.gather(
+                state.control_store.participant_active(claims.participant_id),
+                state.directory.find_document(room, doc_name),
+            )
+            if not active:
+                log.info("refused %s: removed from room %s", who, room_slug)
+                await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
+                return
+            info = found or await state.directory.open_document(room, doc_name, claims.role)
         except RefusedError as exc:
             log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
             code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.BAD_REQUEST

@@ -103,7 +103,9 @@ class DocumentRow(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Deferred: loading a document's row (to open it, list it, check its lock) must not
+    # read its content; only the store's load and compaction select it.
+    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     # Bumped by every compaction; a compaction that read an older version gives up.
     snapshot_version: Mapped[int] = mapped_column(Integer, default=0)
     # Locked documents take edits from facilitators only.

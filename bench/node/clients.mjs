@@ -3,6 +3,7 @@
 // message first). Messages are built with lib0 and y-protocols, as real providers do.
 
 import WebSocket from 'ws'
+import { performance } from 'node:perf_hooks'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
@@ -63,6 +64,7 @@ export class Client {
     this.bytesIn = 0
     this.updatesIn = 0
     this.synced = false
+    this.openedAt = null
     this._message = 0
     this.deliveryRows = null
     this.closed = false
@@ -88,6 +90,7 @@ export class Client {
       this._syncWaiters = []
     })
     ws.on('open', () => {
+      this.openedAt = performance.now()
       if (this.target.protocol === 'hocuspocus') {
         const auth = this._encoder(MESSAGE_AUTH)
         encoding.writeVarUint(auth, HOCUSPOCUS_AUTH_TOKEN)

@@ -374,6 +374,7 @@ async function coldjoin (spec) {
     rounds: []
   }
   const allTimes = []
+  const allOpens = []
   let holder = null
   if (spec.upload !== false) {
     holder = new Client(target, name, 0)
@@ -401,12 +402,15 @@ async function coldjoin (spec) {
     const joiners = []
     for (let j = 0; j < spec.joiners; j++) joiners.push(new Client(target, name, j, { applyInitial: false }))
     const times = []
+    const opens = []
     const started = performance.now()
     await Promise.all(joiners.map(async (client) => {
       const begin = performance.now()
       await client.connect(60000)
       times.push(performance.now() - begin)
+      opens.push(client.openedAt - begin)
     }))
+    allOpens.push(...opens)
     const wall = performance.now() - started
     allTimes.push(...times)
     // Decode one joiner's state fully and check it is the trace's final text.
@@ -418,6 +422,8 @@ async function coldjoin (spec) {
     log(`coldjoin round ${r}: p99 ${summary(times).p99} ms`)
   }
   result.join_ms = summary(allTimes)
+  // Of which: until the WebSocket handshake completed.
+  result.open_ms = summary(allOpens)
   result.correct = result.rounds.every((r) => r.correct)
   if (holder !== null && spec.keepHolder !== false) await closeAll([holder])
   return result

@@ -57,14 +57,16 @@ QUICK: dict[str, dict[str, Any]] = {
 WORKLOADS = tuple(FULL)
 
 
-def sqlite_sizes(database: Path) -> dict[str, int]:
-    """Bytes of the stored log and snapshots, and the number of log rows."""
+def sqlite_sizes(database: Path, document: str) -> dict[str, int]:
+    """Bytes of one document's stored log and snapshot, and its number of log rows."""
     with sqlite3.connect(database) as connection:
         log_bytes, rows = connection.execute(
-            "SELECT COALESCE(SUM(LENGTH(data)), 0), COUNT(*) FROM document_updates"
+            "SELECT COALESCE(SUM(LENGTH(u.data)), 0), COUNT(u.id) FROM document_updates u"
+            " JOIN documents d ON d.id = u.document_id WHERE d.name = ?",
+            (document,),
         ).fetchone()
         (snapshot_bytes,) = connection.execute(
-            "SELECT COALESCE(SUM(LENGTH(snapshot)), 0) FROM documents"
+            "SELECT COALESCE(LENGTH(snapshot), 0) FROM documents WHERE name = ?", (document,)
         ).fetchone()
     return {"log_bytes": log_bytes, "log_rows": rows, "snapshot_bytes": snapshot_bytes}
 
@@ -89,12 +91,13 @@ def stored_join(workdir: Path, spec: dict[str, Any], quiet: bool) -> dict[str, A
     with serving("roundtable", workdir, env=hold_off) as running:
         room = json.loads(running.env["room"])
         uploaded = run_loadgen(running, {**upload, "document": "stored"}, quiet=quiet)
-    before = sqlite_sizes(workdir / "roundtable.db")
+    database = workdir / "roundtable.db"
+    before = sqlite_sizes(database, "stored")
     join = {**spec, "workload": "coldjoin", "upload": False, "document": "stored", "rounds": 1}
     with serving("roundtable", workdir, room=room) as running:
         first = run_loadgen(running, join, quiet=quiet)
-        compacted = wait_for(lambda: sqlite_sizes(workdir / "roundtable.db")["log_rows"] == 0, 60)
-    after = sqlite_sizes(workdir / "roundtable.db")
+        compacted = wait_for(lambda: sqlite_sizes(database, "stored")["log_rows"] == 0, 60)
+    after = sqlite_sizes(database, "stored")
     return {
         "uploaded": uploaded.get("uploaded"),
         "first_join": first["rounds"][0],
@@ -178,6 +181,12 @@ def main() -> None:
             if result is not None:
                 results[name][server] = result
     run = {"machine": machine(), "quick": args.quick, "specs": specs, "results": results}
+    if args.only and not args.quick and report.RAW.exists():
+        # A partial run replaces only its workloads in the last full run's figures.
+        previous = json.loads(report.RAW.read_text())
+        previous["results"].update(results)
+        previous.setdefault("rerun", {}).update(dict.fromkeys(args.only, run["machine"]["date"]))
+        run = previous
     print(report.table(run))
     if not args.no_write:
         report.write(run)

@@ -13,6 +13,8 @@ PLOT = ROOT / "docs" / "benchmarks-fanout-p99.png"
 RAW = ROOT / "bench" / "results" / "latest.json"
 PEERS = ("y-websocket", "hocuspocus")
 KNEE_P99_MS = 50
+# The fanout rate at which server CPU per edit is compared: every server passes it.
+CPU_RATE = 400
 
 Run = dict[str, Any]
 Getter = Callable[[dict[str, Any]], float | None]
@@ -45,6 +47,15 @@ def steady_median(result: dict[str, Any], field: str) -> float | None:
     return values[len(values) // 2] if values else None
 
 
+def cpu_per_edit_us(step: dict[str, Any] | None) -> float | None:
+    """Server CPU microseconds per edit (each relayed to every reader) in one step."""
+    if step is None or not step.get("edits"):
+        return None
+    cpu: float = step["server_cpu_s"]
+    edits: int = step["edits"]
+    return round(cpu / edits * 1e6, 1)
+
+
 def crossing_added(result: dict[str, Any]) -> float | None:
     cross = _get(result, "crossing_latency_ms", "p50")
     same = _get(result, "latency_ms", "p50")
@@ -54,6 +65,12 @@ def crossing_added(result: dict[str, Any]) -> float | None:
 # Each metric: workload, label, getter, and whether higher is better.
 METRICS: list[tuple[str, str, Getter, bool]] = [
     ("fanout", "knee (edits/s, 50 readers)", lambda r: r.get("knee"), True),
+    (
+        "fanout",
+        f"server CPU us per edit at {CPU_RATE}/s",
+        lambda r: cpu_per_edit_us(fanout_at(r, CPU_RATE)),
+        False,
+    ),
     ("steady", "p50 ms, median of runs", lambda r: steady_median(r, "p50"), False),
     ("steady", "p99 ms, median of runs", lambda r: steady_median(r, "p99"), False),
     ("steady", "max ms, median of runs", lambda r: steady_median(r, "max"), False),
@@ -81,6 +98,7 @@ METRICS: list[tuple[str, str, Getter, bool]] = [
         False,
     ),
     ("rooms", "server CPU s, edits", lambda r: r.get("server_cpu_s"), False),
+    ("coldjoin", "WebSocket handshake p50 ms", lambda r: _get(r, "open_ms", "p50"), False),
     ("coldjoin", "join p50 ms", lambda r: _get(r, "join_ms", "p50"), False),
     ("coldjoin", "join p99 ms", lambda r: _get(r, "join_ms", "p99"), False),
     ("coldjoin", "join max ms", lambda r: _get(r, "join_ms", "max"), False),
@@ -248,6 +266,10 @@ def _check(met: bool | None) -> str:
     return "not measured" if met is None else ("met" if met else "**missed**")
 
 
+def _reruns(run: Run) -> str:
+    return ", ".join(f"{workload} ({date})" for workload, date in run["rerun"].items())
+
+
 def figures(run: Run) -> str:
     """The generated part of docs/benchmarks.md: every figure of the run."""
     machine = run["machine"]
@@ -256,6 +278,7 @@ def figures(run: Run) -> str:
         f"Run of {machine['date']} on {machine['cpu']} (Linux {machine['kernel']}), "
         f"Python {machine['python']}, Node {machine['node']}"
         + (" — a quick run with tiny workloads, not for comparison." if run["quick"] else "."),
+        *([f"Rerun since, on their own: {_reruns(run)}."] if run.get("rerun") else []),
         "",
         "### Targets",
         "",
@@ -337,6 +360,7 @@ def figures(run: Run) -> str:
                 ],
             ),
             "",
+            f"Trace: `{cold['trace']}`. "
             f"The Yjs state of the whole document encodes to {_fmt(cold['full_state_bytes'])} "
             f"bytes. The first {cold['joiners']} joiners after a restart, which load the "
             f"document from storage, waited p50 {_fmt(stored['first_join']['p50'])} ms, "

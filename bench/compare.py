@@ -89,7 +89,7 @@ def stored_join(workdir: Path, spec: dict[str, Any], quiet: bool) -> dict[str, A
     hold_off = {"ROUNDTABLE_COMPACT_THRESHOLD": "1000000000"}
     upload = {**spec, "workload": "coldjoin", "rounds": 0, "keepHolder": False}
     with serving("roundtable", workdir, env=hold_off) as running:
-        room = json.loads(running.env["room"])
+        room = running.room
         uploaded = run_loadgen(running, {**upload, "document": "stored"}, quiet=quiet)
     database = workdir / "roundtable.db"
     before = sqlite_sizes(database, "stored")

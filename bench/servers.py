@@ -17,8 +17,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ class Running:
     name: str
     processes: list[subprocess.Popen[bytes]]
     target: dict[str, Any]
-    database: Path | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    # Roundtable's room (slug and invites), to start it again on the same database.
+    room: dict[str, Any] | None = None
 
     @property
     def pids(self) -> list[int]:
@@ -64,6 +64,29 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"server on port {port} did not start")
+
+
+def launch(
+    processes: int,
+    command: Callable[[int], list[str]],
+    cwd: Path,
+    env: dict[str, str],
+    core: int | None,
+) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """Start ``processes`` servers, each on a free port, and wait until all listen."""
+    started = []
+    ports = []
+    for _ in range(processes):
+        port = free_port()
+        started.append(
+            subprocess.Popen(
+                pinned(core, command(port)), cwd=cwd, env=env, stdout=subprocess.DEVNULL
+            )
+        )
+        ports.append(port)
+    for port, process in zip(ports, started, strict=True):
+        wait_listening(port, process)
+    return started, ports
 
 
 def _post(url: str, body: dict[str, str]) -> dict[str, Any]:
@@ -112,19 +135,13 @@ def start_roundtable(
         if created.returncode != 0:
             raise RuntimeError(f"could not create the bench room: {created.stderr.decode()}")
         room = json.loads(created.stdout)
-    started = []
-    ports = []
-    for _ in range(processes):
-        port = free_port()
-        command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
-        started.append(
-            subprocess.Popen(
-                pinned(core, command), cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL
-            )
-        )
-        ports.append(port)
-    for port, process in zip(ports, started, strict=True):
-        wait_listening(port, process)
+    started, ports = launch(
+        processes,
+        lambda port: [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        ROOT,
+        full_env,
+        core,
+    )
     joined = _post(
         f"http://127.0.0.1:{ports[0]}/api/join",
         {"invite": room["invites"]["member"], "name": "bench"},
@@ -137,8 +154,7 @@ def start_roundtable(
             "urls": [f"ws://127.0.0.1:{port}/sync/{room['room']}" for port in ports],
             "query": f"?token={joined['token']}",
         },
-        database=workdir / "roundtable.db",
-        env={"room": json.dumps(room)},
+        room=room,
     )
 
 
@@ -149,21 +165,14 @@ def start_peer(
         raise ValueError("the reference server has no way to share documents across processes")
     protocol = "hocuspocus" if name == "hocuspocus" else "y-websocket"
     env = {**os.environ, "HOCUSPOCUS_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
-    started = []
-    ports = []
-    for _ in range(processes):
-        port = free_port()
-        command = ["node", str(NODE_DIR / "peers.mjs"), name, str(port)]
-        if redis_url is not None and processes > 1:
-            command.append(redis_url)
-        started.append(
-            subprocess.Popen(
-                pinned(core, command), cwd=NODE_DIR, env=env, stdout=subprocess.DEVNULL
-            )
-        )
-        ports.append(port)
-    for port, process in zip(ports, started, strict=True):
-        wait_listening(port, process)
+    shared = [redis_url] if redis_url is not None and processes > 1 else []
+    started, ports = launch(
+        processes,
+        lambda port: ["node", str(NODE_DIR / "peers.mjs"), name, str(port), *shared],
+        NODE_DIR,
+        env,
+        core,
+    )
     return Running(
         name, started, {"protocol": protocol, "urls": [f"ws://127.0.0.1:{p}" for p in ports]}
     )

@@ -13,25 +13,13 @@ import { performance } from 'node:perf_hooks'
 import * as Y from 'yjs'
 import { Client, Target, marker } from './clients.mjs'
 import { serverUsage } from './procfs.mjs'
-import { loadTrace } from './trace.mjs'
+import { loadTrace, random } from './trace.mjs'
 
 const CONNECT_BATCH = 100
 const DRAIN_MS = 10000
 const KNEE_P99_MS = 50
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A small seeded generator, so every server sees the same edits. */
-function random (seed) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function summary (values) {
   if (values.length === 0) return { count: 0, p50: null, p95: null, p99: null, max: null }
@@ -159,7 +147,8 @@ async function editRun (spec, { name, writerCount, readerCount, rate, seconds, a
   const onMarkers = (client, markers, bytes) => deliveries.record(client, markers, bytes, crossing)
   const clients = []
   for (let i = 0; i < writerCount + readerCount; i++) {
-    const keepDoc = i < writerCount || i < writerCount + (spec.fullReaders ?? 2)
+    // Writers, and the first `fullReaders` readers, decode what they receive.
+    const keepDoc = i < writerCount + (spec.fullReaders ?? 2)
     clients.push(new Client(target, name, i, { keepDoc, onMarkers }))
   }
   await connectAll(clients)

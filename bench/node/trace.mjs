@@ -8,7 +8,8 @@ import { gunzipSync } from 'node:zlib'
 
 const LETTERS = 'etaoinshrdlucmfwypvbgkjqxz'
 
-function random (seed) {
+/** A small seeded generator: the same edits, in the same places, for every server. */
+export function random (seed) {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0

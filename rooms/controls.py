@@ -20,6 +20,7 @@ from rooms.directory import (
     RefusedError,
     clean_text,
     existing_document,
+    new_document,
     require_bool,
     valid_document_name,
 )
@@ -78,8 +79,10 @@ class Controls:
         threads: ThreadStore,
         events: RoomEvents,
         hub: DocumentHub,
+        max_documents: int = 0,
     ) -> None:
         self._store = store
+        self._max_documents = max_documents
         self._controls = controls
         self._threads = threads
         self._events = events
@@ -131,7 +134,7 @@ class Controls:
         mentor_id = await self._mentor(room, body.get("mentor"))
         if await self._store.get_document(room.id, name) is not None:
             raise RefusedError(409, "document_exists", "a document with this name exists")
-        info = await self._store.create_document(room.id, name)
+        info = await new_document(self._store, room, name, self._max_documents)
         await self._controls.describe_document(info.id, template_key, viewer.id)
         if mentor_id is not None:
             await self._controls.set_document_mentor(info.id, mentor_id)

@@ -83,11 +83,19 @@ def slugify(title: str) -> str:
     return f"{base}-{secrets.token_hex(3)}"
 
 
+async def new_document(store: Store, room: Room, name: str, limit: int) -> DocumentInfo:
+    """Create a document in ``room``, unless the room already holds ``limit`` (0: no limit)."""
+    if limit > 0 and len(await store.list_documents(room.id)) >= limit:
+        raise RefusedError(409, "too_many_documents", f"a room holds at most {limit} documents")
+    return await store.create_document(room.id, name)
+
+
 class RoomDirectory:
     """Creates rooms, turns invites into participants, and finds rooms and documents."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, max_documents: int = 0) -> None:
         self._store = store
+        self._max_documents = max_documents
         self._rooms: dict[str, Room] = {}
 
     async def create_room(self, title: object, slug: str | None = None) -> CreatedRoom:
@@ -132,4 +140,4 @@ class RoomDirectory:
             return info
         if not role.can_create_documents:
             raise RefusedError(403, "forbidden", f"a {role} cannot create documents")
-        return await self._store.create_document(room.id, name)
+        return await new_document(self._store, room, name, self._max_documents)

@@ -24,6 +24,9 @@ class CloseCode(IntEnum):
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404
+    # A room or document limit is reached (documents per room, clients per document).
+    CONFLICT = 4409
+    TOO_MANY_MESSAGES = 4429
 
 
 class Peer(Protocol):

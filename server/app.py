@@ -25,6 +25,7 @@ from rooms.hub import DocumentHub, HubSettings
 from rooms.presence import Roster
 from rooms.writer import WriterSettings
 from server import api, controls_api, threads_api
+from server.admission import Admission
 from server.config import Settings
 from server.events_endpoint import events_endpoint
 from server.headers import SecurityHeaders
@@ -77,12 +78,15 @@ async def open_state(settings: Settings) -> AppState:
         store=store,
         threads=threads,
         control_store=control_store,
-        directory=RoomDirectory(store),
+        directory=RoomDirectory(store, settings.max_documents_per_room),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
         comments=Comments(store, threads, events, hub),
-        controls=Controls(store, control_store, threads, events, hub),
+        controls=Controls(
+            store, control_store, threads, events, hub, settings.max_documents_per_room
+        ),
+        admission=Admission(settings),
         roster=Roster(
             broker,
             heartbeat_seconds=settings.presence_heartbeat_seconds,

@@ -34,6 +34,16 @@ class Settings:
     send_buffer_limit: int = 4 * 1024 * 1024
     send_stall_seconds: float = 5.0
     max_awareness_bytes: int = 64 * 1024
+    # Origins (scheme://host[:port], comma-separated) whose pages may open WebSockets,
+    # besides the server's own host.
+    allowed_origins: str = ""
+    # Per process and client address; 0 turns the limit off.
+    max_connection_attempts_per_minute: int = 600
+    # Per connection: a sustained rate with room for a burst (a paste, a reconnect).
+    max_messages_per_second: float = 100.0
+    message_burst: int = 500
+    max_documents_per_room: int = 500
+    max_clients_per_document: int = 500
     # Each process re-announces its roster entries this often; a process silent for
     # presence_timeout_seconds (it died) leaves the roster.
     presence_heartbeat_seconds: float = 10.0

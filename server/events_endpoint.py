@@ -34,6 +34,7 @@ from rooms.directory import valid_document_name
 from rooms.peer import CloseCode
 from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
+from server.admission import MessageBudget, at_expiry
 from server.state import AppState
 from server.tokens import InvalidToken
 
@@ -44,6 +45,8 @@ MAX_CATCH_UP = 1000
 # Events queued for a client that does not read; beyond, it is dropped (1013).
 MAX_PENDING = 5000
 MAX_CLIENT_MESSAGE = 1024
+# Queued when the token expires: the sender closes the socket with 4401.
+TOKEN_EXPIRED: dict[str, Any] = {"type": "token.expired"}
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, message: str) -> None:
@@ -63,6 +66,8 @@ def _after(raw: str | None) -> int | None:
 async def events_endpoint(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.roundtable
     room_slug = websocket.path_params["room"]
+    if not await state.admission.admit(websocket):
+        return
     await websocket.accept()
     try:
         claims = state.signer.verify(websocket.query_params.get("token", ""))
@@ -107,6 +112,8 @@ async def events_endpoint(websocket: WebSocket) -> None:
     if first:
         await state.controls.record(room, viewer.id, claims.name, "presence.entered", {})
     sender: asyncio.Task[None] | None = None
+    # Queued behind what already waits; the sender closes the socket when it gets there.
+    expiry = at_expiry(claims.expires_at, lambda: queue.put_nowait(TOKEN_EXPIRED))
     try:
         # Subscribed first, then read the latest number: nothing falls in between.
         latest = await state.store.last_event_seq(room.id)
@@ -125,6 +132,9 @@ async def events_endpoint(websocket: WebSocket) -> None:
             last = sent
             while True:
                 item = await queue.get()
+                if item is TOKEN_EXPIRED:
+                    await _close(websocket, CloseCode.UNAUTHORIZED, "token expired")
+                    return
                 if isinstance(item, dict):
                     await _send(websocket, item)
                     continue
@@ -144,7 +154,8 @@ async def events_endpoint(websocket: WebSocket) -> None:
 
         sender = asyncio.create_task(send_live())
         watcher = asyncio.create_task(overflowed.wait())
-        receiver = asyncio.create_task(_receive(websocket, presence))
+        budget = MessageBudget(state.settings.max_messages_per_second, state.settings.message_burst)
+        receiver = asyncio.create_task(_receive(websocket, presence, budget))
         done, pending = await asyncio.wait(
             {sender, watcher, receiver}, return_when=asyncio.FIRST_COMPLETED
         )
@@ -165,6 +176,7 @@ async def events_endpoint(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        expiry.cancel()
         if sender is not None and not sender.done():
             sender.cancel()
         await unsubscribe()
@@ -207,13 +219,15 @@ def _presence_changes(request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _receive(
-    websocket: WebSocket, presence: Callable[[dict[str, Any]], None]
+    websocket: WebSocket, presence: Callable[[dict[str, Any]], None], budget: MessageBudget
 ) -> tuple[int | None, str]:
     """Answer pings and take presence until the client leaves; a close code for bad input."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return None, ""
+        if not budget.spend():
+            return CloseCode.TOO_MANY_MESSAGES, "too many messages"
         text = message.get("text")
         if text is None:
             return CloseCode.UNSUPPORTED_DATA, "send JSON text messages"

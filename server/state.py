@@ -10,6 +10,7 @@ from rooms.directory import RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from rooms.presence import Roster
+from server.admission import Admission
 from server.config import Settings
 from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore
@@ -30,3 +31,4 @@ class AppState:
     comments: Comments
     controls: Controls
     roster: Roster
+    admission: Admission

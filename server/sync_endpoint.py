@@ -13,15 +13,17 @@ from crdt.protocol import encode_permission_denied
 from rooms.directory import RefusedError
 from rooms.peer import CloseCode
 from rooms.records import DocumentInfo, RoomEvent
-from rooms.roles import Role
 from rooms.session import ProtocolViolation, SyncSession
+from server.admission import MessageBudget, at_expiry
 from server.state import AppState
-from server.tokens import InvalidToken
+from server.tokens import InvalidToken, TokenClaims
 from server.ws_peer import WebSocketPeer
 
 log = logging.getLogger("roundtable.sync")
 
 REMOVED = "you were removed from this room"
+# Close codes for the domain's refusals, by HTTP status.
+REFUSALS = {403: CloseCode.FORBIDDEN, 409: CloseCode.CONFLICT}
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -35,6 +37,8 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.roundtable
     room_slug = websocket.path_params["room"]
     doc_name = websocket.path_params["doc"]
+    if not await state.admission.admit(websocket):
+        return
     # Accept first: a refusal is then an auth message and a close code the client can
     # read, where a rejected handshake would only be an opaque HTTP 403.
     await websocket.accept()
@@ -73,10 +77,9 @@ async def sync_endpoint(websocket: WebSocket) -> None:
             info = found or await state.directory.open_document(room, doc_name, claims.role)
         except RefusedError as exc:
             log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
-            code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.BAD_REQUEST
-            await _refuse(websocket, code, exc.message)
+            await _refuse(websocket, REFUSALS.get(exc.status, CloseCode.BAD_REQUEST), exc.message)
             return
-        await _serve(websocket, state, info, room.slug, claims.role, who, watch)
+        await _serve(websocket, state, info, room.slug, claims, who, watch)
     finally:
         await unwatch()
 
@@ -119,26 +122,37 @@ async def _serve(
     state: AppState,
     info: DocumentInfo,
     room_slug: str,
-    role: Role,
+    claims: TokenClaims,
     who: str,
     watch: _Watch,
 ) -> None:
-    document = await state.hub.acquire(info, room_slug)
     settings = state.settings
+    document = await state.hub.acquire(info, room_slug)
+    if 0 < settings.max_clients_per_document < document.holders:
+        state.hub.release(document)
+        log.info("refused %s on %s: document is full", who, document.label)
+        limit = settings.max_clients_per_document
+        await _refuse(websocket, CloseCode.CONFLICT, f"a document takes {limit} clients at most")
+        return
     peer = WebSocketPeer(websocket, settings.send_buffer_limit, settings.send_stall_seconds, who)
-    session = SyncSession(document, peer, role, who)
+    session = SyncSession(document, peer, claims.role, who)
     session.set_locked(info.locked)
     watch.attach(session, peer)
+    expiry = at_expiry(
+        claims.expires_at, lambda: peer.close(CloseCode.UNAUTHORIZED, "token expired")
+    )
     log.info("%s joined %s", who, document.label)
     try:
         session.start()
-        await _relay(websocket, session, peer, settings.max_message_size)
+        budget = MessageBudget(settings.max_messages_per_second, settings.message_burst)
+        await _relay(websocket, session, peer, settings.max_message_size, budget)
     except asyncio.CancelledError:
         # The peer cancels this handler to drop a client that reads too slowly.
         current = asyncio.current_task()
         if not peer.overflowed or current is None or current.uncancel() > 0:
             raise
     finally:
+        expiry.cancel()
         session.end()
         state.hub.release(document)
         await peer.finish()
@@ -146,7 +160,11 @@ async def _serve(
 
 
 async def _relay(
-    websocket: WebSocket, session: SyncSession, peer: WebSocketPeer, max_size: int
+    websocket: WebSocket,
+    session: SyncSession,
+    peer: WebSocketPeer,
+    max_size: int,
+    budget: MessageBudget,
 ) -> None:
     """Feed the client's frames to the session until it leaves or breaks the protocol."""
     who, label = session.who, session.document.label
@@ -162,6 +180,10 @@ async def _relay(
         if len(data) > max_size:
             peer.close(CloseCode.MESSAGE_TOO_BIG, f"message over {max_size} bytes")
             log.info("closed %s on %s: %d-byte message", who, label, len(data))
+            return
+        if not budget.spend():
+            peer.close(CloseCode.TOO_MANY_MESSAGES, "too many messages")
+            log.info("closed %s on %s: too many messages", who, label)
             return
         try:
             session.receive(data)

@@ -1,0 +1,118 @@
+"""Who may open a WebSocket, and how fast a connection may talk.
+
+Checked before a socket is accepted, so a refused attempt never opens:
+
+- the ``Origin`` header: a browser sends it on every WebSocket, and a page from another
+  site must not open a socket with the visitor's credentials (cross-site WebSocket
+  hijacking). Same-host origins and ``allowed_origins`` pass; clients that send no
+  Origin (Node, Python, native apps) are not browsers and pass too;
+- connection attempts per client address and minute, per process (HTTP 429).
+
+Once open, each connection spends from a :class:`MessageBudget`; one that floods is
+closed with 4429, and a token's expiry closes the sockets it opened with 4401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket
+
+from rooms.peer import CloseCode
+from server.config import Settings
+
+WINDOW_SECONDS = 60.0
+# Addresses remembered at most; the oldest is forgotten first.
+MAX_ADDRESSES = 100_000
+
+
+class Admission:
+    def __init__(self, settings: Settings) -> None:
+        self._origins = {
+            origin.strip().rstrip("/").lower()
+            for origin in settings.allowed_origins.split(",")
+            if origin.strip()
+        }
+        self._attempts_allowed = settings.max_connection_attempts_per_minute
+        self._attempts: dict[str, deque[float]] = {}
+
+    def origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        if origin is None:
+            return True
+        origin = origin.rstrip("/").lower()
+        if origin in self._origins:
+            return True
+        host = websocket.headers.get("host", "").lower()
+        return bool(host) and urlsplit(origin).netloc == host
+
+    def attempt(self, address: str, now: float | None = None) -> bool:
+        """Count one connection attempt from ``address``; False once over the limit."""
+        if self._attempts_allowed <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        recent = self._attempts.pop(address, None) or deque()
+        while recent and recent[0] <= now - WINDOW_SECONDS:
+            recent.popleft()
+        allowed = len(recent) < self._attempts_allowed
+        if allowed:
+            recent.append(now)
+        if recent:
+            # Re-inserted last: the dict stays in order of last attempt.
+            self._attempts[address] = recent
+            if len(self._attempts) > MAX_ADDRESSES:
+                del self._attempts[next(iter(self._attempts))]
+        return allowed
+
+    async def admit(self, websocket: WebSocket) -> bool:
+        """Refuse the handshake (nothing is accepted) unless origin and rate allow it."""
+        if not self.origin_allowed(websocket):
+            # Closing before accepting answers the handshake with HTTP 403.
+            await websocket.close(CloseCode.POLICY_VIOLATION)
+            return False
+        address = websocket.client.host if websocket.client else "unknown"
+        if not self.attempt(address):
+            await deny(websocket, 429, "too_many_connections", "too many connection attempts")
+            return False
+        return True
+
+
+async def deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    """An HTTP error answering a WebSocket handshake, as JSON where the server can."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        body = {"error": {"code": code, "message": message}}
+        await websocket.send_denial_response(JSONResponse(body, status_code=status))
+    else:
+        await websocket.close(CloseCode.POLICY_VIOLATION)
+
+
+class MessageBudget:
+    """A token bucket: ``rate`` messages a second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(max(burst, 1))
+        self._tokens = self._burst
+        self._at = time.monotonic()
+
+    def spend(self, now: float | None = None) -> bool:
+        if self._rate <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def at_expiry(expires_at: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    """Call ``callback`` when a token expiring at ``expires_at`` (Unix seconds) expires."""
+    loop = asyncio.get_running_loop()
+    return loop.call_later(max(0.0, expires_at - time.time()), callback)

@@ -116,6 +116,31 @@ async def test_room_detail_lists_documents(server: RunningServer, api: httpx.Asy
     assert [d["name"] for d in documents.json()["documents"]] == ["style-guide"]
 
 
+async def test_ambient_credentials_alone_drive_nothing(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    """A cross-site page can make the browser send cookies and reuse a URL, never an
+    Authorization header: a valid token anywhere but that header is refused."""
+    room = await server.create_room()
+    token = await server.join(room, Role.FACILITATOR)
+    path = f"/api/rooms/{room.room.slug}"
+    lock = f"{path}/documents/guide/lock"
+    attempts: list[tuple[dict[str, str], dict[str, str]]] = [
+        ({"token": token}, {}),
+        ({"roundtable_token": token, "authorization": f"Bearer {token}"}, {}),
+        ({}, {"token": token}),
+    ]
+    for cookies, params in attempts:
+        api.cookies.clear()
+        api.cookies.update(cookies)
+        read = await api.get(path, params=params)
+        assert (read.status_code, _error_code(read)) == (401, "unauthorized")
+        write = await api.put(lock, json={"locked": True}, params=params)
+        assert (write.status_code, _error_code(write)) == (401, "unauthorized")
+    api.cookies.clear()
+    assert (await api.get(path, headers={"authorization": f"Bearer {token}"})).status_code == 200
+
+
 async def test_room_endpoints_need_a_token_for_that_room(
     server: RunningServer, api: httpx.AsyncClient
 ) -> None:

@@ -49,7 +49,11 @@ class Admission:
         if origin in self._origins:
             return True
         host = websocket.headers.get("host", "").lower()
-        return bool(host) and urlsplit(origin).netloc == host
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # not a URL at all, e.g. "http://[evil"
+            return False
+        return bool(host) and netloc == host
 
     def attempt(self, address: str, now: float | None = None) -> bool:
         """Count one connection attempt from ``address``; False once over the limit."""

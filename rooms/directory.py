@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rooms.records import DocumentInfo, Participant, Room
 from rooms.roles import Role
-from rooms.store import Store
+from rooms.store import DocumentLimitReached, Store
 
 MAX_NAME_LENGTH = 64
 MAX_TITLE_LENGTH = 200
@@ -85,9 +85,12 @@ def slugify(title: str) -> str:
 
 async def new_document(store: Store, room: Room, name: str, limit: int) -> DocumentInfo:
     """Create a document in ``room``, unless the room already holds ``limit`` (0: no limit)."""
-    if limit > 0 and len(await store.list_documents(room.id)) >= limit:
-        raise RefusedError(409, "too_many_documents", f"a room holds at most {limit} documents")
-    return await store.create_document(room.id, name)
+    try:
+        return await store.create_document(room.id, name, limit)
+    except DocumentLimitReached:
+        raise RefusedError(
+            409, "too_many_documents", f"a room holds at most {limit} documents"
+        ) from None
 
 
 class RoomDirectory:

@@ -12,6 +12,10 @@ from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, St
 from rooms.roles import Role
 
 
+class DocumentLimitReached(Exception):
+    """The room already holds as many documents as it may."""
+
+
 class StoreError(Exception):
     """Storage failed; the caller keeps its data and may retry."""
 
@@ -33,8 +37,12 @@ class Store(Protocol):
 
     async def get_document(self, room_id: int, name: str) -> DocumentInfo | None: ...
 
-    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
-        """Create the document, or return it if another caller already did."""
+    async def create_document(self, room_id: int, name: str, limit: int = 0) -> DocumentInfo:
+        """Create the document, or return it if another caller already did.
+
+        With ``limit`` above 0, raise :class:`DocumentLimitReached` if the room already
+        holds that many documents; concurrent creations (in any process) cannot pass it.
+        """
         ...
 
     async def load_document(self, document_id: int) -> StoredDocument: ...
@@ -127,10 +135,13 @@ class MemoryStore:
                 return doc.info
         return None
 
-    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
+    async def create_document(self, room_id: int, name: str, limit: int = 0) -> DocumentInfo:
         existing = await self.get_document(room_id, name)
         if existing is not None:
             return existing
+        held = sum(1 for doc in self.documents.values() if doc.info.room_id == room_id)
+        if 0 < limit <= held:
+            raise DocumentLimitReached
         info = DocumentInfo(next(self._ids), room_id, name, _now())
         self.documents[info.id] = _MemoryDocument(info)
         return info

@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
-from rooms.store import StoreError
+from rooms.store import DocumentLimitReached, StoreError
 from server.tables import (
     DocumentRow,
     InviteRow,
@@ -24,6 +24,7 @@ from server.tables import (
     RoomRow,
     SettingRow,
     UpdateRow,
+    UTCDateTime,
     utcnow,
 )
 
@@ -199,18 +200,39 @@ class SqlStore:
             )
             return None if row is None else document_info(row)
 
-    async def create_document(self, room_id: int, name: str) -> DocumentInfo:
+    async def create_document(self, room_id: int, name: str, limit: int = 0) -> DocumentInfo:
+        created_at = utcnow()
+        held = (
+            select(func.count())
+            .select_from(DocumentRow)
+            .where(DocumentRow.room_id == room_id)
+            .scalar_subquery()
+        )
+        # One statement counts and inserts: SQLite runs it under its write lock, so no
+        # other writer can create in between. PostgreSQL first locks the room's row, so
+        # that creations in one room, from any process, take turns.
+        values = select(
+            literal(room_id),
+            literal(name),
+            literal(0),
+            literal(False),
+            literal(created_at, UTCDateTime()),
+        ).where(held < limit if limit > 0 else true())
+        statement = (
+            insert(DocumentRow)
+            .from_select(["room_id", "name", "snapshot_version", "locked", "created_at"], values)
+            .returning(DocumentRow.id)
+        )
         try:
             async with self._sessions.begin() as session:
-                row = DocumentRow(
-                    room_id=room_id,
-                    name=name,
-                    snapshot_version=0,
-                    locked=False,
-                    created_at=utcnow(),
-                )
-                session.add(row)
-            return document_info(row)
+                if limit > 0 and self.engine.dialect.name == "postgresql":
+                    await session.execute(
+                        select(RoomRow.id).where(RoomRow.id == room_id).with_for_update()
+                    )
+                document_id = (await session.execute(statement)).scalar_one_or_none()
+            if document_id is None:
+                raise DocumentLimitReached
+            return DocumentInfo(document_id, room_id, name, created_at)
         except IntegrityError:
             existing = await self.get_document(room_id, name)
             if existing is None:

@@ -269,16 +269,14 @@ async def test_a_sync_flood_closes_only_the_flooder_and_keeps_what_it_accepted(
     await close_all(watcher, editor, fresh, flooder)
 
 
-async def test_sync_messages_within_the_burst_are_all_accepted(
-    rate_server: RunningServer,
-) -> None:
-    server = rate_server
+async def type_and_stay_connected(server: RunningServer, count: int) -> None:
+    """One client sends ``count`` one-letter updates at once: it stays connected, a
+    reader gets them all and replies, and storage holds every one."""
     room = await server.create_room()
     url = doc_url(server, room)
     writer = await open_typist(url, await server.join(room, Role.MEMBER, "Wri"))
     reader = await open_synced(url, await server.join(room, Role.MEMBER, "Rea"))
-    # With the handshake, exactly the burst: the last message spends the last token.
-    typed = letters(BURST - HANDSHAKE_MESSAGES)
+    typed = letters(count)
     await writer.send_all(writer.type_ahead(typed))
     await reader.wait_text(typed)
     reader.insert(0, ">")
@@ -288,20 +286,16 @@ async def test_sync_messages_within_the_burst_are_all_accepted(
     await close_all(writer, reader)
 
 
+async def test_sync_messages_within_the_burst_are_all_accepted(
+    rate_server: RunningServer,
+) -> None:
+    # With the handshake, exactly the burst: the last message spends the last token.
+    await type_and_stay_connected(rate_server, BURST - HANDSHAKE_MESSAGES)
+
+
 async def test_a_sync_flood_passes_when_the_rate_limit_is_off(sqlite_url: str) -> None:
     async with limited_server(sqlite_url, max_messages_per_second=0, message_burst=BURST) as server:
-        room = await server.create_room()
-        url = doc_url(server, room)
-        writer = await open_typist(url, await server.join(room, Role.MEMBER, "Wri"))
-        reader = await open_synced(url, await server.join(room, Role.MEMBER, "Rea"))
-        typed = letters(200)
-        await writer.send_all(writer.type_ahead(typed))
-        await reader.wait_text(typed)
-        reader.insert(0, ">")
-        await writer.wait_text(">" + typed)
-        assert writer.is_open and reader.is_open
-        assert await stored_text(server, room) == ">" + typed
-        await close_all(writer, reader)
+        await type_and_stay_connected(server, 200)
 
 
 # ----------------------------------------------------- messages on /events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
@@ -109,19 +111,42 @@ def events_url(server: RunningServer, person: Person, after: int | None = None) 
     return url if after is None else f"{url}&after={after}"
 
 
+@dataclass
+class EventConnection:
+    """One ``/events`` connection: the socket, what it received, and its reading task
+    (done once the server closed it)."""
+
+    ws: ClientConnection
+    feed: EventFeed
+    reader: asyncio.Task[None]
+
+
 @asynccontextmanager
-async def event_feed(url: str) -> AsyncIterator[EventFeed]:
-    """Connect, wait for ``ready`` (or ``resync``), and collect messages until the block ends."""
+async def event_connection(
+    url: str, first: tuple[str, ...] = ("ready", "resync")
+) -> AsyncIterator[EventConnection]:
+    """Connect, wait for a message of a type in ``first``, and collect messages until the
+    block ends."""
     feed = EventFeed()
-    async with connect(url) as socket:
+    async with connect(url) as ws:
 
         async def read() -> None:
-            async for raw in socket:
-                feed._add(json.loads(raw))
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in ws:
+                    feed._add(json.loads(raw))
 
         reader = asyncio.create_task(read())
         try:
-            await feed.wait_for(lambda m: m["type"] in ("ready", "resync"))
-            yield feed
+            await feed.wait_for(lambda m: m["type"] in first)
+            yield EventConnection(ws, feed, reader)
         finally:
             reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+@asynccontextmanager
+async def event_feed(url: str) -> AsyncIterator[EventFeed]:
+    """Connect, wait for ``ready`` (or ``resync``), and collect messages until the block ends."""
+    async with event_connection(url) as connection:
+        yield connection.feed

@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 import pytest
 from pycrdt import Doc, Text
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from crdt.protocol import decode_message, encode_update
@@ -40,7 +39,7 @@ from rooms.records import DocumentInfo
 from rooms.roles import Role
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
-from tests.threads_client import EventFeed, Person, events_url, join
+from tests.threads_client import EventConnection, Person, event_connection, events_url, join
 from tests.timing import eventually, timeout
 from tests.yclient import YClient, open_synced
 
@@ -170,13 +169,8 @@ async def close_all(*clients: YClient) -> None:
 # ------------------------------------------------------------------ event sockets
 
 
-@dataclass
-class EventSocket:
-    """One raw ``/events`` connection: every message it got, and how it closed."""
-
-    ws: ClientConnection
-    feed: EventFeed
-    reader: asyncio.Task[None]
+class EventSocket(EventConnection):
+    """One raw ``/events`` connection, with what the rate tests ask of it."""
 
     def pongs(self) -> int:
         return sum(1 for m in self.feed.messages if m["type"] == "pong")
@@ -205,22 +199,8 @@ class EventSocket:
 @asynccontextmanager
 async def event_socket(server: RunningServer, person: Person) -> AsyncIterator[EventSocket]:
     """Connect to the room's event socket as ``person`` and wait for ``ready``."""
-    feed = EventFeed()
-    async with connect(events_url(server, person)) as ws:
-
-        async def read() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                async for raw in ws:
-                    feed._add(json.loads(raw))
-
-        reader = asyncio.create_task(read())
-        try:
-            await feed.wait_for(lambda m: m["type"] == "ready")
-            yield EventSocket(ws, feed, reader)
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+    async with event_connection(events_url(server, person), ("ready",)) as connection:
+        yield EventSocket(connection.ws, connection.feed, connection.reader)
 
 
 async def send_pings(socket: EventSocket, count: int) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
+from tests.cluster import Database, Launcher, PostgresServer, RedisServer
 from tests.harness import RunningServer, run_server
 from tests.services import fresh_postgres_database, reachable_redis
 
@@ -57,3 +58,44 @@ def fast_settings(database_url: str, **overrides: object) -> Settings:
 async def server(sqlite_url: str) -> AsyncIterator[RunningServer]:
     async with run_server(fast_settings(sqlite_url)) as running:
         yield running
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of this test alone (the test may kill and restart it)."""
+    server = RedisServer(tmp_path)
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.kill()
+
+
+@pytest.fixture
+async def database(postgres_url: str) -> AsyncIterator[Database]:
+    db = Database(postgres_url)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
+    """Starts ``roundtable serve`` subprocesses; kills whatever still runs at the end."""
+    started = Launcher(tmp_path)
+    try:
+        yield started
+    finally:
+        await started.kill_all()
+
+
+@pytest.fixture
+async def postgres_server() -> AsyncIterator[PostgresServer]:
+    """A PostgreSQL server of this test alone (the test may crash and restart it)."""
+    server = PostgresServer()
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.remove()

@@ -25,7 +25,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,8 +38,9 @@ from rooms.envelope import Kind, decode
 from rooms.peer import CloseCode
 from rooms.presence import presence_channel
 from rooms.roles import Role
+from tests.cluster import Launcher, ServeProcess
 from tests.harness import RunningServer, run_server
-from tests.server.test_scaleout import Launcher, ServeProcess, cluster_settings
+from tests.server.test_scaleout import cluster_settings
 from tests.threads_client import EventFeed, Person, join
 from tests.timing import eventually, timeout
 
@@ -406,16 +406,6 @@ async def test_an_invalid_presence_message_closes_that_socket_4400_only(
 
 
 # ----------------------------------------------------------- two processes
-
-
-@pytest.fixture
-async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
-    """Starts ``roundtable serve`` subprocesses; kills whatever still runs at the end."""
-    started = Launcher(tmp_path)
-    try:
-        yield started
-    finally:
-        await started.kill_all()
 
 
 async def heartbeats_from_others(

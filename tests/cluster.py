@@ -237,13 +237,15 @@ class Launcher:
         name: str,
         *,
         database_url: str,
-        redis_url: str,
-        prefix: str,
+        redis_url: str | None = None,
+        prefix: str = "roundtable",
         workers: int = 1,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        port: int | None = None,
     ) -> ServeProcess:
-        port = free_port()
+        """Start a server (without Redis when ``redis_url`` is None); ``port`` reuses one."""
+        port = port or free_port()
         log_path = self.tmp_path / f"{name}.log"
         # Only the settings this test chooses: no ROUNDTABLE_* leaks in from outside.
         environ = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")}
@@ -255,7 +257,7 @@ class Launcher:
                 **(env or {}),
             }
         )
-        with log_path.open("wb") as log_file:
+        with log_path.open("ab") as log_file:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -265,8 +267,7 @@ class Launcher:
                 str(port),
                 "--database-url",
                 database_url,
-                "--redis-url",
-                redis_url,
+                *(["--redis-url", redis_url] if redis_url else []),
                 "--workers",
                 str(workers),
                 cwd=ROOT,

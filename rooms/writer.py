@@ -19,7 +19,7 @@ class WriterSettings:
     # Fold the log into the snapshot once it holds this many rows.
     compact_threshold: int = 200
     # Upper bound of the retry backoff after a failed write.
-    max_retry_delay: float = 30.0
+    max_retry_delay: float = 5.0
 
 
 class DocumentWriter:

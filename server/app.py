@@ -31,6 +31,7 @@ from server.events_endpoint import events_endpoint
 from server.headers import SecurityHeaders
 from server.migrate import upgrade
 from server.openapi import openapi
+from server.outage import StorageOutage
 from server.redis_broker import RedisBroker
 from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore, create_engine, new_secret
@@ -47,7 +48,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 async def open_state(settings: Settings) -> AppState:
     """Connect to the database, apply migrations and build the shared state."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.database_busy_timeout)
     await upgrade(engine)
     store = SqlStore(engine)
     secret = settings.secret_key or await store.get_or_create_setting("secret_key", new_secret)
@@ -64,6 +65,7 @@ async def open_state(settings: Settings) -> AppState:
             writer=WriterSettings(
                 flush_interval=settings.flush_interval,
                 compact_threshold=settings.compact_threshold,
+                max_retry_delay=settings.max_flush_retry_delay,
             ),
             idle_unload_seconds=settings.idle_unload_seconds,
             max_awareness_bytes=settings.max_awareness_bytes,
@@ -220,7 +222,11 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(KeepServerSend), Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(KeepServerSend),
+            Middleware(SecurityHeaders),
+            Middleware(StorageOutage),
+        ],
         exception_handlers={RefusedError: api.refused, HTTPException: _http_error},
     )
 

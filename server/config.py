@@ -26,6 +26,11 @@ class Settings:
     token_ttl_seconds: int = 7 * 24 * 3600
     # Write-behind: updates reach the database at most this many seconds after arriving.
     flush_interval: float = 1.0
+    # After a failed write, retries back off from flush_interval up to this many seconds.
+    max_flush_retry_delay: float = 5.0
+    # How long a SQLite statement waits for a lock another connection holds before it
+    # fails (a failed flush is retried).
+    database_busy_timeout: float = 30.0
     compact_threshold: int = 200
     idle_unload_seconds: float = 30.0
     max_message_size: int = 1024 * 1024

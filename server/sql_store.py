@@ -39,16 +39,16 @@ POOL_SIZE = 20
 POOL_OVERFLOW = 10
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An engine for ``database_url``; SQLite gets WAL and a busy timeout."""
+def create_engine(database_url: str, busy_timeout: float = 30.0) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite gets WAL and a busy timeout in seconds."""
     pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 30}, **pool)
+        engine = create_async_engine(database_url, connect_args={"timeout": busy_timeout}, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")

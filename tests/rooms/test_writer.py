@@ -118,7 +118,7 @@ def new_writer(
         WriterSettings(
             flush_interval=values["flush_interval"],
             compact_threshold=int(values.get("compact_threshold", 200)),
-            max_retry_delay=values.get("max_retry_delay", 30.0),
+            max_retry_delay=values.get("max_retry_delay", 5.0),
         ),
     )
     writers.append(writer)

@@ -73,12 +73,14 @@ class DocumentWriter:
             await self.flush()
         except Exception:
             delay = self._retry_delay()
+            # The first failure with its traceback; later ones of the same outage briefly.
             log.warning(
-                "flush of %s failed (%d in a row); retrying in %.1fs",
+                "flush of %s failed (%d in a row, %d updates held); retrying in %.1fs",
                 self._label,
                 self._failures,
+                len(self._pending),
                 delay,
-                exc_info=True,
+                exc_info=self._failures == 1,
             )
             if self._timer is None:
                 self._schedule(delay)

@@ -6,7 +6,8 @@ gives it the room's next sequence number), then delivered to local subscribers a
 published on the room's broker channel. Each process delivers a room's events to its
 subscribers in sequence order: when a number is missing (still in flight, or lost
 while the broker was down), later events wait ``gap_seconds`` and the gap is then
-filled from storage. :meth:`since` serves clients that reconnect and ask for what
+filled from storage. After the broker reconnects, every subscribed room catches up from
+storage at once. :meth:`since` serves clients that reconnect and ask for what
 they missed.
 """
 
@@ -69,6 +70,7 @@ class RoomEvents:
         self._broker = broker
         self._gap_seconds = gap_seconds
         self._feeds: dict[int, _RoomFeed] = {}
+        broker.on_reconnect(self._catch_up)
 
     async def publish(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
         """Store and deliver an event; returns it with its sequence number."""
@@ -119,6 +121,21 @@ class RoomEvents:
                 await self._broker.unsubscribe(room_channel(room_id))
 
         return unsubscribe
+
+    async def _catch_up(self, batch: int = 500) -> None:
+        """After the broker was away: deliver what other processes published meanwhile.
+
+        Their messages were dropped, and a quiet room would otherwise wait for its next
+        event to show the gap.
+        """
+        for room_id, feed in list(self._feeds.items()):
+            while feed.delivered is not None and self._feeds.get(room_id) is feed:
+                before = feed.delivered
+                missed = await self._store.events_since(room_id, before, batch)
+                for event in missed:
+                    self._arrive(event)
+                if len(missed) < batch or feed.delivered == before:
+                    break
 
     def _receive(self, room_id: int, message: bytes) -> None:
         try:

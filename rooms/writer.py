@@ -26,8 +26,8 @@ class DocumentWriter:
     """Stores one document's updates in batches, at most ``flush_interval`` behind.
 
     A failed write keeps the batch in memory and is retried with backoff, so the
-    document must stay loaded while :attr:`dirty` is true. Flushes and compactions of
-    a document are serialised.
+    document must stay loaded while :attr:`dirty` is true (which it is while a batch is
+    being written, too). Flushes and compactions of a document are serialised.
     """
 
     def __init__(
@@ -46,12 +46,14 @@ class DocumentWriter:
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
         self._failures = 0
+        self._writing = 0
         self._log_rows = log_rows
         self.flushed_updates = 0
 
     @property
     def dirty(self) -> bool:
-        return bool(self._pending)
+        """Whether updates are pending or being written: storage may not hold them yet."""
+        return bool(self._pending) or self._writing > 0
 
     @property
     def failures(self) -> int:
@@ -99,12 +101,15 @@ class DocumentWriter:
                 return
             batch = self._pending
             self._pending = []
+            self._writing = len(batch)
             try:
                 await self._store.append_updates(self._document_id, batch)
             except BaseException:
                 self._pending = batch + self._pending
                 self._failures += 1
                 raise
+            finally:
+                self._writing = 0
             self._failures = 0
             self._log_rows += len(batch)
             self.flushed_updates += len(batch)

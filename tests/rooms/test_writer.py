@@ -145,6 +145,21 @@ async def test_flush_stores_pending_updates_in_one_batch(
     assert len(store.append_calls) == 1
 
 
+async def test_a_batch_being_written_still_counts_as_dirty(
+    store: RecordingStore, document: DocumentInfo, writers: list[DocumentWriter]
+) -> None:
+    # The hub must not unload a document whose last updates are still on their way.
+    writer = new_writer(store, document, writers)
+    store.append_gate = asyncio.Event()
+    writer.enqueue(keystrokes("a")[0])
+    flushing = asyncio.create_task(writer.flush())
+    await asyncio.wait_for(store.appending.wait(), timeout())
+    assert writer.dirty
+    store.append_gate.set()
+    await flushing
+    assert not writer.dirty
+
+
 async def test_failed_flush_keeps_updates_pending_and_retries_store_each_once_in_order(
     store: RecordingStore, document: DocumentInfo, writers: list[DocumentWriter]
 ) -> None:

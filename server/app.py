@@ -29,6 +29,7 @@ from server.admission import Admission
 from server.config import Settings
 from server.events_endpoint import events_endpoint
 from server.headers import SecurityHeaders
+from server.logs import configure_logging
 from server.migrate import upgrade
 from server.openapi import openapi
 from server.outage import StorageOutage
@@ -232,5 +233,10 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
 
 
 def create_app_from_env() -> Starlette:
-    """uvicorn factory for worker processes, which read their settings from the environment."""
-    return create_app(Settings.from_env(), freeze_gc=True)
+    """uvicorn factory for worker processes, which read their settings from the environment.
+
+    A worker that uvicorn spawned has not inherited the parent's logging set-up.
+    """
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings, freeze_gc=True)

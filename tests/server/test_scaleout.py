@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -763,9 +764,11 @@ async def test_two_workers_on_one_port_work_end_to_end(
     url = doc_url(served, room)
     clients: list[YClient] = []
     try:
+        tokens: list[str] = []
 
         async def open_client(index: int) -> YClient:
             token = await join_over_http(served.http, room, Role.MEMBER, f"Member {index}")
+            tokens.append(token)
             return await open_synced(url, token)
 
         clients.extend(await asyncio.gather(*(open_client(i) for i in range(6))))
@@ -797,6 +800,11 @@ async def test_two_workers_on_one_port_work_end_to_end(
         stored = await database.text(room)
         assert sorted(stored.split()) == sorted(words), served.log()[-4000:]
         assert stored == final
+        # Each worker logs like a single process: its own INFO lines, tokens redacted.
+        log = served.log()
+        joined = re.findall(r" INFO +roundtable\.sync: member \w+ joined ", log)
+        assert len(joined) == len(clients), log[-4000:]
+        assert not any(token in log for token in tokens), "a worker logged a token"
     finally:
         await close_all(clients)
 

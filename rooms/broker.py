@@ -17,6 +17,8 @@ from typing import Protocol
 
 Handler = Callable[[bytes], None]
 ReconnectCallback = Callable[[], Awaitable[None]]
+# Called with the origin id of another process that stopped (it died, or left).
+GoneCallback = Callable[[bytes], Awaitable[None]]
 
 
 def new_origin() -> bytes:
@@ -49,6 +51,10 @@ class Broker(Protocol):
         """Run ``callback`` after the connection came back (messages may have been lost)."""
         ...
 
+    def on_process_gone(self, callback: GoneCallback) -> None:
+        """Run ``callback`` with the origin of another process once it is known gone."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -78,6 +84,9 @@ class LocalBroker:
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         return None
 
+    def on_process_gone(self, callback: GoneCallback) -> None:
+        return None
+
     async def close(self) -> None:
         return None
 
@@ -102,6 +111,7 @@ class MemoryBroker:
         self.handlers: dict[str, Handler] = {}
         self.connected = True
         self._reconnect_callbacks: list[ReconnectCallback] = []
+        self._gone_callbacks: list[GoneCallback] = []
 
     @property
     def origin(self) -> bytes:
@@ -129,6 +139,14 @@ class MemoryBroker:
 
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         self._reconnect_callbacks.append(callback)
+
+    def on_process_gone(self, callback: GoneCallback) -> None:
+        self._gone_callbacks.append(callback)
+
+    async def process_gone(self, origin: bytes) -> None:
+        """Test hook: learn that the process of ``origin`` stopped."""
+        for callback in self._gone_callbacks:
+            await callback(origin)
 
     async def reconnect(self) -> None:
         """Test hook: come back after ``connected`` was False, and heal."""

@@ -101,9 +101,9 @@ class DocumentFanout:
         kind, payload = envelope.kind, envelope.payload
         if kind is Kind.UPDATES:
             for update in decode_updates(payload):
-                document.apply_remote_update(update)
+                document.apply_remote_update(update, envelope.origin)
         elif kind is Kind.SYNC_STEP2:
-            document.apply_remote_update(payload)
+            document.apply_remote_update(payload, envelope.origin)
         elif kind is Kind.AWARENESS:
             document.apply_remote_awareness(payload)
         elif kind is Kind.SYNC_STEP1:

@@ -45,6 +45,7 @@ class DocumentHub:
         self._settings = settings
         self.broker: Broker = broker if broker is not None else LocalBroker()
         self.broker.on_reconnect(self.heal)
+        self.broker.on_process_gone(self._take_over)
         self._sweeper: asyncio.Task[None] | None = None
         self._documents: dict[int, LiveDocument] = {}
         self._loading: dict[int, asyncio.Future[LiveDocument]] = {}
@@ -147,18 +148,37 @@ class DocumentHub:
             log.info("unloaded %s", document.label)
 
     async def _store_what_storage_lacks(self, document: LiveDocument) -> None:
-        """Before forgetting a document, store anything it holds that storage lacks.
+        """Store anything the document holds that neither storage nor its writer has.
 
         Normally nothing: each process stores what its own clients sent. But if a
         process died before its write-behind flush, its last updates live on only in
-        the memory of the processes that received them through the broker.
+        the memory of the processes that received them through the broker. Run when
+        another process is gone, and before forgetting a document.
         """
         stored = await self._store.load_document(document.info.id)
         in_storage = SyncDocument(stored.snapshot, stored.updates)
-        changed = in_storage.apply(document.sync.diff(in_storage.state_vector()))
-        if changed is not None:
-            log.info("storing updates of %s that only this process still held", document.label)
-            document.writer.enqueue(changed)
+        lacking = in_storage.apply(document.sync.diff(in_storage.state_vector()))
+        if lacking is not None:
+            # It holds this process's own pending updates too: it is stored in their place.
+            folded = document.writer.replace_pending(lacking)
+            log.info(
+                "storing what storage lacks of %s (%d bytes, %d pending updates folded in)",
+                document.label,
+                len(lacking),
+                folded,
+            )
+
+    async def _take_over(self, origin: bytes) -> None:
+        """Another process is gone: store what it held and had not stored, where we hold it."""
+        for document in list(self._documents.values()):
+            if origin not in document.remote_origins:
+                continue
+            document.remote_origins.discard(origin)
+            try:
+                await self._store_what_storage_lacks(document)
+            except Exception:
+                # Kept in memory; the document stores it when it unloads.
+                log.warning("could not take over the updates of %s", document.label, exc_info=True)
 
     async def heal(self) -> None:
         """After the broker was down: converge every loaded document with the others.

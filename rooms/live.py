@@ -46,6 +46,8 @@ class LiveDocument:
         self.peers: set[Peer] = set()
         # Sessions attached, whether or not they have finished the handshake.
         self.holders = 0
+        # Processes whose updates this copy holds, and which are to store them.
+        self.remote_origins: set[bytes] = set()
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
@@ -68,14 +70,20 @@ class LiveDocument:
         self.writer.enqueue(changed)
         self.fanout.publish_update(changed)
 
-    def apply_remote_update(self, update: bytes) -> None:
-        """Apply and relay an update from another process or from storage; never store it."""
+    def apply_remote_update(self, update: bytes, origin: bytes | None = None) -> None:
+        """Apply and relay an update from another process (``origin``) or from storage.
+
+        It is not stored here: the process it came from stores it. Should that process
+        die first, the hub stores what storage lacks (:attr:`remote_origins`).
+        """
         try:
             changed = self.sync.apply(update)
         except InvalidUpdate as exc:
             log.warning("dropped a remote update to %s: %s", self.label, exc)
             return
         if changed is not None:
+            if origin is not None:
+                self.remote_origins.add(origin)
             self.broadcast(encode_update(changed))
 
     def relay_awareness(self, update: bytes | None) -> None:

@@ -46,14 +46,25 @@ class DocumentWriter:
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
         self._failures = 0
-        self._writing = 0
+        self._writing: list[bytes] = []
         self._log_rows = log_rows
         self.flushed_updates = 0
 
     @property
     def dirty(self) -> bool:
         """Whether updates are pending or being written: storage may not hold them yet."""
-        return bool(self._pending) or self._writing > 0
+        return bool(self._pending) or bool(self._writing)
+
+    def replace_pending(self, update: bytes) -> int:
+        """Store ``update`` in place of every pending update; it must contain them all.
+
+        Returns how many pending updates it replaced.
+        """
+        replaced = len(self._pending)
+        self._pending = [update]
+        if self._timer is None:
+            self._schedule(self._settings.flush_interval)
+        return replaced
 
     @property
     def failures(self) -> int:
@@ -101,7 +112,7 @@ class DocumentWriter:
                 return
             batch = self._pending
             self._pending = []
-            self._writing = len(batch)
+            self._writing = batch
             try:
                 await self._store.append_updates(self._document_id, batch)
             except BaseException:
@@ -109,7 +120,7 @@ class DocumentWriter:
                 self._failures += 1
                 raise
             finally:
-                self._writing = 0
+                self._writing = []
             self._failures = 0
             self._log_rows += len(batch)
             self.flushed_updates += len(batch)

@@ -5,6 +5,10 @@ go through a separate pooled client, pipelined so that messages queued together 
 one round trip. If Redis goes away the process keeps serving its own clients:
 publishes are dropped (and counted), the subscriber reconnects with backoff, and once
 it is subscribed again the reconnect callbacks heal every loaded document.
+
+Every process says it is alive on the control channel every ``heartbeat_seconds``
+and goodbye when it closes. A process not heard from for three heartbeats (while this
+one is connected) is gone: the gone callbacks run with its origin.
 """
 
 from __future__ import annotations
@@ -19,21 +23,34 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from rooms.broker import Handler, ReconnectCallback, new_origin
+from rooms.broker import GoneCallback, Handler, ReconnectCallback, new_origin
 
 log = logging.getLogger("roundtable.broker")
 
 _MAX_BACKOFF = 5.0
 _SUBSCRIBE_TIMEOUT = 5.0
+_CONTROL = "control"
+# Control messages: one of these bytes, then the sender's origin.
+_ALIVE = b"A"
+_BYE = b"B"
+# Heartbeats a process may miss before it counts as gone.
+_MISSED_HEARTBEATS = 3
 
 
 class RedisBroker:
-    def __init__(self, url: str, prefix: str = "roundtable") -> None:
+    def __init__(
+        self, url: str, prefix: str = "roundtable", heartbeat_seconds: float = 2.0
+    ) -> None:
         self._url = url
         # Channel names are the domain's names under this prefix, so that several
         # deployments can share one Redis.
         self._prefix = prefix + ":"
-        self._control = self._prefix + "control"
+        self._control = self._prefix + _CONTROL
+        self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeat: asyncio.Task[None] | None = None
+        # Other processes, by origin: when each was last heard from (loop time).
+        self._seen: dict[bytes, float] = {}
+        self._gone_callbacks: list[GoneCallback] = []
         self._origin = new_origin()
         self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._handlers: dict[str, Handler] = {}
@@ -65,9 +82,18 @@ class RedisBroker:
         self._publisher = loop.create_task(self._publish())
         async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
             await self.connected.wait()
+        self._heartbeat = loop.create_task(self._beat())
 
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         self._callbacks.append(callback)
+
+    def on_process_gone(self, callback: GoneCallback) -> None:
+        self._gone_callbacks.append(callback)
+
+    @property
+    def processes(self) -> set[bytes]:
+        """The other processes heard from lately."""
+        return set(self._seen)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         channel = self._prefix + channel
@@ -132,6 +158,9 @@ class RedisBroker:
                 backoff = 0.1
                 if not first:
                     log.info("Redis is back: resubscribed to %d channels", len(channels))
+                    # Heartbeats were lost with the connection, not the processes.
+                    now = asyncio.get_running_loop().time()
+                    self._seen = dict.fromkeys(self._seen, now)
                     self._spawn(self._heal())
                 first = False
                 await reader
@@ -164,6 +193,8 @@ class RedisBroker:
                 future = self._confirmations.get(channel)
                 if future is not None and not future.done():
                     future.set_result(None)
+            elif kind == "message" and channel == self._control:
+                self._on_control(message["data"])
             elif kind == "message":
                 handler = self._handlers.get(channel)
                 if handler is not None:
@@ -171,6 +202,37 @@ class RedisBroker:
                         handler(message["data"])
                     except Exception:
                         log.exception("handler for %s failed", channel)
+
+    def _on_control(self, data: bytes) -> None:
+        kind, origin = data[:1], data[1:]
+        if origin == self._origin or not origin:
+            return
+        if kind == _ALIVE:
+            self._seen[origin] = asyncio.get_running_loop().time()
+        elif kind == _BYE:
+            self._seen.pop(origin, None)
+            self._spawn(self._gone(origin))
+
+    async def _beat(self) -> None:
+        while True:
+            if self.connected.is_set():
+                self.publish(_CONTROL, _ALIVE + self._origin)
+                deadline = (
+                    asyncio.get_running_loop().time() - _MISSED_HEARTBEATS * self._heartbeat_seconds
+                )
+                for origin, seen in list(self._seen.items()):
+                    if seen < deadline:
+                        del self._seen[origin]
+                        log.warning("process %s went silent: taking over", origin.hex()[:8])
+                        self._spawn(self._gone(origin))
+            await asyncio.sleep(self._heartbeat_seconds)
+
+    async def _gone(self, origin: bytes) -> None:
+        for callback in self._gone_callbacks:
+            try:
+                await callback(origin)
+            except Exception:
+                log.exception("taking over from a process that is gone failed")
 
     async def _heal(self) -> None:
         for callback in self._callbacks:
@@ -207,10 +269,14 @@ class RedisBroker:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        for task in (self._reader, self._publisher, *self._tasks):
+        if self.connected.is_set():
+            # The others need not wait for our heartbeats to stop.
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.publish(self._control, _BYE + self._origin)
+        for task in (self._heartbeat, self._reader, self._publisher, *self._tasks):
             if task is not None:
                 task.cancel()
-        for task in (self._reader, self._publisher, *self._tasks):
+        for task in (self._heartbeat, self._reader, self._publisher, *self._tasks):
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

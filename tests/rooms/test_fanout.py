@@ -6,8 +6,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc, Text
+from pycrdt import Doc, Text, get_state
 
+from crdt.document import decode_state_vector
 from crdt.protocol import (
     AwarenessUpdate,
     SyncStep1,
@@ -262,4 +263,51 @@ async def test_a_single_process_stores_nothing_twice_on_unload() -> None:
     Client(document).insert(0, "once")
     hub.release(document)
     await eventually(lambda: not hub.documents)
+    assert len(store.documents[info.id].log) == 1
+
+
+async def test_a_process_that_is_gone_has_its_unstored_updates_stored_by_a_survivor() -> None:
+    bus, store = MemoryBus(), MemoryStore()
+    info = await _document(store)
+    broker_a, broker_b = bus.broker(), bus.broker()
+    hub_a, hub_b = _hub(store, broker_a), _hub(store, broker_b)
+    alice = Client(await hub_a.acquire(info, "room"))
+    bob = Client(await hub_b.acquire(info, "room"))
+    alice.insert(0, "[from A]")
+    await eventually(lambda: bob.text == "[from A]")
+    bob.insert(8, "[from B]")
+    await eventually(lambda: alice.text == "[from A][from B]")
+    # A dies before its write-behind flush, with B's clients still connected.
+    broker_a.connected = False
+    await broker_b.process_gone(broker_a.origin)
+    doc_b = hub_b.documents[info.id]
+    await doc_b.writer.flush()
+    log = store.documents[info.id].log
+    # What storage lacked (A's update) is stored with B's pending one, in its place.
+    assert len(log) == 1
+    assert set(decode_state_vector(get_state(log[0][1]))) == {
+        alice.doc.client_id,
+        bob.doc.client_id,
+    }
+    assert _stored_text(store, info.id) == "[from A][from B]"
+    # Once taken over, nothing is left to take over.
+    assert broker_a.origin not in doc_b.remote_origins
+    await broker_b.process_gone(broker_a.origin)
+    await doc_b.writer.flush()
+    assert len(store.documents[info.id].log) == 1
+    await hub_b.close()
+
+
+async def test_a_process_gone_after_storing_everything_leaves_nothing_to_store() -> None:
+    bus, store = MemoryBus(), MemoryStore()
+    info = await _document(store)
+    broker_a, broker_b = bus.broker(), bus.broker()
+    hub_a, hub_b = _hub(store, broker_a), _hub(store, broker_b)
+    alice = Client(await hub_a.acquire(info, "room"))
+    doc_b = await hub_b.acquire(info, "room")
+    alice.insert(0, "stored by A")
+    await eventually(lambda: _live_text(doc_b) == "stored by A")
+    await hub_a.close()
+    await broker_b.process_gone(broker_a.origin)
+    await hub_b.close()
     assert len(store.documents[info.id].log) == 1

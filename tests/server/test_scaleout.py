@@ -582,6 +582,57 @@ async def test_awareness_set_during_a_redis_outage_crosses_once_it_returns(
             await close_all([ann, bo])
 
 
+async def started_broker(
+    redis_url: str, prefix: str, heartbeat: float, gone: list[bytes]
+) -> RedisBroker:
+    broker = RedisBroker(redis_url, prefix, heartbeat_seconds=heartbeat)
+
+    async def record(origin: bytes) -> None:
+        gone.append(origin)
+
+    broker.on_process_gone(record)
+    await broker.start()
+    return broker
+
+
+async def test_a_process_that_stops_saying_it_is_alive_is_gone_after_three_heartbeats(
+    redis_url: str, prefix: str, redis: Redis
+) -> None:
+    gone: list[bytes] = []
+    broker = await started_broker(redis_url, prefix, 0.2, gone)
+    try:
+        silent = bytes(range(16))
+        await redis.publish(f"{prefix}:control", b"A" + silent)
+        await eventually(lambda: silent in broker.processes, 5, "the heartbeat to be heard")
+        assert gone == []
+        await eventually(lambda: gone == [silent], 5, "the silent process to be gone")
+        assert silent not in broker.processes
+    finally:
+        await broker.close()
+
+
+async def test_a_process_that_closes_is_gone_at_once_and_a_live_one_never(
+    redis_url: str, prefix: str
+) -> None:
+    gone: list[bytes] = []
+    # Heartbeats every 10 s: only a goodbye can make a process gone within the test.
+    observer = await started_broker(redis_url, prefix, 10.0, gone)
+    leaving = await started_broker(redis_url, prefix, 10.0, [])
+    staying = await started_broker(redis_url, prefix, 10.0, [])
+    try:
+        await eventually(
+            lambda: {leaving.origin, staying.origin} <= observer.processes,
+            5,
+            "both heartbeats to be heard",
+        )
+        await leaving.close()
+        await eventually(lambda: gone == [leaving.origin], 5, "the goodbye")
+        assert observer.processes == {staying.origin}
+    finally:
+        for broker in (observer, staying):
+            await broker.close()
+
+
 async def test_a_document_opened_while_the_broker_resubscribes_is_subscribed_too(
     postgres_url: str, redis_url: str, prefix: str, redis: Redis
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, TransactionEvent, get_update
+from pycrdt import Doc, Subscription, TransactionEvent, get_update
 
 from crdt.protocol import ProtocolError, Reader
 
@@ -26,7 +26,7 @@ class SyncDocument:
     is what the caller must broadcast and store: duplicates then cost nothing.
     """
 
-    __slots__ = ("_doc", "_emitted", "_whole")
+    __slots__ = ("_doc", "_emitted", "_subscription", "_whole")
 
     def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
         self._doc: Doc[Any] = Doc()
@@ -37,7 +37,14 @@ class SyncDocument:
         # The whole document as one update, kept until the next change: every client
         # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
         self._whole: bytes | None = None
-        self._doc.observe(self._on_transaction)
+        # pycrdt keeps an observed Doc alive until it is unobserved: see close().
+        self._subscription: Subscription | None = self._doc.observe(self._on_transaction)
+
+    def close(self) -> None:
+        """Stop observing the document, so that it can be freed. Call once done with it."""
+        if self._subscription is not None:
+            self._doc.unobserve(self._subscription)
+            self._subscription = None
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update: bytes = event.update

@@ -145,6 +145,7 @@ class DocumentHub:
         if document.holders == 0 and self._documents.get(document.info.id) is document:
             del self._documents[document.info.id]
             await document.fanout.stop()
+            document.close()
             log.info("unloaded %s", document.label)
 
     async def _store_what_storage_lacks(self, document: LiveDocument) -> None:
@@ -157,7 +158,10 @@ class DocumentHub:
         """
         stored = await self._store.load_document(document.info.id)
         in_storage = SyncDocument(stored.snapshot, stored.updates)
-        lacking = in_storage.apply(document.sync.diff(in_storage.state_vector()))
+        try:
+            lacking = in_storage.apply(document.sync.diff(in_storage.state_vector()))
+        finally:
+            in_storage.close()
         if lacking is not None:
             # It holds this process's own pending updates too: it is stored in their place.
             folded = document.writer.replace_pending(lacking)
@@ -238,4 +242,5 @@ class DocumentHub:
                 await asyncio.sleep(retry_delay)
         for document in self._documents.values():
             await document.fanout.stop()
+            document.close()
         self._documents.clear()

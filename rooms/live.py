@@ -49,6 +49,10 @@ class LiveDocument:
         # Processes whose updates this copy holds, and which are to store them.
         self.remote_origins: set[bytes] = set()
 
+    def close(self) -> None:
+        """Release the CRDT state once the document is unloaded."""
+        self.sync.close()
+
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from pycrdt import Doc, Text
 
 from crdt.document import SyncDocument
+from rooms.broker import MemoryBus
 from rooms.hub import DocumentHub, HubSettings
 from rooms.live import LiveDocument
 from rooms.records import DocumentInfo, StoredDocument
@@ -172,6 +174,32 @@ async def test_released_document_is_unloaded_after_the_idle_time_once_stored(
     assert reloaded is not live
     assert store.loads == 2
     assert str(reloaded.sync.ydoc.get("content", type=Text)) == "kept"
+
+
+def live_sync_documents() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, SyncDocument))
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["one process", "shared broker"])
+async def test_unloaded_documents_are_freed(
+    store: CountingStore, hubs: list[DocumentHub], shared: bool
+) -> None:
+    # pycrdt keeps an observed Doc alive: the hub must let go of what it unloads, and
+    # (with a shared broker) of the copy of storage it compares with before unloading.
+    hub = DocumentHub(store, hub_settings(idle=0.01), MemoryBus().broker() if shared else None)
+    hubs.append(hub)
+    room = await store.create_room("other", "Other", {})
+    infos = [await store.create_document(room.id, f"doc-{i}") for i in range(20)]
+    before = live_sync_documents()
+    for _ in range(3):
+        for info in infos:
+            live = await hub.acquire(info, "other")
+            Editor().type(live, "x")
+            hub.release(live)
+        await eventually(lambda: not hub.documents, what="every document to unload")
+        del live
+    assert live_sync_documents() - before < 5, "unloaded documents stay in memory"
 
 
 async def test_document_with_failing_writes_stays_loaded_while_dirty(

@@ -26,7 +26,7 @@ class SyncDocument:
     is what the caller must broadcast and store: duplicates then cost nothing.
     """
 
-    __slots__ = ("_doc", "_emitted", "_subscription", "_whole")
+    __slots__ = ("_doc", "_emitted", "_silent", "_subscription", "_whole")
 
     def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
         self._doc: Doc[Any] = Doc()
@@ -34,6 +34,8 @@ class SyncDocument:
             if stored:
                 self._doc.apply_update(stored)
         self._emitted: list[bytes] = []
+        # Set by a transaction that changed the document but reported no update.
+        self._silent: bool | None = None
         # The whole document as one update, kept until the next change: every client
         # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
         self._whole: bytes | None = None
@@ -51,6 +53,13 @@ class SyncDocument:
         if update != EMPTY_UPDATE:
             self._emitted.append(update)
             self._whole = None
+            return
+        # pycrdt (yrs 0.28) integrates a struct that starts past a gap in its client's
+        # clocks without reporting it when its origins are known. The state vector
+        # still moves (a bytes comparison, cheap): apply() then emits what changed.
+        # (Not in pycrdt's annotations, but every TransactionEvent has both states.)
+        if event.before_state != event.after_state:  # type: ignore[attr-defined]
+            self._silent = True
 
     @property
     def ydoc(self) -> Doc[Any]:
@@ -67,6 +76,7 @@ class SyncDocument:
             return None
         _check_declared_count(update, min_bytes_each=3, what="update")
         self._emitted.clear()
+        self._silent = None
         try:
             self._doc.apply_update(update)
         except Exception as exc:
@@ -76,6 +86,13 @@ class SyncDocument:
             if type(exc).__name__ == "PanicException":
                 raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
             raise
+        if self._silent is not None:
+            # The update as it came is relayed and stored like any change (a diff from
+            # the earlier state would leave out a struct past a gap): every replica gets
+            # it, and a Yjs client keeps it pending until the gap closes.
+            self._emitted.append(update)
+            self._silent = None
+            self._whole = None
         if not self._emitted:
             return None
         if len(self._emitted) == 1:

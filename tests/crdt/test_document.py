@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc, Text
+from pycrdt import Doc, Map, Text
 
 from crdt.document import EMPTY_UPDATE, InvalidUpdate, SyncDocument, compact
 
@@ -474,3 +474,17 @@ def test_whole_state_is_always_current(text: str, cut: int) -> None:
         doc.apply(update)
         assert text_of(doc_with(doc.diff(b"\x00"))) == text_of(doc.ydoc)
     assert text_of(doc_with(doc.diff(b"\x00"))) == text
+
+
+def test_a_struct_past_a_gap_that_the_core_integrates_silently_is_still_relayed() -> None:
+    # pycrdt shows a struct whose client skipped clock 0 but reports no update: the
+    # update is relayed (and stored) as it came, so no replica misses it.
+    source: Doc[Any] = Doc(client_id=777)
+    updates: list[bytes] = []
+    source.observe(lambda event: updates.append(event.update))
+    source.get("meta", type=Map)["title"] = "draft"  # clock 0, never sent
+    source.get("text", type=Text).insert(0, "ghost")  # clocks 1-5
+    _, ghost = updates
+    document = SyncDocument()
+    assert document.apply(ghost) == ghost
+    assert document.apply(ghost) is None  # the second time nothing changes

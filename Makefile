@@ -12,7 +12,7 @@ BENCH_NODE_STAMP := bench/node/node_modules/.package-lock.json
 BENCH_STAMP := $(VENV)/.bench-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest clean web bench
+.PHONY: run test lint typecheck pytest clean web bench soak fuzz
 
 run: $(RUNTIME_STAMP)
 	$(BIN)/roundtable serve
@@ -75,3 +75,18 @@ web: $(WEB_STAMP)
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# The soak (bench/soak.py): 1,000 connections over 100 documents in cycles for
+# $(MINUTES) minutes, checking that RSS stays flat and every document unloads (and,
+# with SOAK_REDIS_URL, that no Redis listener is left). The tests run a three-cycle
+# version (tests/bench/test_soak.py).
+MINUTES ?= 5
+SOAK_REDIS_URL ?= redis://127.0.0.1:6379/0
+soak: $(TEST_STAMP)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(if $(SOAK_REDIS_URL),--redis-url $(SOAK_REDIS_URL))
+
+# Fuzz a live server with random and mutated y-websocket frames until $(FRAMES) frames
+# went out (tests/server/test_fuzz.py; the tests run a short version); prints a report.
+FRAMES ?= 100000
+fuzz: $(TEST_STAMP)
+	ROUNDTABLE_FUZZ_FRAMES=$(FRAMES) $(BIN)/pytest tests/server/test_fuzz.py -s -q

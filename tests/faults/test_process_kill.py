@@ -375,7 +375,9 @@ async def wait_stored(database: Database, room: CreatedRoom, text: str, by: set[
         return last[0] == text
 
     try:
-        await poll(stored, FLUSH_INTERVAL * 2 + 4, "the database to hold the clients' text")
+        # Within the flush window, or once survivors take over from a dead worker (three
+        # missed 2 s heartbeats).
+        await poll(stored, FLUSH_INTERVAL * 2 + 15, "the database to hold the clients' text")
     except AssertionError as exc:
         have, want = markers_of(last[0]), markers_of(text)
         missing = want - have

@@ -56,8 +56,7 @@ import pytest
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from tests.cluster import DOC, Database, Launcher, ServeProcess, join_over_http, poll
-from tests.interop.node_client import NodePuppet, node_available, node_modules_ready
-from tests.services import service_missing
+from tests.interop.node_client import NodePuppet, require_node_puppet
 from tests.timing import eventually, timeout
 
 pytestmark = pytest.mark.node
@@ -114,12 +113,7 @@ class TypingPuppet(NodePuppet):
 @pytest.fixture
 async def puppet() -> AsyncIterator[TypingPuppet]:
     """One ``node puppet.mjs`` process hosting the real yjs + y-websocket clients."""
-    if not node_available():
-        service_missing("node is not installed: the interop tests need Node.js 18+ on PATH")
-    if not node_modules_ready():
-        service_missing(
-            "the npm packages of the interop tests are missing: run `npm ci` in tests/interop"
-        )
+    require_node_puppet()
     started = await TypingPuppet.start(ready_timeout=timeout(15.0))
     assert isinstance(started, TypingPuppet)
     try:

@@ -46,6 +46,7 @@ __all__ = [
     "PuppetError",
     "node_available",
     "node_modules_ready",
+    "require_node_puppet",
 ]
 
 Event = dict[str, Any]
@@ -67,6 +68,18 @@ def node_modules_ready() -> bool:
 def node_available() -> bool:
     """True when a ``node`` executable is on PATH."""
     return shutil.which("node") is not None
+
+
+def require_node_puppet() -> None:
+    """Skip (fail, when services are required) unless Node.js and the npm packages are in."""
+    from tests.services import service_missing
+
+    if not node_available():
+        service_missing("node is not installed: the interop tests need Node.js 18+ on PATH")
+    if not node_modules_ready():
+        service_missing(
+            "the npm packages of the interop tests are missing: run `npm ci` in tests/interop"
+        )
 
 
 class PuppetError(RuntimeError):

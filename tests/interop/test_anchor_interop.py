@@ -30,10 +30,8 @@ from tests.interop.node_client import (
     Event,
     NodeClient,
     NodePuppet,
-    node_available,
-    node_modules_ready,
+    require_node_puppet,
 )
-from tests.services import service_missing
 from tests.threads_client import Person, join
 from tests.timing import eventually, timeout
 
@@ -57,12 +55,7 @@ END = START + len(PASSAGE)  # 19
 @pytest.fixture
 async def puppet() -> AsyncIterator[NodePuppet]:
     """One ``node puppet.mjs`` process for the test (see test_node_interop)."""
-    if not node_available():
-        service_missing("node is not installed: the interop tests need Node.js 18+ on PATH")
-    if not node_modules_ready():
-        service_missing(
-            "the npm packages of the interop tests are missing: run `npm ci` in tests/interop"
-        )
+    require_node_puppet()
     started = await NodePuppet.start(ready_timeout=timeout(15.0))
     try:
         yield started

@@ -25,10 +25,8 @@ from tests.harness import RunningServer, run_server
 from tests.interop.node_client import (
     NodeClient,
     NodePuppet,
-    node_available,
-    node_modules_ready,
+    require_node_puppet,
 )
-from tests.services import service_missing
 from tests.timing import eventually, timeout
 from tests.yclient import open_synced
 
@@ -46,12 +44,7 @@ async def puppet() -> AsyncIterator[NodePuppet]:
     Function-scoped on purpose: the servers are per test and live in the test's event
     loop, and the puppet's pipes must belong to that same loop.
     """
-    if not node_available():
-        service_missing("node is not installed: the interop tests need Node.js 18+ on PATH")
-    if not node_modules_ready():
-        service_missing(
-            "the npm packages of the interop tests are missing: run `npm ci` in tests/interop"
-        )
+    require_node_puppet()
     started = await NodePuppet.start(ready_timeout=timeout(15.0))
     try:
         yield started

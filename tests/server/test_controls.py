@@ -34,8 +34,7 @@ from rooms.roles import Role
 from server.config import Settings
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
-from tests.interop.node_client import NodePuppet, node_available, node_modules_ready
-from tests.services import service_missing
+from tests.interop.node_client import NodePuppet, require_node_puppet
 from tests.threads_client import EventFeed, Person, event_feed, events_url, join
 from tests.timing import eventually, timeout
 from tests.yclient import YClient, open_synced
@@ -51,12 +50,7 @@ LOCKED = "locked"
 
 @pytest.fixture
 async def puppet() -> AsyncIterator[NodePuppet]:
-    if not node_available():
-        service_missing("node is not installed: the interop tests need Node.js 18+ on PATH")
-    if not node_modules_ready():
-        service_missing(
-            "the npm packages of the interop tests are missing: run `npm ci` in tests/interop"
-        )
+    require_node_puppet()
     started = await NodePuppet.start(ready_timeout=timeout(15.0))
     try:
         yield started

@@ -23,8 +23,7 @@ from rooms.roles import Role
 from rooms.templates import TEMPLATES
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
-from tests.interop.node_client import NodeClient, NodePuppet, node_available, node_modules_ready
-from tests.services import service_missing
+from tests.interop.node_client import NodeClient, NodePuppet, require_node_puppet
 from tests.threads_client import Person, event_feed, events_url, join
 from tests.timing import eventually, timeout
 from tests.yclient import YClient, open_synced
@@ -38,10 +37,7 @@ WAIT = timeout(10.0)
 @pytest.fixture
 async def puppet() -> AsyncIterator[NodePuppet]:
     """One ``node puppet.mjs`` process for the test (its pipes belong to the test's loop)."""
-    if not node_available():
-        service_missing("node is not installed: these tests need Node.js 18+ on PATH")
-    if not node_modules_ready():
-        service_missing("the npm packages are missing: run `npm ci` in tests/interop")
+    require_node_puppet()
     started = await NodePuppet.start(ready_timeout=timeout(15.0))
     try:
         yield started

@@ -35,7 +35,7 @@ class SyncDocument:
                 self._doc.apply_update(stored)
         self._emitted: list[bytes] = []
         # Set by a transaction that changed the document but reported no update.
-        self._silent: bool | None = None
+        self._silent = False
         # The whole document as one update, kept until the next change: every client
         # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
         self._whole: bytes | None = None
@@ -76,7 +76,7 @@ class SyncDocument:
             return None
         _check_declared_count(update, min_bytes_each=3, what="update")
         self._emitted.clear()
-        self._silent = None
+        self._silent = False
         try:
             self._doc.apply_update(update)
         except Exception as exc:
@@ -86,12 +86,12 @@ class SyncDocument:
             if type(exc).__name__ == "PanicException":
                 raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
             raise
-        if self._silent is not None:
+        if self._silent:
             # The update as it came is relayed and stored like any change (a diff from
             # the earlier state would leave out a struct past a gap): every replica gets
             # it, and a Yjs client keeps it pending until the gap closes.
             self._emitted.append(update)
-            self._silent = None
+            self._silent = False
             self._whole = None
         if not self._emitted:
             return None

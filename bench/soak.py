@@ -63,12 +63,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pycrdt import Doc, Text, TextEvent, write_var_uint
+from pycrdt import Doc, Text, TextEvent
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.servers import ROOT, Running, _post, start_roundtable, stop
+from crdt.awareness import AwarenessEntry, encode_awareness_update
 from crdt.document import SyncDocument
 from crdt.protocol import (
     AwarenessUpdate,
@@ -179,18 +180,6 @@ def seed_text(document: int, size: int) -> str:
     return head + (FILLER * (size // len(FILLER) + 1))[: max(0, size - len(head))]
 
 
-def awareness_update(client_id: int, clock: int, state: dict[str, Any]) -> bytes:
-    """One client's entry as the y-protocol encodes an awareness update."""
-    raw = json.dumps(state).encode()
-    return (
-        write_var_uint(1)
-        + write_var_uint(client_id)
-        + write_var_uint(clock)
-        + write_var_uint(len(raw))
-        + raw
-    )
-
-
 async def _connect(url: str, open_timeout: float) -> ClientConnection:
     return await connect(
         url,
@@ -298,7 +287,11 @@ class SyncClient:
             await ws.send(encode_update(self.doc.get_update(before)))
             self.sent.append(value)
         state = {"user": {"name": self.seat.name, "cycle": self.cycle}, "cursor": None}
-        await ws.send(encode_awareness(awareness_update(self.doc.client_id, 1, state)))
+        await ws.send(
+            encode_awareness(
+                encode_awareness_update([AwarenessEntry(self.doc.client_id, 1, state)])
+            )
+        )
 
     def _on_text(self, event: TextEvent) -> None:
         # TextEvent declares its fields as slots only: delta is a list of dicts.

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Awareness, Doc
+from pycrdt import Awareness, Doc, write_var_uint
 
 from crdt.protocol import ProtocolError, Reader
 
@@ -50,6 +50,16 @@ def parse_awareness_update(payload: bytes, max_state_bytes: int) -> list[Awarene
     if not reader.exhausted:
         raise ProtocolError("trailing bytes after awareness update")
     return entries
+
+
+def encode_awareness_update(entries: list[AwarenessEntry]) -> bytes:
+    """The awareness update carrying ``entries`` (a None state removes a client)."""
+    out = [write_var_uint(len(entries))]
+    for entry in entries:
+        raw = json.dumps(entry.state).encode()
+        out += [write_var_uint(entry.client_id), write_var_uint(entry.clock)]
+        out += [write_var_uint(len(raw)), raw]
+    return b"".join(out)
 
 
 def _refuse_constant(name: str) -> Any:

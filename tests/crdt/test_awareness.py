@@ -14,6 +14,7 @@ from crdt.awareness import (
     AwarenessEntry,
     AwarenessTooLarge,
     DocumentAwareness,
+    encode_awareness_update,
     parse_awareness_update,
 )
 from crdt.protocol import ProtocolError
@@ -588,3 +589,11 @@ def test_apply_then_remove_owner_leaves_no_state(
     awareness.remove_owner("alice")
     assert awareness.states == {}
     assert awareness.encode_all() is None
+
+
+def test_encoded_entries_parse_back_unchanged() -> None:
+    entries = [
+        AwarenessEntry(7, 3, {"user": {"name": "Ann"}, "cursor": None}),
+        AwarenessEntry(2**40, 0, None),
+    ]
+    assert parse_awareness_update(encode_awareness_update(entries), 1 << 20) == entries

@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pycrdt import Doc, Text, write_var_uint
+from pycrdt import Doc, Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from crdt.awareness import parse_awareness_update
+from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from crdt.protocol import PermissionDenied, decode_message
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
@@ -142,14 +142,8 @@ async def barrier(sender: YClient, *watchers: YClient) -> None:
     # YClient sends each local edit from a task of its own: let those go out first.
     await asyncio.sleep(0)
     client_id, clock = sender.doc.client_id, next(_clocks)
-    raw = json.dumps({"user": {"name": f"barrier {clock}"}}).encode()
-    await sender.send_awareness(
-        write_var_uint(1)
-        + write_var_uint(client_id)
-        + write_var_uint(clock)
-        + write_var_uint(len(raw))
-        + raw
-    )
+    state = {"user": {"name": f"barrier {clock}"}}
+    await sender.send_awareness(encode_awareness_update([AwarenessEntry(client_id, clock, state)]))
 
     def seen(client: YClient) -> Callable[[], bool]:
         return lambda: any(

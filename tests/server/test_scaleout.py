@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import signal
 import time
@@ -25,11 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pycrdt import write_var_uint
 from redis.asyncio import Redis
 from sqlalchemy import text as sql
 
-from crdt.awareness import parse_awareness_update
+from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from rooms.directory import CreatedRoom
 from rooms.live import LiveDocument
 from rooms.roles import Role
@@ -136,14 +134,7 @@ def append(client: YClient, value: str) -> None:
 
 def awareness_update(client_id: int, clock: int, state: dict[str, Any] | None) -> bytes:
     """One client's entry as the y-protocol encodes an awareness update."""
-    raw = json.dumps(state).encode()
-    return (
-        write_var_uint(1)
-        + write_var_uint(client_id)
-        + write_var_uint(clock)
-        + write_var_uint(len(raw))
-        + raw
-    )
+    return encode_awareness_update([AwarenessEntry(client_id, clock, state)])
 
 
 def awareness_seen(client: YClient) -> dict[int, dict[str, Any] | None]:

@@ -168,7 +168,7 @@ class RedisBroker:
                 if reader is not None:
                     reader.cancel()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 raise
             except (RedisError, OSError, TimeoutError) as exc:
                 if reader is not None:
@@ -178,7 +178,7 @@ class RedisBroker:
                 self.connected.clear()
                 self._pubsub = None
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
 

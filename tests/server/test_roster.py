@@ -432,7 +432,7 @@ async def heartbeats_from_others(
                 ):
                     seen += 1
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
         await client.aclose()
 
 

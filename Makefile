@@ -4,42 +4,75 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-RUNTIME_STAMP := $(VENV)/.runtime-installed
-TEST_STAMP := $(VENV)/.test-installed
 NODE_STAMP := tests/interop/node_modules/.package-lock.json
 WEB_STAMP := static/node_modules/.package-lock.json
 BENCH_NODE_STAMP := bench/node/node_modules/.package-lock.json
-BENCH_STAMP := $(VENV)/.bench-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest clean web bench soak fuzz
+# Python packages come from uv.lock, installed by uv (itself pinned with hashes in
+# uv-requirements.txt, in .uv). uv uses the interpreter $(PYTHON) names and never
+# downloads one. `--locked` stops with an error when pyproject.toml and uv.lock disagree;
+# `--inexact` lets `make run` after `make test` keep the test tools (all from the lock).
+UV := .uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+SYNC = $(UV) sync --quiet --locked --inexact --python $(PYTHON)
 
-run: $(RUNTIME_STAMP)
+.PHONY: run test check lint typecheck pytest clean web bench soak fuzz \
+	sync sync-test sync-bench lock upgrade test-latest
+
+run: sync
 	$(BIN)/roundtable serve
 
-test: lint typecheck pytest
+test: sync-test
+	$(MAKE) --no-print-directory check
 
-lint: $(TEST_STAMP)
+# The checks alone, with the tools in $(BIN) (test-latest runs them in another venv).
+check: lint typecheck pytest
+
+lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(TEST_STAMP)
+typecheck:
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
+pytest: $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(UV): uv-requirements.txt
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --quiet --disable-pip-version-check \
+	  --require-hashes --no-deps -r uv-requirements.txt
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@ $(RUNTIME_STAMP)
+sync: $(UV)
+	$(SYNC)
+
+sync-test: $(UV)
+	$(SYNC) --extra test
+
+sync-bench: $(UV)
+	$(SYNC) --extra test --extra bench
+
+# After editing the dependencies in pyproject.toml: resolve what changed, keep the rest.
+lock: $(UV)
+	$(UV) lock
+
+# Move every locked package to the newest release pyproject.toml allows, on purpose;
+# then run `make test` and commit uv.lock.
+upgrade: $(UV)
+	$(UV) lock --upgrade
+
+# The suite against the newest releases pyproject.toml allows, in its own venv, outside
+# the lock: tells whether `make upgrade` is safe before anyone depends on it.
+LATEST_VENV := .venv-latest
+test-latest: $(UV) $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
+	rm -rf $(LATEST_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(LATEST_VENV)
+	$(UV) pip install --quiet --python $(LATEST_VENV)/bin/python --refresh \
+	  -e '.[test]'
+	$(UV) pip list --python $(LATEST_VENV)/bin/python --outdated --quiet || true
+	$(MAKE) --no-print-directory check BIN=$(LATEST_VENV)/bin
 
 $(NODE_STAMP): tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
@@ -48,12 +81,8 @@ $(NODE_STAMP): tests/interop/package-lock.json
 $(BENCH_NODE_STAMP): bench/node/package-lock.json
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 
-$(BENCH_STAMP): pyproject.toml $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $@
-
 # The comparison with the peer servers (docs/benchmarks.md): about 15 minutes.
-bench: $(BENCH_STAMP) $(BENCH_NODE_STAMP)
+bench: sync-bench $(BENCH_NODE_STAMP)
 	$(BIN)/python -m bench.compare
 
 # The web client's build tools (esbuild): the tests rebuild the bundle and compare it
@@ -74,7 +103,7 @@ web: $(WEB_STAMP)
 	cd static && node build.mjs
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .uv $(LATEST_VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache
 
 # The soak (bench/soak.py): 1,000 connections over 100 documents in cycles for
 # $(MINUTES) minutes, checking that RSS stays flat and every document unloads (and,
@@ -82,11 +111,11 @@ clean:
 # version (tests/bench/test_soak.py).
 MINUTES ?= 5
 SOAK_REDIS_URL ?= redis://127.0.0.1:6379/0
-soak: $(TEST_STAMP)
+soak: sync-test
 	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(if $(SOAK_REDIS_URL),--redis-url $(SOAK_REDIS_URL))
 
 # Fuzz a live server with random and mutated y-websocket frames until $(FRAMES) frames
 # went out (tests/server/test_fuzz.py; the tests run a short version); prints a report.
 FRAMES ?= 100000
-fuzz: $(TEST_STAMP)
+fuzz: sync-test
 	ROUNDTABLE_FUZZ_FRAMES=$(FRAMES) $(BIN)/pytest tests/server/test_fuzz.py -s -q

@@ -598,6 +598,9 @@ class Soak:
             "ROUNDTABLE_ADMIN_TOKEN": ADMIN_TOKEN,
             "ROUNDTABLE_MAX_CONNECTION_ATTEMPTS_PER_MINUTE": "0",
             "ROUNDTABLE_MAX_MESSAGES_PER_SECOND": "0",
+            # The soak joins its 1,000 participants from one address at once.
+            "ROUNDTABLE_MAX_JOINS_PER_ADDRESS_PER_MINUTE": "0",
+            "ROUNDTABLE_MAX_JOINS_PER_INVITE_PER_MINUTE": "0",
             # An empty value is unset: no Redis unless asked for.
             "ROUNDTABLE_REDIS_URL": config.redis_url or "",
         }

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import logging
-import unicodedata
 from typing import Any
 
 from crdt.anchors import canonical, check_in_document, decode_relative_position
 from crdt.protocol import ProtocolError
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
-from rooms.directory import RefusedError, bounded_int, existing_document, require_bool
+from rooms.directory import (
+    RefusedError,
+    bounded_int,
+    clean_text,
+    existing_document,
+    is_code,
+    require_bool,
+)
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
 from rooms.records import DocumentInfo, Participant, Room, RoomEvent
@@ -45,30 +50,12 @@ MAX_BODY_CHARS = 10_000
 MAX_QUOTE_CHARS = 2_000
 MAX_MENTIONS = 20
 MAX_PAGE = 100
-_ALLOWED_CONTROLS = {"\n", "\t"}
-# Bidirectional overrides can make text read differently from what it is.
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# The largest participant cap a room may set (0 is no cap).
+MAX_PARTICIPANT_CAP = 100_000
 
 
-def clean_body(value: object, field: str = "body", max_chars: int = MAX_BODY_CHARS) -> str:
-    """Plain text, 1 to ``max_chars`` characters, newlines allowed, no control characters."""
-    if not isinstance(value, str):
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be a string")
-    text = value.replace("\r\n", "\n").strip()
-    if not text:
-        raise RefusedError(422, f"invalid_{field}", f"{field} must not be empty")
-    if len(text) > max_chars:
-        raise RefusedError(
-            422, f"invalid_{field}", f"{field} must be at most {max_chars:,} characters"
-        )
-    for ch in text:
-        if (
-            unicodedata.category(ch) in ("Cc", "Cs") and ch not in _ALLOWED_CONTROLS
-        ) or ch in _BIDI_CONTROLS:
-            raise RefusedError(
-                422, f"invalid_{field}", f"{field} must not contain control characters"
-            )
-    return text
+def _body(value: object) -> str:
+    return clean_text(value, "body", MAX_BODY_CHARS, multiline=True)
 
 
 def _flag(value: object, field: str, default: bool) -> bool:
@@ -155,8 +142,19 @@ class Comments:
                 result.append((thread, comment_id))
         return result
 
-    async def participants(self, room: Room) -> list[Participant]:
-        return await self._threads.list_participants(room.id)
+    async def participants(
+        self, room: Room, limit: int | None = None, after: str | None = None
+    ) -> list[Participant]:
+        """The room's participants in order of joining: at most ``limit``, starting after
+        the participant whose id is ``after`` (the last of the previous page)."""
+        cursor = None
+        if after is not None:
+            cursor = await self._threads.get_participant(after) if is_code(after) else None
+            if cursor is None or cursor.room_id != room.id:
+                raise RefusedError(
+                    400, "invalid_query", "after must be the id of a participant of this room"
+                )
+        return await self._threads.list_participants(room.id, limit, cursor)
 
     async def settings(self, room: Room) -> RoomSettings:
         return await self._threads.room_settings(room.id)
@@ -195,7 +193,7 @@ class Comments:
             if body.get("post_first") is not None:
                 raise RefusedError(422, "invalid_post_first", "only questions can be post-first")
             post_first = False
-        text = clean_body(body.get("body"))
+        text = _body(body.get("body"))
         anchor = None
         if body.get("anchor") is not None:
             if document is None:
@@ -230,7 +228,7 @@ class Comments:
         ):
             raise RefusedError(403, "forbidden", "observers cannot reply")
         self._check_unlocked(thread, viewer)
-        text = clean_body(body.get("body"))
+        text = _body(body.get("body"))
         mentions = await self._mentions(room, body.get("mentions"))
         comment_id = await self._threads.add_comment(thread.id, viewer.id, text, mentions)
         await self._publish(room, "comment.created", thread.id, comment_id)
@@ -245,7 +243,7 @@ class Comments:
         if comment.state is not CommentState.VISIBLE:
             raise RefusedError(409, "not_editable", f"this comment is {comment.state.value}")
         self._check_unlocked(thread, viewer)
-        text = clean_body(body.get("body"))
+        text = _body(body.get("body"))
         mentions = await self._mentions(room, body.get("mentions"))
         await self._threads.edit_comment(comment.id, text, mentions)
         await self._publish(room, "comment.updated", thread.id, comment.id)
@@ -357,7 +355,9 @@ class Comments:
         if not viewer.is_facilitator:
             raise RefusedError(403, "forbidden", "only facilitators change room settings")
         current = await self._threads.room_settings(room.id)
-        unknown = sorted(set(body) - {"observers_can_ask", "post_first_questions"})
+        unknown = sorted(
+            set(body) - {"observers_can_ask", "post_first_questions", "max_participants"}
+        )
         if unknown or not body:
             raise RefusedError(
                 422,
@@ -371,6 +371,9 @@ class Comments:
             post_first_questions=require_bool(body["post_first_questions"], "post_first_questions")
             if "post_first_questions" in body
             else current.post_first_questions,
+            max_participants=_participant_cap(body["max_participants"])
+            if "max_participants" in body
+            else current.max_participants,
         )
         await self._threads.update_room_settings(room.id, settings)
         await self._events.publish_or_log(room.id, "settings.updated", settings_json(settings))
@@ -460,7 +463,7 @@ class Comments:
             raise RefusedError(
                 422, "invalid_anchor", "anchor must be an object with start, end and quote"
             )
-        quote = clean_body(raw["quote"], "quote", MAX_QUOTE_CHARS)
+        quote = clean_text(raw["quote"], "quote", MAX_QUOTE_CHARS, multiline=True)
         async with self._hub.holding(document, room.slug) as live:
             state_vector = live.sync.state_vector()
         positions = []
@@ -471,7 +474,8 @@ class Comments:
                     raise ProtocolError(f"{end} must be a base64 string")
                 position = decode_relative_position(base64.b64decode(value, validate=True))
                 check_in_document(position, state_vector)
-            except (ProtocolError, binascii.Error) as exc:
+            # b64decode raises ValueError for a string that is not ASCII.
+            except (ProtocolError, ValueError) as exc:
                 raise RefusedError(422, "invalid_anchor", f"anchor {end}: {exc}") from exc
             positions.append(canonical(position))
         return Anchor(positions[0], positions[1], quote)
@@ -479,7 +483,7 @@ class Comments:
     async def _mentions(self, room: Room, raw: object) -> tuple[str, ...]:
         if raw is None:
             return ()
-        if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+        if not isinstance(raw, list) or not all(is_code(m) for m in raw):
             raise RefusedError(
                 422, "invalid_mentions", "mentions must be a list of participant ids"
             )
@@ -497,8 +501,26 @@ class Comments:
         return ids
 
 
-def settings_json(settings: RoomSettings) -> dict[str, bool]:
+def _participant_cap(value: object) -> int | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_PARTICIPANT_CAP
+    ):
+        raise RefusedError(
+            422,
+            "invalid_max_participants",
+            f"max_participants must be null (the server's default), 0 (no cap) or an "
+            f"integer up to {MAX_PARTICIPANT_CAP}",
+        )
+    return value
+
+
+def settings_json(settings: RoomSettings) -> dict[str, Any]:
     return {
         "observers_can_ask": settings.observers_can_ask,
         "post_first_questions": settings.post_first_questions,
+        "max_participants": settings.max_participants,
     }

@@ -19,10 +19,11 @@ from rooms.control_records import AuditEntry, ControlStore, VersionInfo
 from rooms.directory import (
     RefusedError,
     clean_text,
+    document_name,
     existing_document,
+    is_code,
     new_document,
     require_bool,
-    valid_document_name,
 )
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub
@@ -119,15 +120,17 @@ class Controls:
     ) -> DocumentInfo:
         if not viewer.role.can_create_documents:
             raise RefusedError(403, "forbidden", f"a {viewer.role} cannot create documents")
-        name = body.get("name")
-        if not isinstance(name, str) or not valid_document_name(name):
+        name = document_name(body.get("name"))
+        if name is None:
             raise RefusedError(
                 422,
                 "invalid_name",
                 "name: 1 to 100 letters, digits, spaces, dots, dashes or underscores",
             )
         template_key = body.get("template")
-        if template_key is not None and template_key not in TEMPLATES:
+        if template_key is not None and (
+            not isinstance(template_key, str) or template_key not in TEMPLATES
+        ):
             raise RefusedError(
                 422, "invalid_template", f"template must be one of {sorted(TEMPLATES)}"
             )
@@ -161,7 +164,9 @@ class Controls:
         await self._controls.set_document_mentor(info.id, mentor_id)
         updated = await self._controls.document_by_id(info.id) or info
         await self._publish(room, "document.updated", {"document": document_json(updated)})
-        await self._record(room, viewer, "document.mentor", {"document": name, "mentor": mentor_id})
+        await self._record(
+            room, viewer, "document.mentor", {"document": info.name, "mentor": mentor_id}
+        )
         return updated
 
     async def lock(
@@ -183,7 +188,7 @@ class Controls:
             {"document": info.name, "document_id": info.id, "locked": locked, "by": viewer.name},
         )
         await self._record(
-            room, viewer, "document.lock" if locked else "document.unlock", {"document": name}
+            room, viewer, "document.lock" if locked else "document.unlock", {"document": info.name}
         )
         return await self._controls.document_by_id(info.id) or info
 
@@ -196,7 +201,9 @@ class Controls:
         info = await self.document(room, name)
         label = clean_text(body.get("name"), "name", MAX_VERSION_NAME)
         version = await self._save_version(room, info, label, "manual", viewer.id)
-        await self._record(room, viewer, "version.saved", {"document": name, "version": version.id})
+        await self._record(
+            room, viewer, "version.saved", {"document": info.name, "version": version.id}
+        )
         return version
 
     async def versions(self, room: Room, name: str) -> list[VersionInfo]:
@@ -222,10 +229,10 @@ class Controls:
         await self._publish(
             room,
             "document.restored",
-            {"document": name, "version": version_json(version), "by": viewer.name},
+            {"document": info.name, "version": version_json(version), "by": viewer.name},
         )
         await self._record(
-            room, viewer, "version.restored", {"document": name, "version": version.id}
+            room, viewer, "version.restored", {"document": info.name, "version": version.id}
         )
         return backup
 
@@ -252,9 +259,20 @@ class Controls:
 
     # People and invites
 
-    async def remove(self, room: Room, viewer: Viewer, participant_id: str) -> None:
+    async def remove(
+        self, room: Room, viewer: Viewer, participant_id: str, body: dict[str, Any] | None = None
+    ) -> Invite | None:
+        """Remove a participant; with ``{"rotate_invite": true}``, also replace the invite
+        of their role (so they cannot simply join again) and return the new one."""
         self._facilitator(viewer, "remove participants")
-        person = await self._threads.get_participant(participant_id)
+        body = body or {}
+        unknown = sorted(set(body) - {"rotate_invite"})
+        if unknown:
+            raise RefusedError(422, "invalid_change", f"unknown field {unknown[0]!r}")
+        rotate = require_bool(body.get("rotate_invite", False), "rotate_invite")
+        person = None
+        if is_code(participant_id):
+            person = await self._threads.get_participant(participant_id)
         if person is None or person.room_id != room.id or person.removed:
             raise RefusedError(404, "unknown_participant", "no such participant in this room")
         if person.role is Role.FACILITATOR:
@@ -266,6 +284,7 @@ class Controls:
         await self._record(
             room, viewer, "participant.removed", {"participant": person.id, "name": person.name}
         )
+        return await self.rotate_invite(room, viewer, person.role.value) if rotate else None
 
     async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
         self._facilitator(viewer, "rotate invites")
@@ -360,7 +379,7 @@ class Controls:
     async def _mentor(self, room: Room, raw: object) -> str | None:
         if raw is None:
             return None
-        if not isinstance(raw, str):
+        if not is_code(raw):
             raise RefusedError(422, "invalid_mentor", "mentor must be a participant id")
         person = await self._threads.get_participant(raw)
         if person is None or person.room_id != room.id or person.removed:

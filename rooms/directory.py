@@ -6,15 +6,23 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Protocol, TypeGuard
 
 from rooms.records import DocumentInfo, Participant, Room
 from rooms.roles import Role
-from rooms.store import DocumentLimitReached, Store
+from rooms.store import DocumentLimitReached, ParticipantLimitReached, Store
+from rooms.threads import RoomSettings
 
 MAX_NAME_LENGTH = 64
 MAX_TITLE_LENGTH = 200
 MAX_DOCUMENT_NAME_LENGTH = 100
 _DOCUMENT_NAME = re.compile(r"^[\w][\w .\-]*$")
+# Invite codes and participant ids are made by the server from URL-safe ASCII.
+_CODE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Bidirectional embeddings, overrides (U+202E shows "exe.txt" as "txt.exe") and isolates.
+_BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
+_MULTILINE_CONTROLS = frozenset("\n\t")
 
 
 class RefusedError(Exception):
@@ -33,20 +41,47 @@ class CreatedRoom:
     invites: dict[Role, str]
 
 
-def clean_text(value: object, field: str, max_length: int) -> str:
-    """Trim a user-supplied label and refuse empty, overlong or control-character text."""
+def clean_text(value: object, field: str, max_length: int, *, multiline: bool = False) -> str:
+    """``value`` as text to store: NFC, trimmed, 1 to ``max_length`` characters (counted
+    after normalisation), or a 422 ``invalid_<field>`` :class:`RefusedError`.
+
+    Every piece of free text a person sends goes through here: names, titles, version
+    names, timer labels, comment bodies, quotes. Refused: anything but a string; lone
+    surrogates (JSON's ``"\\ud800"`` parses to one; it is not Unicode text and cannot be
+    stored as UTF-8); control characters; bidirectional embeddings, overrides and
+    isolates. One-line text also refuses every other invisible format character (the
+    bidi marks U+200E, U+200F and U+061C, zero-width spaces and joiners, soft hyphens),
+    so that a name looks like what it is. ``multiline`` text (comment bodies, quotes)
+    keeps line feeds (CRLF becomes LF), tabs, the joiners of emoji sequences and the
+    scripts that need them, and the bidi marks of right-to-left writing.
+    """
+    code = "invalid_" + field
     if not isinstance(value, str):
-        raise RefusedError(422, "invalid_" + field, f"{field} must be a string")
-    text = value.strip()
+        raise RefusedError(422, code, f"{field} must be a string")
+    if _SURROGATE.search(value):
+        raise RefusedError(422, code, f"{field} must be Unicode text (it holds a lone surrogate)")
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise RefusedError(422, "invalid_" + field, f"{field} must not be empty")
+        raise RefusedError(422, code, f"{field} must not be empty")
     if len(text) > max_length:
-        raise RefusedError(
-            422, "invalid_" + field, f"{field} must be at most {max_length} characters"
-        )
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise RefusedError(422, "invalid_" + field, f"{field} must not contain control characters")
+        raise RefusedError(422, code, f"{field} must be at most {max_length:,} characters")
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cc" and not (multiline and ch in _MULTILINE_CONTROLS):
+            raise RefusedError(422, code, f"{field} must not contain control characters")
+        if ch in _BIDI_CONTROLS or (category == "Cf" and not multiline):
+            raise RefusedError(
+                422, code, f"{field} must not contain bidirectional or invisible format characters"
+            )
     return text
+
+
+def is_code(value: object) -> TypeGuard[str]:
+    """Whether ``value`` can be an invite code or a participant id. Anything else (a lone
+    surrogate, or a NUL, which PostgreSQL refuses) names nobody and is not looked up."""
+    return isinstance(value, str) and _CODE.fullmatch(value) is not None
 
 
 def require_bool(value: object, field: str) -> bool:
@@ -64,9 +99,10 @@ def bounded_int(raw: str, name: str, low: int, high: int) -> int:
 
 async def existing_document(store: Store, room: Room, name: object) -> DocumentInfo:
     """The room's document called ``name``: 422 for an invalid name, 404 if there is none."""
-    if not isinstance(name, str) or not valid_document_name(name):
+    found = document_name(name)
+    if found is None:
         raise RefusedError(422, "invalid_document", "document must be a document name")
-    info = await store.get_document(room.id, name)
+    info = await store.get_document(room.id, found)
     if info is None:
         raise RefusedError(404, "unknown_document", "no such document in this room")
     return info
@@ -74,6 +110,16 @@ async def existing_document(store: Store, room: Room, name: object) -> DocumentI
 
 def valid_document_name(name: str) -> bool:
     return 0 < len(name) <= MAX_DOCUMENT_NAME_LENGTH and bool(_DOCUMENT_NAME.fullmatch(name))
+
+
+def document_name(value: object) -> str | None:
+    """``value`` as a document name in NFC, or None if it cannot be one. Every lookup and
+    creation goes through here, so a name typed with combining accents (as some keyboard
+    layouts do) finds the document whose name was typed precomposed."""
+    if not isinstance(value, str):
+        return None
+    name = unicodedata.normalize("NFC", value)
+    return name if valid_document_name(name) else None
 
 
 def slugify(title: str) -> str:
@@ -93,12 +139,29 @@ async def new_document(store: Store, room: Room, name: str, limit: int) -> Docum
         ) from None
 
 
-class RoomDirectory:
-    """Creates rooms, turns invites into participants, and finds rooms and documents."""
+class RoomSettingsSource(Protocol):
+    async def room_settings(self, room_id: int) -> RoomSettings: ...
 
-    def __init__(self, store: Store, max_documents: int = 0) -> None:
+
+class RoomDirectory:
+    """Creates rooms, turns invites into participants, and finds rooms and documents.
+
+    A room holds at most its ``max_participants`` setting (read from ``settings``), or
+    else ``max_participants`` members and observers (0: no cap); facilitators always get
+    in, so that someone can still manage a full room.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        max_documents: int = 0,
+        max_participants: int = 0,
+        settings: RoomSettingsSource | None = None,
+    ) -> None:
         self._store = store
         self._max_documents = max_documents
+        self._max_participants = max_participants
+        self._settings = settings
         self._rooms: dict[str, Room] = {}
 
     async def create_room(self, title: object, slug: str | None = None) -> CreatedRoom:
@@ -118,29 +181,51 @@ class RoomDirectory:
         return room
 
     async def join(self, invite_code: object, name: object) -> tuple[Participant, Room]:
-        if not isinstance(invite_code, str) or not invite_code:
-            raise RefusedError(422, "invalid_invite", "invite must be a non-empty string")
+        if not is_code(invite_code):
+            raise RefusedError(422, "invalid_invite", "invite must be an invite code")
         display_name = clean_text(name, "name", MAX_NAME_LENGTH)
         invite = await self._store.get_invite(invite_code)
         if invite is None or invite.revoked:
             raise RefusedError(404, "unknown_invite", "this invite is unknown or was revoked")
-        participant = await self._store.add_participant(invite.room.id, display_name, invite.role)
+        cap = 0 if invite.role is Role.FACILITATOR else await self.participant_cap(invite.room)
+        try:
+            participant = await self._store.add_participant(
+                invite.room.id, display_name, invite.role, cap
+            )
+        except ParticipantLimitReached:
+            raise RefusedError(
+                409, "room_full", f"this room is full: it takes {cap} participants at most"
+            ) from None
         return participant, invite.room
+
+    async def participant_cap(self, room: Room) -> int:
+        """Members and observers the room takes at most (0: no cap)."""
+        if self._settings is not None:
+            own = (await self._settings.room_settings(room.id)).max_participants
+            if own is not None:
+                return own
+        return self._max_participants
 
     async def documents(self, room: Room) -> list[DocumentInfo]:
         return await self._store.list_documents(room.id)
 
     async def find_document(self, room: Room, name: str) -> DocumentInfo | None:
         """The room's document called ``name``, if there is one."""
-        if not valid_document_name(name):
-            raise RefusedError(400, "invalid_document_name", "invalid document name")
-        return await self._store.get_document(room.id, name)
+        return await self._store.get_document(room.id, _named(name))
 
     async def open_document(self, room: Room, name: str, role: Role) -> DocumentInfo:
         """Find a document, creating it when an editor asks for a new name."""
+        name = _named(name)
         info = await self.find_document(room, name)
         if info is not None:
             return info
         if not role.can_create_documents:
             raise RefusedError(403, "forbidden", f"a {role} cannot create documents")
         return await new_document(self._store, room, name, self._max_documents)
+
+
+def _named(name: str) -> str:
+    found = document_name(name)
+    if found is None:
+        raise RefusedError(400, "invalid_document_name", "invalid document name")
+    return found

@@ -16,6 +16,10 @@ class DocumentLimitReached(Exception):
     """The room already holds as many documents as it may."""
 
 
+class ParticipantLimitReached(Exception):
+    """The room already holds as many members and observers as it may."""
+
+
 class StoreError(Exception):
     """Storage failed; the caller keeps its data and may retry."""
 
@@ -31,7 +35,16 @@ class Store(Protocol):
 
     async def list_invites(self, room_id: int) -> list[Invite]: ...
 
-    async def add_participant(self, room_id: int, name: str, role: Role) -> Participant: ...
+    async def add_participant(
+        self, room_id: int, name: str, role: Role, limit: int = 0
+    ) -> Participant:
+        """Store a new participant.
+
+        With ``limit`` above 0, raise :class:`ParticipantLimitReached` if the room already
+        holds that many members and observers who were not removed; concurrent joins (in
+        any process) cannot pass it.
+        """
+        ...
 
     async def list_documents(self, room_id: int) -> list[DocumentInfo]: ...
 
@@ -121,7 +134,16 @@ class MemoryStore:
     async def list_invites(self, room_id: int) -> list[Invite]:
         return [i for i in self.invites.values() if i.room.id == room_id]
 
-    async def add_participant(self, room_id: int, name: str, role: Role) -> Participant:
+    async def add_participant(
+        self, room_id: int, name: str, role: Role, limit: int = 0
+    ) -> Participant:
+        held = sum(
+            1
+            for p in self.participants.values()
+            if p.room_id == room_id and p.role is not Role.FACILITATOR and not p.removed
+        )
+        if 0 < limit <= held:
+            raise ParticipantLimitReached
         participant = Participant(f"p{next(self._ids)}", room_id, name, role, _now())
         self.participants[participant.id] = participant
         return participant

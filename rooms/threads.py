@@ -112,6 +112,8 @@ class Thread:
 class RoomSettings:
     observers_can_ask: bool = False
     post_first_questions: bool = False
+    # Members and observers the room holds at most; None: the server's default; 0: no cap.
+    max_participants: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,12 @@ class ThreadStore(Protocol):
 
     async def get_participant(self, participant_id: str) -> Participant | None: ...
 
-    async def list_participants(self, room_id: int) -> list[Participant]: ...
+    async def list_participants(
+        self, room_id: int, limit: int | None = None, after: Participant | None = None
+    ) -> list[Participant]:
+        """The room's participants who were not removed, in order of joining; with
+        ``after``, only those who joined after that one (removed or not)."""
+        ...
 
     async def create_thread(self, draft: NewThread) -> int:
         """Store a thread with its opening comment and mentions; returns the thread id."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -25,8 +24,8 @@ from starlette.websockets import WebSocket
 
 from rooms.peer import CloseCode
 from server.config import Settings
+from server.rate_limit import SlidingWindow
 
-WINDOW_SECONDS = 60.0
 # Addresses remembered at most; the oldest is forgotten first.
 MAX_ADDRESSES = 100_000
 
@@ -38,8 +37,9 @@ class Admission:
             for origin in settings.allowed_origins.split(",")
             if origin.strip()
         }
-        self._attempts_allowed = settings.max_connection_attempts_per_minute
-        self._attempts: dict[str, deque[float]] = {}
+        self._attempts = SlidingWindow(
+            settings.max_connection_attempts_per_minute, max_keys=MAX_ADDRESSES
+        )
 
     def origin_allowed(self, websocket: WebSocket) -> bool:
         origin = websocket.headers.get("origin")
@@ -57,21 +57,7 @@ class Admission:
 
     def attempt(self, address: str, now: float | None = None) -> bool:
         """Count one connection attempt from ``address``; False once over the limit."""
-        if self._attempts_allowed <= 0:
-            return True
-        now = time.monotonic() if now is None else now
-        recent = self._attempts.pop(address, None) or deque()
-        while recent and recent[0] <= now - WINDOW_SECONDS:
-            recent.popleft()
-        allowed = len(recent) < self._attempts_allowed
-        if allowed:
-            recent.append(now)
-        if recent:
-            # Re-inserted last: the dict stays in order of last attempt.
-            self._attempts[address] = recent
-            if len(self._attempts) > MAX_ADDRESSES:
-                del self._attempts[next(iter(self._attempts))]
-        return allowed
+        return self._attempts.hit(address, now)
 
     async def admit(self, websocket: WebSocket) -> bool:
         """Refuse the handshake (nothing is accepted) unless origin and rate allow it."""

@@ -43,7 +43,9 @@ async def json_body(request: Request) -> dict[str, Any]:
         if len(body) > MAX_BODY_BYTES:
             raise RefusedError(413, "body_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body)
+        # Strict UTF-8 (RFC 8259): json.loads on bytes would also take UTF-16 and UTF-32,
+        # and decode an encoded lone surrogate (ED A0 80) instead of refusing it.
+        data = json.loads(body.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RefusedError(400, "invalid_json", "body is not valid JSON") from exc
     if not isinstance(data, dict):
@@ -120,9 +122,23 @@ async def join(request: Request) -> Response:
                 title: {type: string}
                 role: {type: string}
                 participant: {$ref: '#/components/schemas/Person'}
+      404: {description: "unknown_invite: the invite is unknown or was replaced"}
+      409: {description: "room_full: the room holds as many participants as it takes"}
+      429:
+        description: >-
+          too_many_joins: too many joins with this invite, or from this address, in the
+          last minute; nothing was created. Retry-After says when to try again.
+        headers:
+          Retry-After: {schema: {type: integer}, description: seconds to wait}
     """
     state = app_state(request)
     body = await json_body(request)
+    address = request.client.host if request.client else "unknown"
+    refusal = state.join_limits.admit(body.get("invite"), address)
+    if refusal is not None:
+        response = error(429, "too_many_joins", refusal.message)
+        response.headers["retry-after"] = str(refusal.retry_after)
+        return response
     participant, room = await state.directory.join(body.get("invite"), body.get("name"))
     token, expires_at = state.signer.issue(participant, room)
     await state.controls.record(

@@ -33,6 +33,7 @@ from server.logs import configure_logging
 from server.migrate import upgrade
 from server.openapi import openapi
 from server.outage import StorageOutage
+from server.rate_limit import JoinLimits
 from server.redis_broker import RedisBroker
 from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore, create_engine, new_secret
@@ -81,7 +82,9 @@ async def open_state(settings: Settings) -> AppState:
         store=store,
         threads=threads,
         control_store=control_store,
-        directory=RoomDirectory(store, settings.max_documents_per_room),
+        directory=RoomDirectory(
+            store, settings.max_documents_per_room, settings.max_participants_per_room, threads
+        ),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
@@ -90,6 +93,9 @@ async def open_state(settings: Settings) -> AppState:
             store, control_store, threads, events, hub, settings.max_documents_per_room
         ),
         admission=Admission(settings),
+        join_limits=JoinLimits(
+            settings.max_joins_per_invite_per_minute, settings.max_joins_per_address_per_minute
+        ),
         roster=Roster(
             broker,
             heartbeat_seconds=settings.presence_heartbeat_seconds,

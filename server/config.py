@@ -49,6 +49,18 @@ class Settings:
     message_burst: int = 500
     max_documents_per_room: int = 500
     max_clients_per_document: int = 500
+    # Joining (POST /api/join): attempts per invite code and per client address over a
+    # sliding minute, counted per process; 0 turns a limit off. A cohort arrives at once,
+    # all through one invite link and often from one company network behind one NAT
+    # address (200 people in the same minute): 300 lets such a cohort in with room for
+    # retries and second devices, and stops a script minting participants by the
+    # thousand after 300.
+    max_joins_per_invite_per_minute: int = 300
+    max_joins_per_address_per_minute: int = 300
+    # Members and observers a room holds at most (removed ones free their place), for
+    # rooms that set no max_participants of their own; 0: no cap. Facilitators always
+    # get in.
+    max_participants_per_room: int = 0
     # Each process re-announces its roster entries this often; a process silent for
     # presence_timeout_seconds (it died) leaves the roster.
     presence_heartbeat_seconds: float = 10.0

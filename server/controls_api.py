@@ -6,6 +6,7 @@ Each handler's docstring holds its OpenAPI operation (after ``---``).
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -277,20 +278,76 @@ async def restore_version(request: Request) -> Response:
     return JSONResponse({"backup": version_json(backup)})
 
 
+async def _optional_json_body(request: Request) -> dict[str, Any]:
+    """The JSON body, or an empty one when the request carries none (a bare DELETE)."""
+    headers = request.headers
+    if (
+        "content-type" not in headers
+        and headers.get("content-length", "0") == "0"
+        and "transfer-encoding" not in headers
+    ):
+        return {}
+    return await json_body(request)
+
+
 async def remove_participant(request: Request) -> Response:
     """Remove a participant (facilitators): their connections close and their token
-    stops working.
+    stops working. Their invite link still works unless it is replaced: with
+    ``rotate_invite``, the invite of their role is rotated in the same action (as
+    ``POST /invites/{role}/rotate`` does), and everyone who has not joined yet needs the
+    new link.
     ---
     summary: Remove a participant
     parameters:
       - {in: path, name: participant, required: true, schema: {type: string}}
+    requestBody:
+      required: false
+      content:
+        application/json:
+          schema:
+            type: object
+            additionalProperties: false
+            properties:
+              rotate_invite:
+                type: boolean
+                default: false
+                description: also replace the invite of the participant's role
     responses:
+      200:
+        description: Removed, and the role's invite replaced (with rotate_invite)
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [participant_id, invite]
+              properties:
+                participant_id: {type: string}
+                invite:
+                  type: object
+                  required: [role, code, link]
+                  properties:
+                    role: {type: string, enum: [member, observer]}
+                    code: {type: string}
+                    link: {type: string, description: the join page of the new code}
       204:
-        description: Removed
+        description: Removed (without rotate_invite)
     """
     room, viewer = await viewer_for(request)
-    await app_state(request).controls.remove(room, viewer, request.path_params["participant"])
-    return Response(status_code=204)
+    body = await _optional_json_body(request)
+    participant_id = request.path_params["participant"]
+    invite = await app_state(request).controls.remove(room, viewer, participant_id, body)
+    if invite is None:
+        return Response(status_code=204)
+    return JSONResponse(
+        {
+            "participant_id": participant_id,
+            "invite": {
+                "role": invite.role.value,
+                "code": invite.code,
+                "link": f"{request.base_url}join/{quote(invite.code)}",
+            },
+        }
+    )
 
 
 async def rotate_invite(request: Request) -> Response:

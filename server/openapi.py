@@ -239,10 +239,16 @@ COMPONENTS: dict[str, Any] = {
         },
         "RoomSettings": {
             "type": "object",
-            "required": ["observers_can_ask", "post_first_questions"],
+            "required": ["observers_can_ask", "post_first_questions", "max_participants"],
             "properties": {
                 "observers_can_ask": {"type": "boolean"},
                 "post_first_questions": {"type": "boolean"},
+                "max_participants": {
+                    "type": ["integer", "null"],
+                    "minimum": 0,
+                    "description": "Members and observers the room takes at most; 0: no "
+                    "cap; null: the server's default (ROUNDTABLE_MAX_PARTICIPANTS_PER_ROOM)",
+                },
             },
         },
     },

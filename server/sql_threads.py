@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, insert, select, update
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -62,13 +62,29 @@ class SqlThreadStore:
             row = await session.get(ParticipantRow, participant_id)
             return None if row is None else _participant(row)
 
-    async def list_participants(self, room_id: int) -> list[Participant]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(ParticipantRow)
-                .where(ParticipantRow.room_id == room_id, ParticipantRow.removed_at.is_(None))
-                .order_by(ParticipantRow.created_at, ParticipantRow.id)
+    async def list_participants(
+        self, room_id: int, limit: int | None = None, after: Participant | None = None
+    ) -> list[Participant]:
+        statement = (
+            select(ParticipantRow)
+            .where(ParticipantRow.room_id == room_id, ParticipantRow.removed_at.is_(None))
+            .order_by(ParticipantRow.created_at, ParticipantRow.id)
+            .limit(limit)
+        )
+        if after is not None:
+            # Keyset: a page starts right after the last row of the one before, so joins
+            # and removals in between neither repeat nor skip anyone.
+            statement = statement.where(
+                or_(
+                    ParticipantRow.created_at > after.created_at,
+                    and_(
+                        ParticipantRow.created_at == after.created_at,
+                        ParticipantRow.id > after.id,
+                    ),
+                )
             )
+        async with self._sessions() as session:
+            rows = await session.scalars(statement)
             return [_participant(r) for r in rows]
 
     async def create_thread(self, draft: NewThread) -> int:
@@ -402,7 +418,7 @@ class SqlThreadStore:
             row = await session.get(RoomRow, room_id)
         if row is None:
             return RoomSettings()
-        return RoomSettings(row.observers_can_ask, row.post_first_questions)
+        return RoomSettings(row.observers_can_ask, row.post_first_questions, row.max_participants)
 
     async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None:
         try:
@@ -413,6 +429,7 @@ class SqlThreadStore:
                     .values(
                         observers_can_ask=settings.observers_can_ask,
                         post_first_questions=settings.post_first_questions,
+                        max_participants=settings.max_participants,
                     )
                 )
         except SQLAlchemyError as exc:

@@ -12,6 +12,7 @@ from rooms.hub import DocumentHub
 from rooms.presence import Roster
 from server.admission import Admission
 from server.config import Settings
+from server.rate_limit import JoinLimits
 from server.sql_controls import SqlControlStore
 from server.sql_store import SqlStore
 from server.sql_threads import SqlThreadStore
@@ -32,3 +33,4 @@ class AppState:
     controls: Controls
     roster: Roster
     admission: Admission
+    join_limits: JoinLimits

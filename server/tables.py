@@ -66,6 +66,8 @@ class RoomRow(Base):
     post_first_questions: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Members and observers the room holds at most; NULL: the server's default; 0: no cap.
+    max_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The facilitator everyone follows, while a spotlight is on.
     spotlight_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     timer_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

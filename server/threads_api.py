@@ -16,6 +16,9 @@ from rooms.comments import MAX_PAGE, settings_json
 from rooms.threads import Thread
 from server.api import app_state, json_body, query_number, viewer_for
 
+PARTICIPANTS_PAGE = 100
+MAX_PARTICIPANTS_PAGE = 500
+
 
 def _with_comment(thread: Thread, comment_id: int, viewer: Viewer) -> dict[str, Any]:
     comment = thread.comment(comment_id)
@@ -290,24 +293,43 @@ async def mentions(request: Request) -> Response:
 
 
 async def participants(request: Request) -> Response:
-    """Everyone who joined the room, for @mentions.
+    """Everyone who joined the room and was not removed, for @mentions, a page at a time.
     ---
     summary: Participants
+    parameters:
+      - in: query
+        name: limit
+        schema: {type: integer, minimum: 1, maximum: 500, default: 100}
+      - in: query
+        name: after
+        schema: {type: string}
+        description: the next_after of the previous page
     responses:
       200:
-        description: The room's participants, in order of joining
+        description: One page of the room's participants, in order of joining
         content:
           application/json:
             schema:
               type: object
-              required: [participants]
+              required: [participants, next_after]
               properties:
                 participants: {type: array, items: {$ref: '#/components/schemas/Person'}}
+                next_after:
+                  type: [string, 'null']
+                  description: pass as after for the next page; null after the last
     """
     room, _ = await viewer_for(request)
-    people = await app_state(request).comments.participants(room)
+    limit = (
+        query_number(request, "limit", PARTICIPANTS_PAGE, 1, MAX_PARTICIPANTS_PAGE)
+        or PARTICIPANTS_PAGE
+    )
+    after = request.query_params.get("after")
+    people = await app_state(request).comments.participants(room, limit, after)
     return JSONResponse(
-        {"participants": [{"id": p.id, "name": p.name, "role": p.role.value} for p in people]}
+        {
+            "participants": [{"id": p.id, "name": p.name, "role": p.role.value} for p in people],
+            "next_after": people[-1].id if len(people) == limit else None,
+        }
     )
 
 
@@ -341,6 +363,14 @@ async def update_settings(request: Request) -> Response:
               post_first_questions:
                 type: boolean
                 description: new questions are post-first unless their asker says otherwise
+              max_participants:
+                type: [integer, 'null']
+                minimum: 0
+                maximum: 100000
+                description: >-
+                  members and observers the room takes at most (removed ones do not
+                  count; facilitators always get in); 0 for no cap, null for the
+                  server's default
     responses:
       200:
         $ref: '#/components/responses/Settings'

@@ -50,6 +50,9 @@ class TokenSigner:
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires_at
 
     def verify(self, token: str) -> TokenClaims:
+        if not token.isascii():
+            # A JWT is ASCII; PyJWT would fail to encode a lone surrogate rather than refuse.
+            raise InvalidToken("invalid token")
         try:
             claims = jwt.decode(
                 token,

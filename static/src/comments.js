@@ -33,12 +33,26 @@ export class CommentsPanel {
   async load () {
     const [threads, people] = await Promise.all([
       this.api.get('/threads?limit=100'),
-      this.api.get('/participants')
+      this.loadParticipants()
     ])
     this.threads.clear()
     for (const thread of threads.threads) this.threads.set(thread.id, thread)
-    this.participants = people.participants
+    this.participants = people
     this.render()
+  }
+
+  /** Everyone who can be @mentioned, read page by page (at most 10,000 people). */
+  async loadParticipants () {
+    const people = []
+    let after = null
+    for (let page = 0; page < 20; page++) {
+      const query = '/participants?limit=500' + (after ? '&after=' + encodeURIComponent(after) : '')
+      const { participants, next_after: next } = await this.api.get(query)
+      people.push(...participants)
+      if (!next) break
+      after = next
+    }
+    return people
   }
 
   // Live events

@@ -6,6 +6,7 @@ import { announce, byId, h, replace } from './dom.js'
 import { DocumentEditor } from './editor.js'
 import { RoomFeed } from './feed.js'
 import { RosterPanel } from './people.js'
+import { removeDialog } from './removal.js'
 import { forgetSession, loadSession, saveSession } from './session.js'
 
 const app = byId('app')
@@ -16,6 +17,12 @@ function page (...children) {
 }
 
 // Join: /join/{code}
+
+const JOIN_ERRORS = {
+  unknown_invite: 'This invite link is unknown or was replaced. Ask your facilitator for a new one.',
+  room_full: 'This room is full. Ask your facilitator to make room for you.',
+  too_many_joins: 'Too many people are joining right now. Try again in a minute.'
+}
 
 function joinPage (code) {
   const name = h('input', { id: 'name', name: 'name', autocomplete: 'nickname', maxlength: 64, required: true })
@@ -30,8 +37,8 @@ function joinPage (code) {
         saveSession(joined)
         location.assign('/room/' + encodeURIComponent(joined.room))
       } catch (error) {
-        status.textContent = error instanceof ApiError && error.code === 'unknown_invite'
-          ? 'This invite link is unknown or was replaced. Ask your facilitator for a new one.'
+        status.textContent = error instanceof ApiError && JOIN_ERRORS[error.code]
+          ? JOIN_ERRORS[error.code]
           : error.message
       }
     }
@@ -86,7 +93,7 @@ class RoomPage {
       root: this.rosterRoot,
       me,
       onFollow: (id) => this.follow(id),
-      onRemove: (row) => this.api.delete('/participants/' + encodeURIComponent(row.id)).catch((e) => announce(e.message))
+      onRemove: (row) => removeDialog({ api: this.api, row })
     })
     this.people.spotlight = state.spotlight && state.spotlight.id
     this.roster = state.roster
@@ -375,6 +382,7 @@ class RoomPage {
     postFirst.addEventListener('change', () => save('post_first_questions', postFirst))
     const invites = h('ul', { class: 'rt-invites' })
     const showInvites = async () => {
+      this.refreshInvites = showInvites
       const data = await this.api.get('/invites')
       replace(invites, Object.entries(data.invites).map(([role, code]) => h('li', {},
         h('span', {}, role, ': '),
@@ -448,6 +456,10 @@ class RoomPage {
       }
       case 'participant.removed':
         if (data.participant_id === this.me.id) this.refused('A facilitator removed you from this room.')
+        break
+      case 'invite.rotated':
+        // Keep the invite links on show current, whoever replaced one.
+        if (this.refreshInvites) this.refreshInvites().catch((e) => announce(e.message))
         break
       case 'timer.started':
         this.setTimer(data)

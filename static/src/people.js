@@ -40,7 +40,7 @@ export class RosterPanel {
             onclick: () => this.onFollow(following ? null : row.id)
           }, following ? 'Stop following' : 'Follow'),
         !me && this.me.role === 'facilitator' && row.role !== 'facilitator'
-          ? h('button', { class: 'rt-link rt-danger', onclick: () => { if (confirm(`Remove ${row.name} from the room?`)) this.onRemove(row) } }, 'Remove')
+          ? h('button', { class: 'rt-link rt-danger', 'aria-haspopup': 'dialog', onclick: () => this.onRemove(row) }, 'Remove')
           : null)
     })
     replace(this.root,

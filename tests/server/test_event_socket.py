@@ -321,7 +321,11 @@ async def test_every_change_reaches_everyone_in_order_rendered_for_each(
         await fay.ok("PATCH", "/settings", {"post_first_questions": True})
         settings = await seen(3, "settings.updated")
         for copy in settings.values():
-            assert copy["data"] == {"observers_can_ask": False, "post_first_questions": True}
+            assert copy["data"] == {
+                "observers_can_ask": False,
+                "post_first_questions": True,
+                "max_participants": None,
+            }
         # 4. Ann asks another, anonymous and (by the room's setting) post-first.
         post_first = await ann.start("Why is grass green?", kind="question", anonymous=True)
         assert post_first["post_first"] is True

@@ -598,7 +598,7 @@ async def test_moderation_by_facilitators_and_its_states(cohort: Cohort) -> None
 
 async def test_settings_are_read_by_all_and_changed_by_facilitators(cohort: Cohort) -> None:
     c = cohort
-    defaults = {"observers_can_ask": False, "post_first_questions": False}
+    defaults = {"observers_can_ask": False, "post_first_questions": False, "max_participants": None}
     for person in c.everyone:
         assert (await person.ok("GET", "/settings"))["settings"] == defaults
     for person in (c.ann, c.bob, c.olive):
@@ -614,12 +614,20 @@ async def test_settings_are_read_by_all_and_changed_by_facilitators(cohort: Coho
 
     async with event_feed(events_url(c.server, c.olive)) as feed:
         data = await c.fay.ok("PATCH", "/settings", {"observers_can_ask": True})
-        assert data["settings"] == {"observers_can_ask": True, "post_first_questions": False}
+        assert data["settings"] == {
+            "observers_can_ask": True,
+            "post_first_questions": False,
+            "max_participants": None,
+        }
         event = await feed.wait_for(lambda m: m.get("type") == "settings.updated")
         assert event["data"] == data["settings"]
         # Changing one setting keeps the other.
         data = await c.fay.ok("PATCH", "/settings", {"post_first_questions": True})
-        assert data["settings"] == {"observers_can_ask": True, "post_first_questions": True}
+        assert data["settings"] == {
+            "observers_can_ask": True,
+            "post_first_questions": True,
+            "max_participants": None,
+        }
     for person in c.everyone:
         assert (await person.ok("GET", "/settings"))["settings"] == data["settings"]
 

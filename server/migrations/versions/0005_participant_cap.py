@@ -1,0 +1,26 @@
+"""A room's own cap on members and observers.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("rooms") as batch:
+        batch.add_column(sa.Column("max_participants", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rooms") as batch:
+        batch.drop_column("max_participants")

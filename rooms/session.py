@@ -20,6 +20,7 @@ from crdt.protocol import (
     encode_sync_step1,
     encode_sync_step2,
 )
+from rooms.budget import MessageBudget
 from rooms.live import LiveDocument
 from rooms.peer import CloseCode, Peer
 from rooms.roles import Role
@@ -48,7 +49,14 @@ class SyncSession:
     own: it depends on the role of this connection, not on the room.
     """
 
-    def __init__(self, document: LiveDocument, peer: Peer, role: Role, who: str) -> None:
+    def __init__(
+        self,
+        document: LiveDocument,
+        peer: Peer,
+        role: Role,
+        who: str,
+        state_requests: MessageBudget | None = None,
+    ) -> None:
         self.document = document
         self.peer = peer
         self.role = role
@@ -60,6 +68,9 @@ class SyncSession:
         # client holds content the server does not, and its later edits depend on it.
         self._diverged = False
         self._ended = False
+        # Each sync step 1 makes the server encode and send what the client lacks, the
+        # whole document for an empty state vector: a client may ask only so often.
+        self._state_requests = state_requests
 
     @property
     def can_edit(self) -> bool:
@@ -90,6 +101,8 @@ class SyncSession:
             raise ProtocolViolation(CloseCode.PROTOCOL_ERROR, f"malformed frame: {exc}") from exc
         document = self.document
         if isinstance(message, SyncStep1):
+            if self._state_requests is not None and not self._state_requests.spend():
+                raise ProtocolViolation(CloseCode.TOO_MANY_MESSAGES, "too many sync requests")
             try:
                 missing = document.sync.diff(message.state_vector)
             except InvalidUpdate as exc:

@@ -22,9 +22,12 @@ from urllib.parse import urlsplit
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
+from rooms.budget import MessageBudget
 from rooms.peer import CloseCode
 from server.config import Settings
 from server.rate_limit import SlidingWindow
+
+__all__ = ["Admission", "MessageBudget", "at_expiry", "deny"]
 
 # Addresses remembered at most; the oldest is forgotten first.
 MAX_ADDRESSES = 100_000
@@ -79,27 +82,6 @@ async def deny(websocket: WebSocket, status: int, code: str, message: str) -> No
         await websocket.send_denial_response(JSONResponse(body, status_code=status))
     else:
         await websocket.close(CloseCode.POLICY_VIOLATION)
-
-
-class MessageBudget:
-    """A token bucket: ``rate`` messages a second on average, ``burst`` at once."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self._rate = rate
-        self._burst = float(max(burst, 1))
-        self._tokens = self._burst
-        self._at = time.monotonic()
-
-    def spend(self, now: float | None = None) -> bool:
-        if self._rate <= 0:
-            return True
-        now = time.monotonic() if now is None else now
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 def at_expiry(expires_at: int, callback: Callable[[], None]) -> asyncio.TimerHandle:

@@ -38,6 +38,12 @@ class Settings:
     # pass four times the limit) is disconnected.
     send_buffer_limit: int = 4 * 1024 * 1024
     send_stall_seconds: float = 5.0
+    # A connection being closed (removed, token expired, too slow, bad input) that has
+    # not taken its close frame within this many seconds is dropped.
+    close_grace_seconds: float = 2.0
+    # Per sync connection: sync step 1 requests (each answered with everything the
+    # client lacks, the whole document when it has nothing) a minute, all at once at most.
+    max_sync_requests_per_minute: int = 20
     max_awareness_bytes: int = 64 * 1024
     # Origins (scheme://host[:port], comma-separated) whose pages may open WebSockets,
     # besides the server's own host.

@@ -30,13 +30,14 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rooms.comment_views import Viewer
-from rooms.directory import valid_document_name
+from rooms.directory import document_name, is_code
 from rooms.peer import CloseCode
 from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
 from server.admission import MessageBudget, at_expiry
 from server.state import AppState
 from server.tokens import InvalidToken
+from server.ws_peer import close_or_abort
 
 log = logging.getLogger("roundtable.events")
 
@@ -45,8 +46,7 @@ MAX_CATCH_UP = 1000
 # Events queued for a client that does not read; beyond, it is dropped (1013).
 MAX_PENDING = 5000
 MAX_CLIENT_MESSAGE = 1024
-# Queued when the token expires: the sender closes the socket with 4401.
-TOKEN_EXPIRED: dict[str, Any] = {"type": "token.expired"}
+REMOVED = "you were removed from this room"
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, message: str) -> None:
@@ -82,7 +82,7 @@ async def events_endpoint(websocket: WebSocket) -> None:
         await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
         return
     if not await state.control_store.participant_active(claims.participant_id):
-        await _refuse(websocket, CloseCode.FORBIDDEN, "you were removed from this room")
+        await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
         return
     try:
         after = _after(websocket.query_params.get("after"))
@@ -94,8 +94,23 @@ async def events_endpoint(websocket: WebSocket) -> None:
     who = f"{claims.role} {claims.participant_id[:8]}"
     queue: asyncio.Queue[RoomEvent | dict[str, Any]] = asyncio.Queue()
     overflowed = asyncio.Event()
+    # Set when the participant is removed or the token expires: from that moment nothing
+    # the client sends is taken, and the socket is closed with ``revoked``'s code.
+    stopped = asyncio.Event()
+    revoked: list[tuple[CloseCode, str]] = []
+
+    def revoke(code: CloseCode, reason: str) -> None:
+        if not revoked:
+            revoked.append((code, reason))
+            stopped.set()
 
     def deliver(item: RoomEvent | dict[str, Any]) -> None:
+        if (
+            isinstance(item, RoomEvent)
+            and item.type == "participant.removed"
+            and item.data.get("participant_id") == viewer.id
+        ):
+            revoke(CloseCode.FORBIDDEN, REMOVED)
         if queue.qsize() >= MAX_PENDING:
             overflowed.set()
             return
@@ -112,8 +127,7 @@ async def events_endpoint(websocket: WebSocket) -> None:
     if first:
         await state.controls.record(room, viewer.id, claims.name, "presence.entered", {})
     sender: asyncio.Task[None] | None = None
-    # Queued behind what already waits; the sender closes the socket when it gets there.
-    expiry = at_expiry(claims.expires_at, lambda: queue.put_nowait(TOKEN_EXPIRED))
+    expiry = at_expiry(claims.expires_at, lambda: revoke(CloseCode.UNAUTHORIZED, "token expired"))
     try:
         # Subscribed first, then read the latest number: nothing falls in between.
         latest = await state.store.last_event_seq(room.id)
@@ -132,9 +146,6 @@ async def events_endpoint(websocket: WebSocket) -> None:
             last = sent
             while True:
                 item = await queue.get()
-                if item is TOKEN_EXPIRED:
-                    await _close(websocket, CloseCode.UNAUTHORIZED, "token expired")
-                    return
                 if isinstance(item, dict):
                     await _send(websocket, item)
                     continue
@@ -146,7 +157,6 @@ async def events_endpoint(websocket: WebSocket) -> None:
                     item.type == "participant.removed"
                     and item.data.get("participant_id") == viewer.id
                 ):
-                    await _close(websocket, CloseCode.FORBIDDEN, "you were removed from this room")
                     return
 
         def presence(changes: dict[str, Any]) -> None:
@@ -156,21 +166,34 @@ async def events_endpoint(websocket: WebSocket) -> None:
         watcher = asyncio.create_task(overflowed.wait())
         budget = MessageBudget(state.settings.max_messages_per_second, state.settings.message_burst)
         receiver = asyncio.create_task(_receive(websocket, presence, budget))
+        stopper = asyncio.create_task(stopped.wait())
         done, pending = await asyncio.wait(
-            {sender, watcher, receiver}, return_when=asyncio.FIRST_COMPLETED
+            {sender, watcher, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
         )
+        grace = state.settings.close_grace_seconds
+        if revoked:
+            # Stop reading at once; what is queued up to the removal event may still go
+            # out within the grace (the client learns why), then the close.
+            receiver.cancel()
+            if not sender.done():
+                await asyncio.wait({sender}, timeout=grace)
+            pending = {task for task in pending if not task.done()}
         for task in pending:
             task.cancel()
         # Reading the sender's outcome also keeps asyncio from logging it as unretrieved
         # when the client left while an event was being sent.
-        failure = sender.exception() if sender in done else None
-        if watcher in done:
+        failure = sender.exception() if sender.done() and not sender.cancelled() else None
+        if revoked:
+            await close_or_abort(websocket, revoked[0][0], revoked[0][1], grace)
+        elif watcher in done:
             log.warning("dropped %s from room %s events: not reading", who, room.slug)
-            await _close(websocket, CloseCode.TRY_AGAIN_LATER, "too many unread events")
+            await close_or_abort(
+                websocket, CloseCode.TRY_AGAIN_LATER, "too many unread events", grace
+            )
         elif receiver in done:
-            code, reason = receiver.result()
-            if code is not None:
-                await _close(websocket, code, reason)
+            refusal, reason = receiver.result()
+            if refusal is not None:
+                await close_or_abort(websocket, refusal, reason, grace)
         elif failure is not None and not isinstance(failure, WebSocketDisconnect | RuntimeError):
             raise failure
     except (WebSocketDisconnect, RuntimeError):
@@ -189,11 +212,6 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(message, separators=(",", ":")))
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(Exception):
-        await websocket.close(code, reason)
-
-
 def _presence_changes(request: dict[str, Any]) -> dict[str, Any]:
     """The roster fields of a presence message, or ValueError."""
     changes: dict[str, Any] = {}
@@ -201,19 +219,22 @@ def _presence_changes(request: dict[str, Any]) -> dict[str, Any]:
         if key == "type":
             continue
         if key == "document":
-            if value is not None and not (isinstance(value, str) and valid_document_name(value)):
-                raise ValueError("document must be a document name or null")
+            if value is not None:
+                value = document_name(value)
+                if value is None:
+                    raise ValueError("document must be a document name or null")
         elif key == "state":
             if value not in STATES:
                 raise ValueError(f"state must be one of {list(STATES)}")
         elif key == "following":
-            if value is not None and not (isinstance(value, str) and 0 < len(value) <= 64):
+            if value is not None and not is_code(value):
                 raise ValueError("following must be a participant id or null")
         elif key == "spotlight_opt_out":
             if not isinstance(value, bool):
                 raise ValueError("spotlight_opt_out must be true or false")
         else:
-            raise ValueError(f"unknown presence field {key!r}")
+            # The reason goes out in the close frame, which holds at most 123 bytes.
+            raise ValueError(f"unknown presence field {ascii(key)[:40]}")
         changes[key] = value
     return changes
 

@@ -134,8 +134,21 @@ async def _serve(
         limit = settings.max_clients_per_document
         await _refuse(websocket, CloseCode.CONFLICT, f"a document takes {limit} clients at most")
         return
-    peer = WebSocketPeer(websocket, settings.send_buffer_limit, settings.send_stall_seconds, who)
-    session = SyncSession(document, peer, claims.role, who)
+    peer = WebSocketPeer(
+        websocket,
+        settings.send_buffer_limit,
+        settings.send_stall_seconds,
+        who,
+        close_grace=settings.close_grace_seconds,
+    )
+    per_minute = settings.max_sync_requests_per_minute
+    session = SyncSession(
+        document,
+        peer,
+        claims.role,
+        who,
+        MessageBudget(per_minute / 60, per_minute),
+    )
     session.set_locked(info.locked)
     watch.attach(session, peer)
     expiry = at_expiry(
@@ -147,9 +160,10 @@ async def _serve(
         budget = MessageBudget(settings.max_messages_per_second, settings.message_burst)
         await _relay(websocket, session, peer, settings.max_message_size, budget)
     except asyncio.CancelledError:
-        # The peer cancels this handler to drop a client that reads too slowly.
+        # The peer cancels this handler when it closes the connection from outside it
+        # (removal, expiry, a client that reads too slowly): nothing more is read.
         current = asyncio.current_task()
-        if not peer.overflowed or current is None or current.uncancel() > 0:
+        if not peer.stopped_handler or current is None or current.uncancel() > 0:
             raise
     finally:
         expiry.cancel()
@@ -168,9 +182,9 @@ async def _relay(
 ) -> None:
     """Feed the client's frames to the session until it leaves or breaks the protocol."""
     who, label = session.who, session.document.label
-    while True:
+    while not peer.closing:
         message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
+        if message["type"] == "websocket.disconnect" or peer.closing:
             return
         data = message.get("bytes")
         if data is None:

@@ -745,6 +745,7 @@ async def live_run(tmp_path: Path) -> AsyncIterator[LiveRun]:
         # A fuzz connection sends thousands of frames and opens thousands of sockets.
         max_messages_per_second=0,
         max_connection_attempts_per_minute=0,
+        max_sync_requests_per_minute=0,
     )
     with server_errors() as errors:
         async with run_server(settings) as server:

@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
-from server.ws_peer import SERVER_SEND, WebSocketPeer
+from server.ws_peer import SERVER_SEND, WebSocketPeer, abort
 from tests.timing import eventually, timeout
 
 
@@ -92,14 +92,28 @@ async def test_hard_limit_drops_at_once() -> None:
 
 
 class FakeTransport:
+    """An asyncio transport whose buffer holds what the client has not read, if told
+    the client is not reading (``unread``)."""
+
     def __init__(self, wire: list[tuple[str, bytes]]) -> None:
         self.wire = wire
+        self.unread = False
+        self.buffer = 0
+        self.aborted = False
 
     def write(self, data: bytes) -> None:
         self.wire.append(("direct", data))
+        if self.unread:
+            self.buffer += len(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffer
 
     def is_closing(self) -> bool:
-        return False
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
 class FakeConnection:
@@ -132,7 +146,8 @@ class SansIOSocket:
         self.wire.append(("queued", Frame(Opcode.BINARY, data).serialize(mask=False)))
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        self.wire.append(("close", b""))
+        await self.protocol.writable.wait()
+        self.wire.append(("close", str(code).encode()))
 
 
 async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast() -> None:
@@ -181,4 +196,73 @@ async def test_a_negotiated_extension_keeps_frames_on_the_asgi_path() -> None:
     await eventually(lambda: len(wire) == 1)
     assert wire[0][0] == "queued"
     assert peer.direct_frames == 0
+    task.cancel()
+
+
+async def test_bytes_in_the_transport_buffer_count_against_the_budget() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    transport = cast(FakeTransport, protocol.transport)
+    transport.unread = True
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=100, stall_seconds=60)
+    # Written straight to the transport, which keeps it: the client reads nothing.
+    peer.send(b"w" * 300)
+    assert peer.buffered > 300 and not peer.overflowed
+    peer.send(b"v" * 200)
+    assert peer.overflowed
+    await eventually(lambda: task.done())
+    assert task.cancelled()
+
+
+async def test_close_stops_reading_at_once_and_drops_what_is_queued() -> None:
+    socket = StuckSocket()
+    task, (peer,) = await _handler(socket, buffer_limit=1000, stall_seconds=60)
+    peer.send(b"queued behind a client that does not read")
+    peer.close(4403, "removed")
+    assert peer.closing and peer.buffered == 0
+    # The handler, blocked on the client, is cancelled: nothing more is read from it.
+    await eventually(lambda: task.done())
+    assert task.cancelled() and peer.stopped_handler
+    socket.release.set()
+    await eventually(lambda: socket.closed is not None)
+    assert socket.closed == (4403, "removed")
+    assert socket.sent == []
+    peer.send(b"after the close")
+    assert peer.buffered == 0
+
+
+async def test_a_close_frame_that_cannot_go_out_is_aborted_after_the_grace() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    transport = cast(FakeTransport, protocol.transport)
+    transport.unread = True
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(
+        cast(Any, socket), buffer_limit=10_000, stall_seconds=60, close_grace=0.05
+    )
+    peer.send(b"a" * 5000)
+    protocol.writable.clear()  # the transport's buffer is over its high-water mark
+    peer.close(4401, "token expired")
+    await eventually(lambda: transport.aborted, what="the connection to be aborted")
+    assert ("close", b"4401") not in wire
+    await peer.finish()
+    assert task.cancelled()
+
+
+async def test_a_close_frame_that_went_out_leaves_the_connection_to_its_close_handshake() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=10_000, stall_seconds=60)
+    peer.close(4403, "removed")
+    await peer.finish()
+    assert wire == [("close", b"4403")]
+    transport = cast(FakeTransport, protocol.transport)
+    # What the grace timer does when it fires: a transport that is closing with nothing
+    # left to send is left alone; one still open (no close reply) is aborted.
+    transport.is_closing = lambda: True  # type: ignore[method-assign]
+    assert not abort(cast(Any, socket)) and not transport.aborted
+    transport.is_closing = lambda: False  # type: ignore[method-assign]
+    assert abort(cast(Any, socket)) and transport.aborted
     task.cancel()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Hashable
+from collections.abc import Container, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,13 +105,27 @@ class DocumentAwareness:
     def states(self) -> dict[int, dict[str, Any]]:
         return self._awareness.states
 
-    def apply(self, payload: bytes, owner: Hashable | None) -> bytes | None:
+    def client_ids(self, payload: bytes) -> list[int]:
+        """The client ids an untrusted update speaks for. Raises :class:`ProtocolError`
+        for a malformed or oversized update."""
+        return [entry.client_id for entry in parse_awareness_update(payload, self._max_state_bytes)]
+
+    def apply(
+        self, payload: bytes, owner: Hashable | None, only: Container[int] | None = None
+    ) -> bytes | None:
         """Apply an untrusted awareness update from ``owner`` (None: from another server).
 
-        Returns the normalised update to relay to every peer, or None when it changed
-        nothing. Raises :class:`ProtocolError` for a malformed or oversized update.
+        With ``only``, the entries for other client ids are left out. Returns the
+        normalised update to relay to every peer, or None when it changed nothing.
+        Raises :class:`ProtocolError` for a malformed or oversized update.
         """
-        parse_awareness_update(payload, self._max_state_bytes)
+        entries = parse_awareness_update(payload, self._max_state_bytes)
+        if only is not None:
+            kept = [entry for entry in entries if entry.client_id in only]
+            if not kept:
+                return None
+            if len(kept) < len(entries):
+                payload = encode_awareness_update(kept)
         self._changed = []
         try:
             self._awareness.apply_awareness_update(payload, owner)

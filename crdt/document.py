@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, Subscription, TransactionEvent, get_update
+from pycrdt import Doc, Subscription, TransactionEvent, get_update, write_var_uint
 
 from crdt.protocol import ProtocolError, Reader
 
 # The v1 encoding of an update that changes nothing: no structs, an empty delete set.
 EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
+# A clock past any a client reaches (Yjs clocks are JavaScript integers).
+MAX_CLOCK = 2**53
+# Bytes of update new_struct_clients reads at most: an update names one client per
+# read of it, so a large one may name only a few.
+NEW_CLIENTS_BUDGET = 64 * 1024 * 1024
 
 
 class InvalidUpdate(ValueError):
@@ -26,7 +31,7 @@ class SyncDocument:
     is what the caller must broadcast and store: duplicates then cost nothing.
     """
 
-    __slots__ = ("_doc", "_emitted", "_silent", "_subscription", "_whole")
+    __slots__ = ("_clocks", "_doc", "_emitted", "_silent", "_subscription", "_whole")
 
     def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
         self._doc: Doc[Any] = Doc()
@@ -39,6 +44,8 @@ class SyncDocument:
         # The whole document as one update, kept until the next change: every client
         # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
         self._whole: bytes | None = None
+        # The state vector decoded, kept until the next change.
+        self._clocks: dict[int, int] | None = None
         # pycrdt keeps an observed Doc alive until it is unobserved: see close().
         self._subscription: Subscription | None = self._doc.observe(self._on_transaction)
 
@@ -53,6 +60,7 @@ class SyncDocument:
         if update != EMPTY_UPDATE:
             self._emitted.append(update)
             self._whole = None
+            self._clocks = None
             return
         # pycrdt (yrs 0.28) integrates a struct that starts past a gap in its client's
         # clocks without reporting it when its origins are known. The state vector
@@ -60,6 +68,7 @@ class SyncDocument:
         # (Not in pycrdt's annotations, but every TransactionEvent has both states.)
         if event.before_state != event.after_state:  # type: ignore[attr-defined]
             self._silent = True
+            self._clocks = None
 
     @property
     def ydoc(self) -> Doc[Any]:
@@ -118,6 +127,44 @@ class SyncDocument:
                 return False
             raise
 
+    def new_struct_clients(self, update: bytes) -> list[int]:
+        """The client ids under which ``update`` adds structs this document lacks.
+
+        No apply: what the update holds beyond the state vector is asked of pycrdt
+        client by client (each answer names the next client; a found one is then
+        excluded), at most ``NEW_CLIENTS_BUDGET`` bytes of update read in all. Raises
+        :class:`InvalidUpdate` for bytes pycrdt cannot decode, or an update naming
+        too many clients for its size.
+        """
+        if update == EMPTY_UPDATE:
+            return []
+        _check_declared_count(update, min_bytes_each=3, what="update")
+        if self._clocks is None:
+            self._clocks = decode_state_vector(self._doc.get_state())
+        clocks = dict(self._clocks)
+        found: list[int] = []
+        budget = NEW_CLIENTS_BUDGET
+        while True:
+            budget -= len(update)
+            if budget < 0:
+                raise InvalidUpdate("update names too many clients for its size")
+            try:
+                rest = Reader(get_update(update, encode_state_vector(clocks)))
+                if rest.var_uint() == 0:
+                    return sorted(found)
+                rest.var_uint()  # how many structs
+                client = rest.var_uint()
+            except (ValueError, ProtocolError) as exc:
+                raise InvalidUpdate(f"invalid update: {exc}") from exc
+            except BaseException as exc:
+                if type(exc).__name__ == "PanicException":
+                    raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
+                raise
+            if client in found:  # pycrdt did not leave it out: never loop
+                raise InvalidUpdate("invalid update: inconsistent client blocks")
+            found.append(client)
+            clocks[client] = MAX_CLOCK
+
     def state_vector(self) -> bytes:
         return self._doc.get_state()
 
@@ -165,6 +212,14 @@ def decode_state_vector(state_vector: bytes) -> dict[int, int]:
     if not reader.exhausted:
         raise ProtocolError("trailing bytes after state vector")
     return clocks
+
+
+def encode_state_vector(clocks: dict[int, int]) -> bytes:
+    """The inverse of :func:`decode_state_vector`."""
+    out = [write_var_uint(len(clocks))]
+    for client, clock in clocks.items():
+        out += [write_var_uint(client), write_var_uint(clock)]
+    return b"".join(out)
 
 
 def _fold(updates: Iterable[bytes]) -> bytes:

@@ -10,7 +10,7 @@ from crdt.protocol import ProtocolError, encode_awareness, encode_update
 from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
 from rooms.records import DocumentInfo, StoredDocument
-from rooms.store import Store
+from rooms.store import Store, StoreError
 from rooms.writer import DocumentWriter, WriterSettings
 
 log = logging.getLogger("roundtable.hub")
@@ -48,10 +48,33 @@ class LiveDocument:
         self.holders = 0
         # Processes whose updates this copy holds, and which are to store them.
         self.remote_origins: set[bytes] = set()
+        # Yjs client id -> the participant it belongs to, as far as this process has
+        # needed to know (claims are stored and never change: see claim()).
+        self.owners: dict[int, str] = {}
+        self._store = store
+        self.writer.on_claims = self.owners.update
 
     def close(self) -> None:
         """Release the CRDT state once the document is unloaded."""
         self.sync.close()
+
+    async def claim(self, participant_id: str, client_ids: list[int]) -> None:
+        """Learn the owners of ``client_ids``, giving those nobody holds to
+        ``participant_id``."""
+        try:
+            owners = await self._store.claim_clients(self.info.id, participant_id, client_ids)
+        except StoreError:
+            # Storage is down: edits go on in memory until the writer can store them,
+            # and so do claims. This process's first use decides for now; the writer
+            # stores the claims before the next batch and corrects this map should
+            # another process have claimed an id first.
+            for client_id in client_ids:
+                self.owners.setdefault(client_id, participant_id)
+            self.writer.claim_later(
+                participant_id, [c for c in client_ids if self.owners[c] == participant_id]
+            )
+            return
+        self.owners.update(owners)
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)

@@ -31,6 +31,21 @@ READ_ONLY_NOTICE = "read-only: this connection's document updates are not accept
 LOCKED_NOTICE = "locked: a facilitator locked this document; updates are not accepted"
 
 
+# Yjs client ids one connection may claim: one per document instance it edits from (a
+# document kept offline across reloads holds structs of each of its earlier ids).
+MAX_CLIENT_IDS = 16
+
+
+class NeedsClaim(Exception):
+    """The frame speaks for client ids whose owners the document does not know yet:
+    claim them for this connection's participant (:meth:`LiveDocument.claim`), then hand
+    the same frame to :meth:`SyncSession.receive` again. Nothing was applied."""
+
+    def __init__(self, client_ids: list[int]) -> None:
+        super().__init__(f"unclaimed client ids {client_ids}")
+        self.client_ids = client_ids
+
+
 class ProtocolViolation(Exception):
     """The client broke the protocol; close its connection with :attr:`code`."""
 
@@ -55,9 +70,11 @@ class SyncSession:
         peer: Peer,
         role: Role,
         who: str,
+        participant_id: str,
         state_requests: MessageBudget | None = None,
     ) -> None:
         self.document = document
+        self.participant_id = participant_id
         self.peer = peer
         self.role = role
         self.who = who
@@ -71,6 +88,12 @@ class SyncSession:
         # Each sync step 1 makes the server encode and send what the client lacks, the
         # whole document for an empty state vector: a client may ask only so often.
         self._state_requests = state_requests
+        # The client's reply to the server's sync step 1 (its first step 2) may carry
+        # structs of other participants' client ids that the server lacks: copies of
+        # edits a server that stopped without storing them had relayed. Everywhere else
+        # a struct under another participant's client id is a forgery.
+        self._caught_up = False
+        self._claimed: set[int] = set()
 
     @property
     def can_edit(self) -> bool:
@@ -115,6 +138,11 @@ class SyncSession:
                 self._drop_update(message.update)
                 return
             try:
+                clients = document.sync.new_struct_clients(message.update)
+                catch_up = isinstance(message, SyncStep2) and not self._caught_up
+                self._check_authors(clients, catch_up)
+                if isinstance(message, SyncStep2):
+                    self._caught_up = True
                 document.apply_client_update(message.update, origin=self.peer)
             except InvalidUpdate as exc:
                 raise ProtocolViolation(
@@ -122,7 +150,10 @@ class SyncSession:
                 ) from exc
         elif isinstance(message, AwarenessUpdate):
             try:
-                relayed = document.awareness.apply(message.update, owner=self)
+                ids = document.awareness.client_ids(message.update)
+                mine = self._own(ids)
+                only = mine if len(mine) < len(set(ids)) else None
+                relayed = document.awareness.apply(message.update, owner=self, only=only)
             except AwarenessTooLarge as exc:
                 raise ProtocolViolation(CloseCode.MESSAGE_TOO_BIG, str(exc)) from exc
             except ProtocolError as exc:
@@ -138,6 +169,29 @@ class SyncSession:
             log.info(
                 "%s on %s reported permission denied: %s", self.who, document.label, message.reason
             )
+
+    def _own(self, client_ids: list[int]) -> set[int]:
+        """Which of ``client_ids`` belong to this connection's participant; raises
+        :class:`NeedsClaim` for ids nobody is known to hold yet."""
+        owners = self.document.owners
+        unknown = sorted({c for c in client_ids if c not in owners})
+        if unknown:
+            if len(self._claimed) + len(unknown) > MAX_CLIENT_IDS:
+                raise ProtocolViolation(CloseCode.POLICY_VIOLATION, "too many client ids")
+            self._claimed.update(unknown)
+            raise NeedsClaim(unknown)
+        return {c for c in client_ids if owners[c] == self.participant_id}
+
+    def _check_authors(self, clients: list[int], catch_up: bool) -> None:
+        """Refuse new structs under another participant's client id, outside catch-up."""
+        mine = self._own(clients)
+        if catch_up:
+            return
+        for client in clients:
+            if client not in mine:
+                raise ProtocolViolation(
+                    CloseCode.FORBIDDEN, f"client id {client} belongs to another participant"
+                )
 
     def _drop_update(self, update: bytes) -> None:
         # y-websocket answers the server's step 1 with a step 2 even when it has nothing

@@ -78,6 +78,14 @@ class Store(Protocol):
         """
         ...
 
+    async def claim_clients(
+        self, document_id: int, participant_id: str, client_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Give each of ``client_ids`` that nobody holds in the document to
+        ``participant_id``, and return the owner of every one of them. The first claim
+        wins, in every process; a claim never changes."""
+        ...
+
     async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
         """Store an event with the room's next sequence number, atomically."""
         ...
@@ -115,6 +123,7 @@ class MemoryStore:
         self.participants: dict[str, Participant] = {}
         self.documents: dict[int, _MemoryDocument] = {}
         self.events: dict[int, list[RoomEvent]] = {}
+        self.client_claims: dict[int, dict[int, str]] = {}
         # Set to an exception to make every write fail, as a broken database would.
         self.fail_writes: Exception | None = None
 
@@ -179,6 +188,14 @@ class MemoryStore:
             raise StoreError(str(self.fail_writes)) from self.fail_writes
         doc = self.documents[document_id]
         doc.log.extend((next(self._ids), u) for u in updates)
+
+    async def claim_clients(
+        self, document_id: int, participant_id: str, client_ids: Sequence[int]
+    ) -> dict[int, str]:
+        if self.fail_writes is not None:
+            raise StoreError(str(self.fail_writes)) from self.fail_writes
+        claims = self.client_claims.setdefault(document_id, {})
+        return {c: claims.setdefault(c, participant_id) for c in client_ids}
 
     async def replace_snapshot(
         self,

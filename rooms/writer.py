@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crdt.document import compact
@@ -49,11 +50,15 @@ class DocumentWriter:
         self._writing: list[bytes] = []
         self._log_rows = log_rows
         self.flushed_updates = 0
+        # Client id claims made while storage was down, stored before the next batch.
+        self._claims: dict[int, str] = {}
+        # Told the stored owner of each claim written (another process may have won).
+        self.on_claims: Callable[[dict[int, str]], None] | None = None
 
     @property
     def dirty(self) -> bool:
         """Whether updates are pending or being written: storage may not hold them yet."""
-        return bool(self._pending) or bool(self._writing)
+        return bool(self._pending) or bool(self._writing) or bool(self._claims)
 
     def replace_pending(self, update: bytes) -> int:
         """Store ``update`` in place of every pending update; it must contain them all.
@@ -70,6 +75,30 @@ class DocumentWriter:
     def failures(self) -> int:
         """Consecutive failed writes since the last success."""
         return self._failures
+
+    def claim_later(self, participant_id: str, client_ids: list[int]) -> None:
+        """Store these client id claims with the next flush (storage was down)."""
+        self._claims.update(dict.fromkeys(client_ids, participant_id))
+        if self._timer is None:
+            self._schedule(self._settings.flush_interval)
+
+    async def _store_claims(self) -> None:
+        claims, self._claims = self._claims, {}
+        by_participant: dict[str, list[int]] = {}
+        for client_id, participant_id in claims.items():
+            by_participant.setdefault(participant_id, []).append(client_id)
+        try:
+            for participant_id, client_ids in by_participant.items():
+                owners = await self._store.claim_clients(
+                    self._document_id, participant_id, client_ids
+                )
+                for client_id in client_ids:
+                    claims.pop(client_id, None)
+                if self.on_claims is not None:
+                    self.on_claims(owners)
+        except BaseException:
+            self._claims = {**claims, **self._claims}
+            raise
 
     def enqueue(self, update: bytes) -> None:
         self._pending.append(update)
@@ -108,6 +137,12 @@ class DocumentWriter:
     async def flush(self) -> None:
         """Store everything pending now. On failure the updates stay pending and it raises."""
         async with self._lock:
+            if self._claims:
+                try:
+                    await self._store_claims()
+                except BaseException:
+                    self._failures += 1
+                    raise
             if not self._pending:
                 return
             batch = self._pending

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, literal, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -17,6 +19,7 @@ from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, St
 from rooms.roles import Role
 from rooms.store import DocumentLimitReached, ParticipantLimitReached, StoreError
 from server.tables import (
+    ClientClaimRow,
     DocumentRow,
     InviteRow,
     ParticipantRow,
@@ -313,6 +316,37 @@ class SqlStore:
                 )
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
+
+    async def claim_clients(
+        self, document_id: int, participant_id: str, client_ids: Sequence[int]
+    ) -> dict[int, str]:
+        if not client_ids:
+            return {}
+        insert_ignoring = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        now = utcnow()
+        rows = [
+            {
+                "document_id": document_id,
+                "client_id": client_id,
+                "participant_id": participant_id,
+                "claimed_at": now,
+            }
+            for client_id in client_ids
+        ]
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    insert_ignoring(ClientClaimRow).on_conflict_do_nothing(), rows
+                )
+                result = await session.execute(
+                    select(ClientClaimRow.client_id, ClientClaimRow.participant_id).where(
+                        ClientClaimRow.document_id == document_id,
+                        ClientClaimRow.client_id.in_(client_ids),
+                    )
+                )
+                return {client_id: owner for client_id, owner in result.all()}
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not claim client ids: {exc}") from exc
 
     async def replace_snapshot(
         self,

@@ -13,7 +13,7 @@ from crdt.protocol import encode_permission_denied
 from rooms.directory import RefusedError
 from rooms.peer import CloseCode
 from rooms.records import DocumentInfo, RoomEvent
-from rooms.session import ProtocolViolation, SyncSession
+from rooms.session import NeedsClaim, ProtocolViolation, SyncSession
 from server.admission import MessageBudget, at_expiry
 from server.state import AppState
 from server.tokens import InvalidToken, TokenClaims
@@ -147,6 +147,7 @@ async def _serve(
         peer,
         claims.role,
         who,
+        claims.participant_id,
         MessageBudget(per_minute / 60, per_minute),
     )
     session.set_locked(info.locked)
@@ -200,7 +201,15 @@ async def _relay(
             log.info("closed %s on %s: too many messages", who, label)
             return
         try:
-            session.receive(data)
+            try:
+                session.receive(data)
+            except NeedsClaim as need:
+                # First use of a client id in this document: the store decides, once and
+                # for every process, whose it is. Then the same frame again.
+                await session.document.claim(session.participant_id, need.client_ids)
+                if peer.closing:
+                    return
+                session.receive(data)
         except ProtocolViolation as exc:
             peer.close(exc.code, exc.reason[:120])
             log.info("closed %s on %s (%d): %s", who, label, exc.code, exc.reason)

@@ -129,6 +129,22 @@ class UpdateRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ClientClaimRow(Base):
+    """The participant a Yjs client id belongs to in one document: the first who used it
+    (for an edit or a cursor). A claim never changes."""
+
+    __tablename__ = "document_clients"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RoomEventRow(Base):
     __tablename__ = "room_events"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pycrdt import Doc, Text, get_state
 
+from crdt.awareness import AwarenessEntry, encode_awareness_update
 from crdt.document import decode_state_vector
 from crdt.protocol import (
     AwarenessUpdate,
@@ -66,12 +67,20 @@ class Client:
     def __init__(self, document: LiveDocument, role: Role = Role.MEMBER) -> None:
         self.doc: Doc[Any] = Doc()
         self.peer = FakePeer()
-        self.session = SyncSession(document, self.peer, role, "client")
+        self.session = SyncSession(document, self.peer, role, "client", f"p{self.doc.client_id}")
+        # Its client id is its own, as a claim on first use would make it.
+        document.owners[self.doc.client_id] = self.session.participant_id
         self.awareness: list[bytes] = []
         self._seen = 0
         self.session.start()
         self.session.receive(encode_sync_step1(self.doc.get_state()))
         self.pump()
+
+    def cursor(self, name: str) -> bytes:
+        """An awareness update for this client's own client id."""
+        return encode_awareness_update(
+            [AwarenessEntry(self.doc.client_id, 1, {"user": {"name": name}})]
+        )
 
     def pump(self) -> None:
         for frame in self.peer.frames[self._seen :]:
@@ -206,8 +215,7 @@ async def test_awareness_crosses_and_leaves_with_the_connection() -> None:
     hub_a, hub_b = _hub(store, bus.broker()), _hub(store, bus.broker())
     alice = Client(await hub_a.acquire(info, "room"))
     bob = Client(await hub_b.acquire(info, "room"))
-    state = b'{"user":{"name":"Alice"}}'
-    alice.session.receive(encode_awareness(bytes([1, 7, 1, len(state)]) + state))
+    alice.session.receive(encode_awareness(alice.cursor("Alice")))
     await eventually(lambda: any(b"Alice" in u for u in bob.awareness_updates()))
     alice.session.end()
     await eventually(lambda: bob.awareness_updates()[-1].endswith(b"null"))
@@ -218,10 +226,11 @@ async def test_a_late_process_learns_existing_awareness() -> None:
     info = await _document(store)
     hub_a, hub_b = _hub(store, bus.broker()), _hub(store, bus.broker())
     alice = Client(await hub_a.acquire(info, "room"))
-    state = b'{"user":{"name":"Alice"}}'
-    alice.session.receive(encode_awareness(bytes([1, 7, 1, len(state)]) + state))
+    alice.session.receive(encode_awareness(alice.cursor("Alice")))
     doc_b = await hub_b.acquire(info, "room")
-    await eventually(lambda: 7 in doc_b.awareness.states, what="the awareness query")
+    await eventually(
+        lambda: alice.doc.client_id in doc_b.awareness.states, what="the awareness query"
+    )
 
 
 async def test_states_of_a_silent_process_expire() -> None:
@@ -232,8 +241,7 @@ async def test_states_of_a_silent_process_expire() -> None:
     hub_b = _hub(store, bus.broker(), awareness_timeout_seconds=0.1, awareness_sweep_seconds=0.02)
     alice = Client(await hub_a.acquire(info, "room"))
     bob = Client(await hub_b.acquire(info, "room"))
-    state = b'{"user":{"name":"Alice"}}'
-    alice.session.receive(encode_awareness(bytes([1, 7, 1, len(state)]) + state))
+    alice.session.receive(encode_awareness(alice.cursor("Alice")))
     await eventually(lambda: any(b"Alice" in u for u in bob.awareness_updates()))
     broker_a.connected = False  # A dies: its states stop being renewed
     await eventually(lambda: bob.awareness_updates()[-1].endswith(b"null"), what="the expiry sweep")

@@ -98,6 +98,8 @@ ALLOWED_CLOSE_CODES: dict[int, str] = {
     CloseCode.UNSUPPORTED_DATA: "text frame",
     CloseCode.INVALID_PAYLOAD: "update or state vector refused by the CRDT core",
     CloseCode.MESSAGE_TOO_BIG: "frame or awareness state over its limit",
+    CloseCode.POLICY_VIOLATION: "more Yjs client ids than one connection may claim",
+    CloseCode.FORBIDDEN: "document structs under another participant's client id",
 }
 
 # Frames for the whole live run: ROUNDTABLE_FUZZ_FRAMES for a soak, else a CI-sized run.

@@ -17,6 +17,12 @@ import * as Y from 'yjs'
 
 import { colourClass } from './colours.js'
 
+/** At most `max` characters of `text`, never cutting a character (an emoji) in half. */
+function clip (text, max) {
+  const characters = Array.from(text)
+  return characters.length <= max ? text : characters.slice(0, max).join('')
+}
+
 const anchorsKey = new PluginKey('roundtable-anchors')
 
 // Highlights of commented passages, recomputed whenever the threads or the text change.
@@ -144,7 +150,7 @@ export class DocumentEditor {
     const ystate = ySyncPluginKey.getState(this.editor.state)
     const encode = (pos) => toBase64(Y.encodeRelativePosition(
       absolutePositionToRelativePosition(pos, ystate.type, ystate.binding.mapping)))
-    return { start: encode(from), end: encode(to), quote: this.selectedText().slice(0, 2000) }
+    return { start: encode(from), end: encode(to), quote: clip(this.selectedText(), 2000) }
   }
 
   /** Where an anchor is now: {from, to}, or null if its positions do not resolve. */

@@ -14,6 +14,7 @@ from rooms.broker import Broker, LocalBroker
 from rooms.fanout import DocumentFanout
 from rooms.live import LiveDocument
 from rooms.records import DocumentInfo
+from rooms.recovery import Recovery
 from rooms.store import Store
 from rooms.writer import WriterSettings
 
@@ -30,6 +31,9 @@ class HubSettings:
     # 15 s), checked every awareness_sweep_seconds.
     awareness_timeout_seconds: float = 30.0
     awareness_sweep_seconds: float = 5.0
+    # How long copies of other participants' unstored edits are taken in a client's
+    # first sync step 2 after a process stopped uncleanly (see rooms/recovery.py).
+    recovery_seconds: float = 300.0
 
 
 class DocumentHub:
@@ -46,6 +50,7 @@ class DocumentHub:
         self.broker: Broker = broker if broker is not None else LocalBroker()
         self.broker.on_reconnect(self.heal)
         self.broker.on_process_gone(self._take_over)
+        self.recovery = Recovery(settings.recovery_seconds)
         self._sweeper: asyncio.Task[None] | None = None
         self._documents: dict[int, LiveDocument] = {}
         self._loading: dict[int, asyncio.Future[LiveDocument]] = {}
@@ -81,6 +86,7 @@ class DocumentHub:
                         ),
                         fanout,
                     )
+                    document.recovery = self.recovery
                 except BaseException as exc:
                     await fanout.stop()
                     pending.set_exception(exc)
@@ -173,7 +179,10 @@ class DocumentHub:
             )
 
     async def _take_over(self, origin: bytes) -> None:
-        """Another process is gone: store what it held and had not stored, where we hold it."""
+        """Another process is gone: store what it held and had not stored, where we hold it.
+
+        Its clients reconnect here with copies of its last unstored edits: recovery."""
+        self.recovery.begin()
         for document in list(self._documents.values()):
             if origin not in document.remote_origins:
                 continue

@@ -10,6 +10,7 @@ from crdt.protocol import ProtocolError, encode_awareness, encode_update
 from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
 from rooms.records import DocumentInfo, StoredDocument
+from rooms.recovery import Recovery
 from rooms.store import Store, StoreError
 from rooms.writer import DocumentWriter, WriterSettings
 
@@ -53,6 +54,8 @@ class LiveDocument:
         self.owners: dict[int, str] = {}
         self._store = store
         self.writer.on_claims = self.owners.update
+        # Open while copies of a stopped process's unstored edits may come back.
+        self.recovery = Recovery(0.0)
 
     def close(self) -> None:
         """Release the CRDT state once the document is unloaded."""

@@ -88,9 +88,10 @@ class SyncSession:
         # Each sync step 1 makes the server encode and send what the client lacks, the
         # whole document for an empty state vector: a client may ask only so often.
         self._state_requests = state_requests
-        # The client's reply to the server's sync step 1 (its first step 2) may carry
-        # structs of other participants' client ids that the server lacks: copies of
-        # edits a server that stopped without storing them had relayed. Everywhere else
+        # While the document's recovery window is open, the client's reply to the
+        # server's sync step 1 (its first step 2) may carry structs of other
+        # participants' client ids that the server lacks: copies of edits a process that
+        # stopped without storing them had relayed (rooms/recovery.py). Everywhere else
         # a struct under another participant's client id is a forgery.
         self._caught_up = False
         self._claimed: set[int] = set()
@@ -183,15 +184,27 @@ class SyncSession:
         return {c for c in client_ids if owners[c] == self.participant_id}
 
     def _check_authors(self, clients: list[int], catch_up: bool) -> None:
-        """Refuse new structs under another participant's client id, outside catch-up."""
+        """Refuse new structs under another participant's client id.
+
+        In the client's first step 2 (``catch_up``) they are taken while the document
+        is recovering. Outside that window they close the connection with 1013, not
+        4403: the process that lost them may just have died, and another process learns
+        so only after a few missed heartbeats; the client reconnects and sends them again.
+        """
         mine = self._own(clients)
-        if catch_up:
+        foreign = [client for client in clients if client not in mine]
+        if not foreign:
             return
-        for client in clients:
-            if client not in mine:
-                raise ProtocolViolation(
-                    CloseCode.FORBIDDEN, f"client id {client} belongs to another participant"
-                )
+        if catch_up and self.document.recovery.active:
+            return
+        if catch_up:
+            raise ProtocolViolation(
+                CloseCode.TRY_AGAIN_LATER,
+                f"client id {foreign[0]} belongs to another participant; not recovering",
+            )
+        raise ProtocolViolation(
+            CloseCode.FORBIDDEN, f"client id {foreign[0]} belongs to another participant"
+        )
 
     def _drop_update(self, update: bytes) -> None:
         # y-websocket answers the server's step 1 with a step 2 even when it has nothing

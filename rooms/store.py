@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +99,23 @@ class Store(Protocol):
         """The sequence number of the room's latest event (0 before the first)."""
         ...
 
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
+        """Record that the process ``run_id`` serves from now on; True if it found the
+        record of a process that did not stop cleanly (:meth:`end_run`), which may have
+        relayed edits it never stored. With ``sole`` (no other process shares this
+        database) every other record is such a process's; otherwise another record
+        counts too (its process may have just died) but only those not renewed for
+        ``stale_after`` seconds are removed."""
+        ...
+
+    async def renew_run(self, run_id: str) -> None:
+        """Mark the process ``run_id`` as alive now."""
+        ...
+
+    async def end_run(self, run_id: str) -> None:
+        """The process ``run_id`` stopped cleanly: everything it relayed is stored."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -124,6 +142,7 @@ class MemoryStore:
         self.documents: dict[int, _MemoryDocument] = {}
         self.events: dict[int, list[RoomEvent]] = {}
         self.client_claims: dict[int, dict[int, str]] = {}
+        self.runs: dict[str, float] = {}
         # Set to an exception to make every write fail, as a broken database would.
         self.fail_writes: Exception | None = None
 
@@ -188,6 +207,21 @@ class MemoryStore:
             raise StoreError(str(self.fail_writes)) from self.fail_writes
         doc = self.documents[document_id]
         doc.log.extend((next(self._ids), u) for u in updates)
+
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
+        now = time.time()
+        others = {r: at for r, at in self.runs.items() if r != run_id}
+        for other, at in others.items():
+            if sole or now - at > stale_after:
+                del self.runs[other]
+        self.runs[run_id] = now
+        return bool(others)
+
+    async def renew_run(self, run_id: str) -> None:
+        self.runs[run_id] = time.time()
+
+    async def end_run(self, run_id: str) -> None:
+        self.runs.pop(run_id, None)
 
     async def claim_clients(
         self, document_id: int, participant_id: str, client_ids: Sequence[int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -23,6 +24,7 @@ from rooms.directory import RefusedError, RoomDirectory
 from rooms.events import RoomEvents
 from rooms.hub import DocumentHub, HubSettings
 from rooms.presence import Roster
+from rooms.store import StoreError
 from rooms.writer import WriterSettings
 from server import api, controls_api, threads_api
 from server.admission import Admission
@@ -44,6 +46,8 @@ from server.tokens import TokenSigner
 from server.ws_peer import KeepServerSend
 
 log = logging.getLogger("roundtable")
+# How often a process renews its record in storage (see rooms/recovery.py).
+RUN_RENEWAL_SECONDS = 30.0
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -71,9 +75,18 @@ async def open_state(settings: Settings) -> AppState:
             ),
             idle_unload_seconds=settings.idle_unload_seconds,
             max_awareness_bytes=settings.max_awareness_bytes,
+            recovery_seconds=settings.recovery_seconds,
         ),
         broker,
     )
+    run_id = broker.origin.hex()
+    if await store.begin_run(
+        run_id, sole=not settings.redis_url, stale_after=3 * RUN_RENEWAL_SECONDS
+    ):
+        # A process before this one stopped without storing its last edits: their
+        # copies come back with the clients that had them.
+        log.warning("a previous process did not stop cleanly: recovering its last edits")
+        hub.recovery.begin()
     events = RoomEvents(store, broker)
     threads = SqlThreadStore(engine)
     control_store = SqlControlStore(engine)
@@ -101,7 +114,19 @@ async def open_state(settings: Settings) -> AppState:
             heartbeat_seconds=settings.presence_heartbeat_seconds,
             timeout_seconds=settings.presence_timeout_seconds,
         ),
+        run_id=run_id,
     )
+
+
+async def _renew_run(state: AppState) -> None:
+    """Tell storage this process is alive, so another one starting does not take its
+    record for that of a process that died."""
+    while True:
+        await asyncio.sleep(RUN_RENEWAL_SECONDS)
+        try:
+            await state.store.renew_run(state.run_id)
+        except StoreError as exc:
+            log.warning("could not renew this process's record: %s", exc)
 
 
 async def _app_page(request: Request) -> Response:
@@ -129,11 +154,15 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             # a full collection scanning them all stalled every connection for 50 ms.
             gc.collect()
             gc.freeze()
+        renewal = asyncio.create_task(_renew_run(state))
         try:
             yield
         finally:
+            renewal.cancel()
             await state.roster.close()
             await state.hub.close()
+            # Reached only once every update is stored.
+            await state.store.end_run(state.run_id)
             await state.hub.broker.close()
             await state.store.close()
             log.info("all updates stored; stopped")

@@ -44,6 +44,10 @@ class Settings:
     # Per sync connection: sync step 1 requests (each answered with everything the
     # client lacks, the whole document when it has nothing) a minute, all at once at most.
     max_sync_requests_per_minute: int = 20
+    # After a process stopped without storing its last edits (killed, crashed), a
+    # client's first sync step 2 may for this long carry other participants' edits
+    # that the server lacks (the copies the clients kept); otherwise that is refused.
+    recovery_seconds: float = 300.0
     max_awareness_bytes: int = 64 * 1024
     # Origins (scheme://host[:port], comma-separated) whose pages may open WebSockets,
     # besides the server's own host.

@@ -31,6 +31,9 @@ from server.tables import (
     utcnow,
 )
 
+# Settings keys of the processes serving now, each with when it last said so.
+_RUN = "run:"
+
 # Log rows deleted per statement, well under the drivers' bound-parameter limits.
 _DELETE_BATCH = 1000
 
@@ -316,6 +319,42 @@ class SqlStore:
                 )
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
+
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
+        now = time.time()
+        try:
+            async with self._sessions.begin() as session:
+                rows = await session.execute(
+                    select(SettingRow.key, SettingRow.value).where(
+                        SettingRow.key.startswith(_RUN, autoescape=True)
+                    )
+                )
+                others = {k: float(v) for k, v in rows.all() if k != _RUN + run_id}
+                gone = [k for k, at in others.items() if sole or now - at > stale_after]
+                if gone:
+                    await session.execute(delete(SettingRow).where(SettingRow.key.in_(gone)))
+                session.add(SettingRow(key=_RUN + run_id, value=repr(now)))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not record this process: {exc}") from exc
+        return bool(others)
+
+    async def renew_run(self, run_id: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(SettingRow)
+                    .where(SettingRow.key == _RUN + run_id)
+                    .values(value=repr(time.time()))
+                )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not renew this process's record: {exc}") from exc
+
+    async def end_run(self, run_id: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(delete(SettingRow).where(SettingRow.key == _RUN + run_id))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not record a clean stop: {exc}") from exc
 
     async def claim_clients(
         self, document_id: int, participant_id: str, client_ids: Sequence[int]

@@ -34,3 +34,5 @@ class AppState:
     roster: Roster
     admission: Admission
     join_limits: JoinLimits
+    # This process's record in storage (rooms/recovery.py): the broker's origin id.
+    run_id: str

@@ -19,13 +19,15 @@ from typing import Any
 from pycrdt import Doc, Text
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
-from crdt.protocol import encode_update
+from crdt.protocol import encode_sync_step2, encode_update
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.config import Settings
+from server.sql_store import SqlStore, create_engine
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
 from tests.threads_client import Person, join
+from tests.timing import eventually
 from tests.yclient import YClient, open_synced
 
 DOC = "guide"
@@ -57,14 +59,19 @@ async def barrier(sender: YClient, watcher: YClient, name: str) -> None:
     await watcher.wait_until(lambda: name in names_seen(watcher).get(own, []))
 
 
-def forged_update(client_id: int, value: str, base: YClient) -> bytes:
-    """An update inserting ``value`` under ``client_id``, at the next clock of that
+def forged_structs(client_id: int, value: str, base: YClient) -> bytes:
+    """A Yjs update inserting ``value`` under ``client_id``, at the next clock of that
     client in ``base``'s document (so the structs are new to the server)."""
     doc: Doc[Any] = Doc(client_id=client_id)
     doc.apply_update(base.doc.get_update())
     before = doc.get_state()
     doc.get("text", type=Text).insert(0, value)
-    return encode_update(doc.get_update(before))
+    return doc.get_update(before)
+
+
+def forged_update(client_id: int, value: str, base: YClient) -> bytes:
+    """The y-websocket update message of :func:`forged_structs`."""
+    return encode_update(forged_structs(client_id, value, base))
 
 
 async def test_a_cursor_under_another_participants_client_id_is_dropped(
@@ -227,3 +234,57 @@ async def test_claims_are_stored_with_the_document(server: RunningServer) -> Non
         await b.close()
     finally:
         await a.close()
+
+
+async def first_step2_forgery(server: RunningServer, room: CreatedRoom) -> YClient:
+    """Ann writes; then a fresh connection of Bo's answers the server's step 1 with a
+    step 2 that adds structs under Ann's client id. Returns Bo's watching client."""
+    ann = await join(server, room, Role.MEMBER, "Ann")
+    bo = await join(server, room, Role.MEMBER, "Bo")
+    a = await open_synced(url(server, room), ann.token)
+    b = await open_synced(url(server, room), bo.token)
+    a.insert(0, "Ann wrote this.")
+    await b.wait_text("Ann wrote this.")
+    await a.close()
+    forger = await YClient.open(url(server, room), bo.token, handshake=False)
+    step2 = encode_sync_step2(forged_structs(a.doc.client_id, "FORGED ", b))
+    await forger.send(step2)
+    return forger
+
+
+async def test_a_first_sync_step_2_may_not_carry_another_participants_edits(
+    server: RunningServer,
+) -> None:
+    room = await server.create_room()
+    forger = await first_step2_forgery(server, room)
+    code, reason = await forger.wait_closed()
+    # 1013: a client holding a process's last edits reconnects until the process is
+    # known gone and the recovery window opens; outside it, nothing is taken.
+    assert code == 1013, (code, reason)
+    assert "belongs to another participant" in reason
+    stored = await server.stored_document(room, DOC)
+    assert str(stored.get("text", type=Text)) == "Ann wrote this."
+
+
+async def test_after_an_unclean_stop_a_first_sync_step_2_brings_back_lost_edits(
+    sqlite_url: str,
+) -> None:
+    settings = fast_settings(sqlite_url)
+    async with run_server(settings):
+        pass  # migrations applied, stopped cleanly
+    # A process that never stopped cleanly left its record behind.
+    store = SqlStore(create_engine(sqlite_url))
+    assert not await store.begin_run("d" * 32, sole=True, stale_after=90)
+    await store.close()
+    async with run_server(settings) as server:
+        assert server.app_state.hub.recovery.active
+        room = await server.create_room()
+        forger = await first_step2_forgery(server, room)
+        # Taken: in recovery this is what a client holding a dead process's last
+        # (unstored) edits of another participant sends.
+        await eventually(lambda: "FORGED " in (server.live_text(room, DOC) or ""))
+        assert forger.is_open
+        await forger.close()
+    async with run_server(settings) as server:
+        # That process stopped cleanly: no recovery.
+        assert not server.app_state.hub.recovery.active

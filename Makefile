@@ -71,7 +71,8 @@ test-latest: $(UV) $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
 	$(UV) venv --quiet --python $(PYTHON) $(LATEST_VENV)
 	$(UV) pip install --quiet --python $(LATEST_VENV)/bin/python --refresh \
 	  -e '.[test]'
-	$(UV) pip list --python $(LATEST_VENV)/bin/python --outdated --quiet || true
+	@echo "what make upgrade would change in uv.lock:"
+	@$(UV) lock --upgrade --dry-run
 	$(MAKE) --no-print-directory check BIN=$(LATEST_VENV)/bin
 
 $(NODE_STAMP): tests/interop/package-lock.json

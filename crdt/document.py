@@ -214,6 +214,24 @@ def decode_state_vector(state_vector: bytes) -> dict[int, int]:
     return clocks
 
 
+def update_clients(update: bytes) -> list[int] | None:
+    """The client ids an update holds structs of, when its first bytes tell: none, or
+    the one client of an update with one client's structs (what a typing client sends).
+    None for several clients (naming the others means decoding the structs) or bytes
+    that do not start like an update."""
+    reader = Reader(update)
+    try:
+        count = reader.var_uint()
+        if count == 0:
+            return []
+        if count == 1:
+            reader.var_uint()  # how many structs
+            return [reader.var_uint()]
+    except ProtocolError:
+        return None
+    return None
+
+
 def encode_state_vector(clocks: dict[int, int]) -> bytes:
     """The inverse of :func:`decode_state_vector`."""
     out = [write_var_uint(len(clocks))]

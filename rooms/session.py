@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from crdt.awareness import AwarenessTooLarge
-from crdt.document import InvalidUpdate
+from crdt.document import InvalidUpdate, update_clients
 from crdt.protocol import (
     AwarenessUpdate,
     PermissionDenied,
@@ -139,9 +139,15 @@ class SyncSession:
                 self._drop_update(message.update)
                 return
             try:
-                clients = document.sync.new_struct_clients(message.update)
                 catch_up = isinstance(message, SyncStep2) and not self._caught_up
-                self._check_authors(clients, catch_up)
+                # The usual update holds the sender's own structs only: its first bytes
+                # say so. Anything else is looked at closely.
+                clients = update_clients(message.update)
+                if clients is None or any(
+                    document.owners.get(client) != self.participant_id for client in clients
+                ):
+                    clients = document.sync.new_struct_clients(message.update)
+                    self._check_authors(clients, catch_up)
                 if isinstance(message, SyncStep2):
                     self._caught_up = True
                 document.apply_client_update(message.update, origin=self.peer)

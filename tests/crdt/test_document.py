@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map, Text
 
-from crdt.document import EMPTY_UPDATE, InvalidUpdate, SyncDocument, compact
+from crdt.document import EMPTY_UPDATE, InvalidUpdate, SyncDocument, compact, update_clients
 
 # Client 1 types "ab", then "cd" after it, then deletes "bc": three sequential updates.
 INSERT_AB = b"\x01\x01\x01\x00\x04\x01\x01t\x02ab\x00"
@@ -488,3 +488,48 @@ def test_a_struct_past_a_gap_that_the_core_integrates_silently_is_still_relayed(
     document = SyncDocument()
     assert document.apply(ghost) == ghost
     assert document.apply(ghost) is None  # the second time nothing changes
+
+
+def _typed(client_id: int, value: str, base: bytes | None = None) -> tuple[Doc[Any], bytes]:
+    """A document of ``client_id`` (on top of ``base``) and the update of typing ``value``."""
+    doc: Doc[Any] = Doc(client_id=client_id)
+    if base:
+        doc.apply_update(base)
+    before = doc.get_state()
+    doc.get("text", type=Text).insert(0, value)
+    return doc, doc.get_update(before)
+
+
+def test_update_clients_reads_the_one_client_of_a_typing_update() -> None:
+    _, update = _typed(1234, "hi")
+    assert update_clients(update) == [1234]
+    assert update_clients(EMPTY_UPDATE) == []
+    assert update_clients(b"\x80") is None  # truncated varuint
+
+
+def test_update_clients_gives_up_on_several_clients() -> None:
+    a, _ = _typed(1, "a")
+    b, _ = _typed(2, "b", a.get_update())
+    assert update_clients(b.get_update()) is None
+
+
+def test_new_struct_clients_names_only_what_the_document_lacks() -> None:
+    a, first = _typed(1, "abc")
+    document = SyncDocument()
+    assert document.new_struct_clients(first) == [1]
+    document.apply(first)
+    assert document.new_struct_clients(first) == []
+    # A diff that starts past clock 0 (pycrdt's get_state of it would name no client).
+    _, more = _typed(1, "d", a.get_update())
+    assert document.new_struct_clients(more) == [1]
+    # Two clients, one of them known: only the other.
+    b, _ = _typed(2, "e", a.get_update())
+    assert document.new_struct_clients(b.get_update()) == [2]
+    # Nothing new, but several known clients: nothing.
+    document.apply(b.get_update())
+    assert document.new_struct_clients(b.get_update()) == []
+
+
+def test_new_struct_clients_refuses_bytes_that_are_not_an_update() -> None:
+    with pytest.raises(InvalidUpdate):
+        SyncDocument().new_struct_clients(b"\x01\x05\xff")

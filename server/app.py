@@ -80,12 +80,14 @@ async def open_state(settings: Settings) -> AppState:
         broker,
     )
     run_id = broker.origin.hex()
-    if await store.begin_run(
-        run_id, sole=not settings.redis_url, stale_after=3 * RUN_RENEWAL_SECONDS
-    ):
-        # A process before this one stopped without storing its last edits: their
-        # copies come back with the clients that had them.
-        log.warning("a previous process did not stop cleanly: recovering its last edits")
+    sole = not settings.redis_url
+    if await store.begin_run(run_id, sole=sole, stale_after=3 * RUN_RENEWAL_SECONDS):
+        # A process before this one may have stopped without storing its last edits:
+        # their copies come back with the clients that had them.
+        if sole:
+            log.warning("the previous process did not stop cleanly: recovering its last edits")
+        else:
+            log.info("other processes are recorded (running, or stopped uncleanly): recovering")
         hub.recovery.begin()
     events = RoomEvents(store, broker)
     threads = SqlThreadStore(engine)

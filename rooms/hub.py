@@ -179,10 +179,7 @@ class DocumentHub:
             )
 
     async def _take_over(self, origin: bytes) -> None:
-        """Another process is gone: store what it held and had not stored, where we hold it.
-
-        Its clients reconnect here with copies of its last unstored edits: recovery."""
-        self.recovery.begin()
+        """Another process is gone: store what it held and had not stored, where we hold it."""
         for document in list(self._documents.values()):
             if origin not in document.remote_origins:
                 continue

@@ -99,13 +99,12 @@ class Store(Protocol):
         """The sequence number of the room's latest event (0 before the first)."""
         ...
 
-    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
-        """Record that the process ``run_id`` serves from now on; True if it found the
-        record of a process that did not stop cleanly (:meth:`end_run`), which may have
-        relayed edits it never stored. With ``sole`` (no other process shares this
-        database) every other record is such a process's; otherwise another record
-        counts too (its process may have just died) but only those not renewed for
-        ``stale_after`` seconds are removed."""
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> list[str]:
+        """Record that the process ``run_id`` serves from now on, and return the other
+        records found: processes running now, or ones that did not stop cleanly
+        (:meth:`end_run`) and may have relayed edits they never stored. With ``sole``
+        (no other process shares this database) each is a dead process's and removed;
+        otherwise only those not renewed for ``stale_after`` seconds are removed."""
         ...
 
     async def renew_run(self, run_id: str) -> None:
@@ -208,14 +207,14 @@ class MemoryStore:
         doc = self.documents[document_id]
         doc.log.extend((next(self._ids), u) for u in updates)
 
-    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> list[str]:
         now = time.time()
         others = {r: at for r, at in self.runs.items() if r != run_id}
         for other, at in others.items():
             if sole or now - at > stale_after:
                 del self.runs[other]
         self.runs[run_id] = now
-        return bool(others)
+        return sorted(others)
 
     async def renew_run(self, run_id: str) -> None:
         self.runs[run_id] = time.time()

@@ -81,13 +81,14 @@ async def open_state(settings: Settings) -> AppState:
     )
     run_id = broker.origin.hex()
     sole = not settings.redis_url
-    if await store.begin_run(run_id, sole=sole, stale_after=3 * RUN_RENEWAL_SECONDS):
-        # A process before this one may have stopped without storing its last edits:
-        # their copies come back with the clients that had them.
-        if sole:
-            log.warning("the previous process did not stop cleanly: recovering its last edits")
-        else:
-            log.info("other processes are recorded (running, or stopped uncleanly): recovering")
+    other_runs = await store.begin_run(run_id, sole=sole, stale_after=3 * RUN_RENEWAL_SECONDS)
+    if isinstance(broker, RedisBroker):
+        # Its clients reconnect here with copies of its last unstored edits.
+        broker.on_process_died(lambda origin: hub.recovery.begin())
+    if other_runs and sole:
+        # The process before this one stopped without storing its last edits: their
+        # copies come back with the clients that had them.
+        log.warning("the previous process did not stop cleanly: recovering its last edits")
         hub.recovery.begin()
     events = RoomEvents(store, broker)
     threads = SqlThreadStore(engine)
@@ -117,7 +118,25 @@ async def open_state(settings: Settings) -> AppState:
             timeout_seconds=settings.presence_timeout_seconds,
         ),
         run_id=run_id,
+        other_runs=[] if sole else other_runs,
     )
+
+
+async def _recover_from_the_dead(state: AppState, broker: RedisBroker) -> None:
+    """Of the processes recorded at start, those not heard from on the broker within
+    its silence period stopped uncleanly: open the recovery window, drop their records."""
+    await asyncio.sleep(broker.silence_seconds + 1)
+    alive = {origin.hex() for origin in broker.processes}
+    dead = [run for run in state.other_runs if run not in alive]
+    if not dead:
+        return
+    log.warning("%d process(es) did not stop cleanly: recovering their last edits", len(dead))
+    state.hub.recovery.begin()
+    try:
+        for run in dead:
+            await state.store.end_run(run)
+    except StoreError as exc:
+        log.warning("could not remove the records of stopped processes: %s", exc)
 
 
 async def _renew_run(state: AppState) -> None:
@@ -157,10 +176,18 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             gc.collect()
             gc.freeze()
         renewal = asyncio.create_task(_renew_run(state))
+        broker = state.hub.broker
+        state.run_check = (
+            asyncio.create_task(_recover_from_the_dead(state, broker))
+            if state.other_runs and isinstance(broker, RedisBroker)
+            else None
+        )
         try:
             yield
         finally:
             renewal.cancel()
+            if state.run_check is not None:
+                state.run_check.cancel()
             await state.roster.close()
             await state.hub.close()
             # Reached only once every update is stored.

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -51,6 +52,8 @@ class RedisBroker:
         # Other processes, by origin: when each was last heard from (loop time).
         self._seen: dict[bytes, float] = {}
         self._gone_callbacks: list[GoneCallback] = []
+        # Called only for a process that went silent, not one that said goodbye.
+        self._died_callbacks: list[Callable[[bytes], None]] = []
         self._origin = new_origin()
         self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._handlers: dict[str, Handler] = {}
@@ -89,6 +92,16 @@ class RedisBroker:
 
     def on_process_gone(self, callback: GoneCallback) -> None:
         self._gone_callbacks.append(callback)
+
+    def on_process_died(self, callback: Callable[[bytes], None]) -> None:
+        """Run ``callback`` with the origin of a process that went silent (it died:
+        a process that stops cleanly says goodbye), before the gone callbacks."""
+        self._died_callbacks.append(callback)
+
+    @property
+    def silence_seconds(self) -> float:
+        """How long another process may go unheard before it counts as gone."""
+        return _MISSED_HEARTBEATS * self._heartbeat_seconds
 
     @property
     def processes(self) -> set[bytes]:
@@ -224,6 +237,8 @@ class RedisBroker:
                     if seen < deadline:
                         del self._seen[origin]
                         log.warning("process %s went silent: taking over", origin.hex()[:8])
+                        for died in self._died_callbacks:
+                            died(origin)
                         self._spawn(self._gone(origin))
             await asyncio.sleep(self._heartbeat_seconds)
 

@@ -320,7 +320,7 @@ class SqlStore:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
 
-    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> bool:
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> list[str]:
         now = time.time()
         try:
             async with self._sessions.begin() as session:
@@ -336,7 +336,7 @@ class SqlStore:
                 session.add(SettingRow(key=_RUN + run_id, value=repr(now)))
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not record this process: {exc}") from exc
-        return bool(others)
+        return sorted(k.removeprefix(_RUN) for k in others)
 
     async def renew_run(self, run_id: str) -> None:
         try:

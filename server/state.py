@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from rooms.comments import Comments
@@ -36,3 +37,7 @@ class AppState:
     join_limits: JoinLimits
     # This process's record in storage (rooms/recovery.py): the broker's origin id.
     run_id: str
+    # The other processes' records found at start, running or dead: see app.py.
+    other_runs: list[str]
+    # Telling running processes from dead ones among them, once the broker has heard.
+    run_check: asyncio.Task[None] | None = None

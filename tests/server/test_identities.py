@@ -288,3 +288,25 @@ async def test_after_an_unclean_stop_a_first_sync_step_2_brings_back_lost_edits(
     async with run_server(settings) as server:
         # That process stopped cleanly: no recovery.
         assert not server.app_state.hub.recovery.active
+
+
+async def test_with_redis_only_a_recorded_process_that_went_silent_opens_recovery(
+    postgres_url: str, redis_url: str
+) -> None:
+    settings = cluster(postgres_url, redis_url)
+    async with run_server(settings) as first:
+        # A second process beside a running one: the first is heard, nothing to recover.
+        async with run_server(settings) as second:
+            check = second.app_state.run_check
+            assert check is not None
+            await check
+            assert not second.app_state.hub.recovery.active
+        # A process that died without a clean stop left its record (its origin is
+        # never heard on the broker).
+        await first.app_state.store.begin_run(uuid.uuid4().hex, sole=False, stale_after=90)
+        async with run_server(settings) as third:
+            check = third.app_state.run_check
+            assert check is not None
+            await check
+            assert third.app_state.hub.recovery.active
+        assert not first.app_state.hub.recovery.active

@@ -4,13 +4,15 @@ Server-side edits (templates, restoring a version) are made on a scratch copy of
 document and returned as one Yjs update, which the caller applies like a client's
 edit, so every client receives it and it is stored once. Exports walk the fragment
 and write Markdown or HTML; text is always escaped, link targets are limited to
-http, https and mailto.
+http, https and mailto. The Markdown holds no HTML and no structure the document does
+not have, even for a renderer that lets raw HTML through.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +24,6 @@ from crdt.anchors import CONTENT_ROOT
 Block = tuple[str, dict[str, Any], str | Sequence["Block"]]
 
 _SAFE_LINK = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
 
 
 def content_of(state: bytes) -> Doc[Any]:
@@ -115,7 +116,7 @@ def plain_text(state: bytes) -> str:
     return "\n".join(lines)
 
 
-# Markdown
+# Attributes and text, as both exports read them
 
 
 def _int(value: object, default: int) -> int:
@@ -129,121 +130,267 @@ def _int(value: object, default: int) -> int:
     return default
 
 
-def _longest_run(text: str, char: str) -> int:
-    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
+def _line_breaks(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _md_escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+def _code_text(element: XmlElement) -> str:
+    """A code block's text (marks, which a code block does not take, are left out)."""
+    chunks = (
+        chunk
+        for child in element.children
+        if isinstance(child, XmlText)
+        for chunk, _ in child.diff()
+        if isinstance(chunk, str)
+    )
+    return _line_breaks("".join(chunks))
 
 
-def _md_line_start(line: str) -> str:
-    """Escape what would start a block (heading, quote, list, rule) at a line's start."""
-    stripped = line.lstrip(" ")
-    pad = line[: len(line) - len(stripped)]
-    number = re.match(r"(\d{1,9})([.)])", stripped)
-    if number:
-        return f"{pad}{number[1]}\\{number[2]}{stripped[number.end() :]}"
-    if re.match(r"(#{1,6}|[-+=])(\s|$)", stripped) or re.match(r"[-=]{3,}\s*$", stripped):
-        return f"{pad}\\{stripped}"
-    return line
+# Markdown
+#
+# The export must stay inert in any renderer, including one that passes raw HTML
+# through: text never opens a construct of its own (HTML, autolink, entity reference,
+# link, emphasis, code, a new block), and attributes reach the output only through
+# whitelists (a code block's language, link schemes, numbers). CommonMark ends a line
+# at "\r" as well as at "\n", so every text is read with its line breaks made "\n".
 
-
-def _md_code_span(code: str) -> str:
-    fence = "`" * (_longest_run(code, "`") + 1)
-    pad = " " if code.startswith("`") or code.endswith("`") else ""
-    return f"{fence}{pad}{code}{pad}{fence}"
-
-
-def _md_inline(node: XmlElement) -> str:
-    out: list[str] = []
-    for child in node.children:
-        if isinstance(child, XmlText):
-            for chunk, attrs in child.diff():
-                if not isinstance(chunk, str):
-                    continue
-                marks = attrs or {}
-                text = _md_code_span(chunk) if "code" in marks else _md_escape(chunk)
-                if "bold" in marks:
-                    text = f"**{text}**"
-                if "italic" in marks:
-                    text = f"*{text}*"
-                if "strike" in marks:
-                    text = f"~~{text}~~"
-                link = marks.get("link")
-                if isinstance(link, dict) and _SAFE_LINK.match(str(link.get("href", ""))):
-                    href = str(link["href"])
-                    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("<", "%3C")):
-                        href = href.replace(char, code)
-                    text = f"[{text}]({href})"
-                out.append(text)
-        elif isinstance(child, XmlElement) and child.tag == "hardBreak":
-            out.append("\\\n")
-        elif isinstance(child, XmlElement):
-            out.append(_md_inline(child))
-    return "\n".join(_md_line_start(line) for line in "".join(out).split("\n"))
-
-
-def _indent(text: str, prefix: str) -> str:
-    return "\n".join(f"{prefix}{line}" if line else line for line in text.split("\n"))
-
-
-def _md_list(element: XmlElement) -> str:
-    items = []
-    start = _int(element.attributes.get("start"), 1)
-    for number, item in enumerate(c for c in element.children if isinstance(c, XmlElement)):
-        if element.tag == "orderedList":
-            marker, prefix = f"{start + number}. ", ""
-        elif element.tag == "taskList":
-            marker = "- "
-            prefix = "[x] " if item.attributes.get("checked") is True else "[ ] "
-        else:
-            marker, prefix = "- ", ""
-        content = _md_item(item)
-        body = _indent(prefix + content, " " * len(marker))
-        items.append(marker + body[len(marker) :])
-    return "\n".join(items)
-
-
-# Blocks that may start right below a line of text without joining it.
-_INTERRUPTING = {
+# Escaped wherever they appear in text: each can open inline syntax (GFM tables and
+# strikethrough, and the attribute lists of other dialects, included); "&" only where
+# it would start an entity reference.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]<>~|{}]|&(?=[A-Za-z0-9#])")
+# An ordered list marker; CommonMark reads at most nine digits as a list number.
+_LIST_NUMBER = re.compile(r"\d{1,9}(?=[.)])")
+_MAX_LIST_NUMBER = 999_999_999
+# A fenced code block's info string: a language name and nothing else.
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+.#-]{1,40}")
+# Percent-encoded in a link target, with every whitespace and control character: what
+# would end it, open other syntax, or break out of a carelessly built attribute.
+_URL_UNSAFE = frozenset("()<>\\`\"' ")
+_HARD_BREAK = "\\\n"
+# Nodes that are blocks of their own in Markdown; anything else is written as text.
+_BLOCKS = {
     "heading",
     "bulletList",
     "orderedList",
     "taskList",
     "blockquote",
     "codeBlock",
+    "horizontalRule",
 }
 
+# Code span, bold, italic, strike, safe link target: what a run looks like in Markdown.
+_Style = tuple[bool, bool, bool, bool, str | None]
 
-def _md_item(item: XmlElement) -> str:
-    """A list item's blocks, each on the next line; a blank line before a paragraph,
-    which would otherwise continue the line above it."""
-    parts: list[str] = []
-    for child in item.children:
-        if not isinstance(child, XmlElement):
-            continue
-        if parts:
-            parts.append("\n\n" if child.tag not in _INTERRUPTING else "\n")
-        parts.append(_md_block(child))
-    return "".join(parts)
+
+def _longest_run(text: str, char: str) -> int:
+    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
+
+
+def _md_escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
+
+
+def _md_line(line: str, *, first: bool) -> str:
+    """One line of a paragraph: no indentation that would make it code, nothing at its
+    start that would open a block (heading, list item, setext underline, rule), no
+    trailing whitespace (two spaces would be a hard break). A blank line becomes empty."""
+    body = line.lstrip(" \t")
+    pad = line[: len(line) - len(body)]
+    if first or "\t" in pad or len(pad) > 3:
+        pad = ""
+    body = body.rstrip()
+    if not body:
+        return ""
+    number = _LIST_NUMBER.match(body)
+    if number:
+        body = f"{number[0]}\\{body[number.end() :]}"
+    elif body[0] in "#+-=":
+        body = "\\" + body
+    return pad + body
+
+
+def _md_code_span(code: str) -> str:
+    # A line break in a code span renders as a space; kept, it could end the paragraph.
+    code = code.replace("\n", " ")
+    fence = "`" * (_longest_run(code, "`") + 1)
+    # CommonMark takes a space off both ends of a span that starts and ends with one.
+    ends = code[:1] + code[-1:]
+    padded = "`" in ends or (ends == "  " and code.strip(" ") != "")
+    pad = " " if padded else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
+
+
+def _md_destination(href: str) -> str:
+    encoded = "".join(
+        "".join(f"%{byte:02X}" for byte in char.encode())
+        if char in _URL_UNSAFE or unicodedata.category(char)[0] in "CZ"
+        else char
+        for char in href
+    )
+    return re.sub(r"&(?=[A-Za-z0-9#])", r"\\&", encoded)
+
+
+def _md_style(marks: dict[str, Any]) -> _Style:
+    link = marks.get("link")
+    href = str(link.get("href", "")) if isinstance(link, dict) else ""
+    return (
+        "code" in marks,
+        "bold" in marks,
+        "italic" in marks,
+        "strike" in marks,
+        href if _SAFE_LINK.match(href) else None,
+    )
+
+
+def _md_runs(node: XmlElement, runs: list[tuple[str, _Style] | None]) -> None:
+    """The text runs under ``node``, ``None`` for a hard break. Neighbours that look the
+    same in Markdown are one run, so two code spans never touch."""
+    for child in node.children:
+        if isinstance(child, XmlText):
+            for chunk, attrs in child.diff():
+                if not isinstance(chunk, str) or not chunk:
+                    continue
+                style, text = _md_style(attrs or {}), _line_breaks(chunk)
+                last = runs[-1] if runs else None
+                if last is not None and last[1] == style:
+                    runs[-1] = (last[0] + text, style)
+                else:
+                    runs.append((text, style))
+        elif isinstance(child, XmlElement) and child.tag == "hardBreak":
+            runs.append(None)
+        elif isinstance(child, XmlElement):
+            _md_runs(child, runs)
+
+
+def _md_run(text: str, style: _Style) -> str:
+    code, bold, italic, strike, href = style
+    if code:
+        lead, core, trail = "", _md_code_span(text), ""
+    else:
+        # Whitespace stays outside delimiters, next to which they would not count.
+        stripped = text.strip()
+        if not stripped:
+            return text
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()) :]
+        core = _md_escape(stripped)
+    if bold:
+        core = f"**{core}**"
+    if italic:
+        core = f"*{core}*"
+    if strike:
+        core = f"~~{core}~~"
+    if href is not None:
+        core = f"[{core}]({_md_destination(href)})"
+    return lead + core + trail
+
+
+def _ends_with_hard_break(line: str) -> bool:
+    # Backslashes of the text itself come in pairs.
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
+def _md_inline(node: XmlElement, *, one_line: bool = False) -> str:
+    """A paragraph's (or a heading's, on ``one_line``) text: lines that cannot open a
+    block, and no blank line, which would end the paragraph."""
+    runs: list[tuple[str, _Style] | None] = []
+    _md_runs(node, runs)
+    hard_break = " " if one_line else _HARD_BREAK
+    pieces = [hard_break if run is None else _md_run(*run) for run in runs]
+    for i in range(1, len(pieces)):
+        if pieces[i].startswith("[") and pieces[i - 1].endswith("!"):
+            # "!" right before a link would make it an image.
+            pieces[i - 1] = pieces[i - 1][:-1] + "\\!"
+    text = "".join(pieces)
+    if one_line:
+        text = re.sub("\n+", " ", text).rstrip()
+        hashes = len(text) - len(text.rstrip("#"))
+        if hashes:
+            # Else read as the heading's closing sequence, and dropped.
+            text = f"{text[:-hashes]}\\{text[-hashes:]}"
+    lines = [_md_line(line, first=not i) for i, line in enumerate(text.split("\n"))]
+    lines = [line for line in lines if line]
+    # A hard break at the end of a block would show as a backslash.
+    while lines and _ends_with_hard_break(lines[-1]):
+        lines[-1] = lines[-1][:-1].rstrip()
+        if not lines[-1]:
+            lines.pop()
+    return "\n".join(lines)
+
+
+def _interrupts(tag: str, text: str) -> bool:
+    """Whether this block may start on the line below a paragraph without joining it:
+    a list only if its first item has content, an ordered one only from 1."""
+    if tag in ("bulletList", "orderedList", "taskList"):
+        return re.match(r"(?:-|1\.) +\S", text) is not None
+    return tag in ("heading", "blockquote", "codeBlock")
+
+
+def _md_item(item: XmlElement, box: str | None = None) -> str:
+    """A list item's blocks, each on the next line, or after a blank line where it
+    would otherwise continue the paragraph above it. A task item's ``box`` opens its
+    first paragraph, or stands as a paragraph of its own above any other block. Empty
+    blocks are left out: an item that starts with a blank line ends there."""
+    blocks = [(c.tag or "", _md_block(c)) for c in item.children if isinstance(c, XmlElement)]
+    blocks = [(tag, text) for tag, text in blocks if text]
+    if box is not None:
+        if blocks and blocks[0][0] not in _BLOCKS:
+            blocks[0] = ("paragraph", f"{box} {blocks[0][1]}")
+        else:
+            blocks.insert(0, ("paragraph", box))
+    out: list[str] = []
+    if blocks and blocks[0][0] in ("bulletList", "orderedList", "taskList", "horizontalRule"):
+        # Below the marker: on its line, "- ---" or nested markers "- - -" are a rule.
+        out.append("")
+    for index, (tag, text) in enumerate(blocks):
+        if index:
+            # Two quotes a line apart are one quote.
+            joins = tag == blocks[index - 1][0] == "blockquote"
+            out.append("\n" if _interrupts(tag, text) and not joins else "\n\n")
+        elif out:
+            out.append("\n")
+        out.append(text)
+    return "".join(out)
+
+
+def _md_list(element: XmlElement) -> str:
+    start = min(max(_int(element.attributes.get("start"), 1), 0), _MAX_LIST_NUMBER)
+    items = []
+    for number, item in enumerate(c for c in element.children if isinstance(c, XmlElement)):
+        if element.tag == "orderedList":
+            marker, content = f"{min(start + number, _MAX_LIST_NUMBER)}. ", _md_item(item)
+        elif element.tag == "taskList":
+            box = "[x]" if item.attributes.get("checked") is True else "[ ]"
+            marker, content = "- ", _md_item(item, box)
+        else:
+            marker, content = "- ", _md_item(item)
+        first, *rest = content.split("\n")
+        pad = " " * len(marker)
+        lines = [(marker + first).rstrip(" "), *(pad + line if line else "" for line in rest)]
+        items.append("\n".join(lines))
+    return "\n".join(items)
+
+
+def _md_language(element: XmlElement) -> str:
+    language = element.attributes.get("language")
+    return language if isinstance(language, str) and _LANGUAGE.fullmatch(language) else ""
 
 
 def _md_block(child: XmlElement) -> str:
     tag = child.tag
     if tag == "heading":
         level = min(max(_int(child.attributes.get("level"), 1), 1), 6)
-        return f"{'#' * level} {_md_inline(child)}"
+        return f"{'#' * level} {_md_inline(child, one_line=True)}".rstrip()
     if tag in ("bulletList", "orderedList", "taskList"):
         return _md_list(child)
     if tag == "blockquote":
         quoted = "\n\n".join(_md_block(c) for c in child.children if isinstance(c, XmlElement))
-        return "\n".join(f"> {line}".rstrip() for line in quoted.split("\n"))
+        return "\n".join(f"> {line}" if line else ">" for line in quoted.split("\n"))
     if tag == "codeBlock":
-        language = str(child.attributes.get("language") or "")
-        code = "".join(str(c) for c in child.children if isinstance(c, XmlText))
+        code = _code_text(child)
+        # Longer than any run of backticks in the code, which therefore cannot close it.
         fence = "`" * max(3, _longest_run(code, "`") + 1)
-        return "\n".join([f"{fence}{language}", *code.split("\n"), fence])
+        return "\n".join([fence + _md_language(child), *code.split("\n"), fence])
     if tag == "horizontalRule":
         return "---"
     return _md_inline(child)  # paragraph, and anything unknown: its text
@@ -252,7 +399,7 @@ def _md_block(child: XmlElement) -> str:
 def to_markdown(state: bytes) -> str:
     root = fragment(content_of(state))
     blocks = [_md_block(c) for c in root.children if isinstance(c, XmlElement)]
-    return "\n\n".join(blocks).strip() + "\n"
+    return "\n\n".join(blocks).strip("\n") + "\n"
 
 
 # HTML
@@ -313,7 +460,7 @@ def _html_blocks(node: XmlFragment | XmlElement) -> str:
             out.append(f"<blockquote>{_html_blocks(child)}</blockquote>")
         elif tag == "codeBlock":
             language = str(child.attributes.get("language") or "")
-            code = html.escape("".join(str(c) for c in child.children if isinstance(c, XmlText)))
+            code = html.escape(_code_text(child))
             cls = f' class="language-{html.escape(language, quote=True)}"' if language else ""
             out.append(f"<pre><code{cls}>{code}</code></pre>")
         elif tag == "horizontalRule":

@@ -24,6 +24,7 @@ from rooms.templates import TEMPLATES
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
 from tests.interop.node_client import NodeClient, NodePuppet, require_node_puppet
+from tests.rendered import read_markdown
 from tests.threads_client import Person, event_feed, events_url, join
 from tests.timing import eventually, timeout
 from tests.yclient import YClient, open_synced
@@ -432,6 +433,52 @@ async def test_save_list_view_and_export_versions(server: RunningServer) -> None
         assert (response.status_code, error_code(response)) == (403, "forbidden")
     assert len((await fay.ok("GET", "/documents/guide/versions"))["versions"]) == 2
     assert tree_of_doc(await server.stored_document(room, "guide")) == tree_of_state(current)
+
+
+async def test_hostile_code_stays_code_in_every_markdown_served(server: RunningServer) -> None:
+    """A client writes a code block whose language holds a fence and a tag, and inline
+    code holding a blank line and a script; the Markdown export, a version's export and
+    a version's JSON, rendered by a viewer that lets raw HTML through, show them as
+    code."""
+    room, fay, ann, olive, _ = await make_room(server)
+    await fay.ok("POST", "/documents", {"name": "notes"}, status=201)
+    image, script = "<img src=x onerror=alert(1)>", "<script>alert(1)</script>"
+    client = await open_synced(server.sync_url(room.room.slug) + "/notes", ann.token)
+    try:
+        root = client.doc.get("default", type=XmlFragment)
+        with client.doc.transaction():
+            language = f"js\n```\n{image}\n```"
+            code = root.children.append(XmlElement("codeBlock", {"language": language}))
+            code.children.append(XmlText("let x = 1"))
+            paragraph = root.children.append(XmlElement("paragraph", {}))
+            paragraph.children.append(XmlText()).insert(0, f"a\n\n{script}", {"code": {}})
+        await eventually(
+            lambda: "alert" in to_markdown(live_state(server, room, "notes")),
+            10,
+            "the server to receive the edit",
+        )
+    finally:
+        await client.close()
+    version = (await fay.ok("POST", "/documents/notes/versions", {"name": "v"}, status=201))[
+        "version"
+    ]
+
+    served = {
+        "export": (await olive.call("GET", "/documents/notes/export?format=markdown")).text,
+        "version export": (
+            await olive.call(
+                "GET", f"/documents/notes/versions/{version['id']}/export?format=markdown"
+            )
+        ).text,
+        "version": (await olive.ok("GET", f"/documents/notes/versions/{version['id']}"))[
+            "markdown"
+        ],
+    }
+    for where, markdown in served.items():
+        page = read_markdown(markdown)
+        assert page.elements == [("pre", {}), ("code", {}), ("p", {}), ("code", {})], where
+        assert page.markup == [], where
+        assert " ".join("".join(page.text).split()) == f"let x = 1 a {script}", where
 
 
 async def test_versions_and_restore_on_every_database(database_url: str) -> None:

@@ -22,16 +22,15 @@ from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awaren
 from crdt.protocol import encode_sync_step2, encode_update
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
-from server.config import Settings
 from server.sql_store import SqlStore, create_engine
 from tests.conftest import fast_settings
 from tests.harness import RunningServer, run_server
+from tests.server.test_controls import cluster_settings
 from tests.threads_client import Person, join
 from tests.timing import eventually
 from tests.yclient import YClient, open_synced
 
 DOC = "guide"
-SECRET = "identities-test-secret-key-0123456789abcdef0123456789"
 
 
 def url(server: RunningServer, room: CreatedRoom) -> str:
@@ -157,19 +156,10 @@ async def test_the_same_participant_may_reuse_its_client_id(server: RunningServe
         await b.close()
 
 
-def cluster(postgres_url: str, redis_url: str) -> Settings:
-    return fast_settings(
-        postgres_url,
-        redis_url=redis_url,
-        redis_prefix="rt-identities-" + uuid.uuid4().hex,
-        secret_key=SECRET,
-    )
-
-
 async def test_claims_hold_on_another_process_and_after_a_restart(
     postgres_url: str, redis_url: str
 ) -> None:
-    settings = cluster(postgres_url, redis_url)
+    settings = cluster_settings(postgres_url, redis_url)
     async with run_server(settings) as first, run_server(settings) as second:
         room = await first.create_room()
         ann = await join(first, room, Role.MEMBER, "Ann")
@@ -293,7 +283,7 @@ async def test_after_an_unclean_stop_a_first_sync_step_2_brings_back_lost_edits(
 async def test_with_redis_only_a_recorded_process_that_went_silent_opens_recovery(
     postgres_url: str, redis_url: str
 ) -> None:
-    settings = cluster(postgres_url, redis_url)
+    settings = cluster_settings(postgres_url, redis_url)
     async with run_server(settings) as first:
         # A second process beside a running one: the first is heard, nothing to recover.
         async with run_server(settings) as second:

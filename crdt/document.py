@@ -2,38 +2,86 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from pycrdt import Doc, Subscription, TransactionEvent, get_update, write_var_uint
+from pycrdt import (
+    Doc,
+    StickyIndex,
+    Subscription,
+    Transaction,
+    TransactionEvent,
+    merge_updates,
+    write_var_uint,
+)
 
+from crdt.items import (
+    GONE,
+    InvalidStructs,
+    ItemIndex,
+    Placed,
+    deletes_wait_for,
+    index_of_state,
+    plan,
+)
+from crdt.pending import PendingLimitReached, PendingLimits, PendingUpdates, Waiting
 from crdt.protocol import ProtocolError, Reader
+from crdt.update import ID, Content, Update, decode_update, visible_copy
+
+log = logging.getLogger("roundtable.crdt")
 
 # The v1 encoding of an update that changes nothing: no structs, an empty delete set.
 EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
 # A clock past any a client reaches (Yjs clocks are JavaScript integers).
 MAX_CLOCK = 2**53
-# Bytes of update new_struct_clients reads at most: an update names one client per
-# read of it, so a large one may name only a few.
-NEW_CLIENTS_BUDGET = 64 * 1024 * 1024
+# A StickyIndex's association (lib0 varint): right after an id, or right before it.
+_AFTER = b"\x00"
+_BEFORE = b"\x41"
 
 
 class InvalidUpdate(ValueError):
-    """Bytes that pycrdt refuses as an update or a state vector."""
+    """Bytes that are not an update an honest client writes, or that pycrdt refuses."""
+
+
+class TooManyWaiting(InvalidUpdate):
+    """An update that must wait for missing edits, from a source (or to a document)
+    already holding as many waiting updates as it may."""
 
 
 class SyncDocument:
     """One pycrdt document as the server holds it.
 
-    :meth:`apply` returns the update the document actually integrated (already-known
-    structs and structs still waiting for missing dependencies are left out), which
-    is what the caller must broadcast and store: duplicates then cost nothing.
+    :meth:`apply` checks a client's update against the document before the CRDT core
+    sees it (:mod:`crdt.update` decodes it, :mod:`crdt.items` places its structs), keeps
+    it aside while an edit it builds on is missing (:mod:`crdt.pending`), and returns
+    the update the document actually integrated (already-known structs left out, updates
+    that waited and could now go in added), which is what the caller must broadcast and
+    store: duplicates then cost nothing.
     """
 
-    __slots__ = ("_clocks", "_doc", "_emitted", "_silent", "_subscription", "_whole")
+    __slots__ = (
+        "_clocks",
+        "_doc",
+        "_emitted",
+        "_item_index",
+        "_last_decoded",
+        "_pending",
+        "_silent",
+        "_subscription",
+        "_tails",
+        "_whole",
+        "checked_bytes",
+        "dropped",
+    )
 
-    def __init__(self, snapshot: bytes | None = None, updates: Iterable[bytes] = ()) -> None:
+    def __init__(
+        self,
+        snapshot: bytes | None = None,
+        updates: Iterable[bytes] = (),
+        limits: PendingLimits | None = None,
+    ) -> None:
         self._doc: Doc[Any] = Doc()
         for stored in (snapshot, *updates):
             if stored:
@@ -46,6 +94,18 @@ class SyncDocument:
         self._whole: bytes | None = None
         # The state vector decoded, kept until the next change.
         self._clocks: dict[int, int] | None = None
+        # Built on the first update (joining clients do not need it).
+        self._item_index: ItemIndex | None = None
+        self._pending = PendingUpdates(limits)
+        self._last_decoded: tuple[bytes, Update] | None = None
+        # Client -> (the clock past its last item with a right origin, that right
+        # origin): the next item it types there needs no look at the document.
+        self._tails: dict[int, tuple[int, ID]] = {}
+        # Bytes of document read to check updates the quick way could not (a measure of
+        # the work a connection causes; see apply()).
+        self.checked_bytes = 0
+        # Waiting updates dropped when they could go in at last but failed their check.
+        self.dropped = 0
         # pycrdt keeps an observed Doc alive until it is unobserved: see close().
         self._subscription: Subscription | None = self._doc.observe(self._on_transaction)
 
@@ -63,8 +123,8 @@ class SyncDocument:
             self._clocks = None
             return
         # pycrdt (yrs 0.28) integrates a struct that starts past a gap in its client's
-        # clocks without reporting it when its origins are known. The state vector
-        # still moves (a bytes comparison, cheap): apply() then emits what changed.
+        # clocks without reporting it when its origins are known. Such structs never
+        # reach it from apply(), but the state vector is cheap to compare (bytes).
         # (Not in pycrdt's annotations, but every TransactionEvent has both states.)
         if event.before_state != event.after_state:  # type: ignore[attr-defined]
             self._silent = True
@@ -75,17 +135,100 @@ class SyncDocument:
         """The underlying pycrdt document, for reading content (exports, anchors)."""
         return self._doc
 
-    def apply(self, update: bytes) -> bytes | None:
-        """Apply a client's update; return what changed, or None when nothing did.
+    @property
+    def _index(self) -> ItemIndex:
+        if self._item_index is None:
+            self._item_index = index_of_state(decode_update(self.encode_state()))
+        return self._item_index
 
-        Raises :class:`InvalidUpdate` if pycrdt cannot decode the bytes; the document
-        is then unchanged.
+    @property
+    def waiting(self) -> int:
+        """How many updates wait for edits the document lacks."""
+        return len(self._pending)
+
+    def waiting_from(self, source: object) -> int:
+        return self._pending.waiting_from(source)
+
+    def apply(
+        self, update: bytes, source: object | None = None, *, check: bool = True
+    ) -> bytes | None:
+        """Apply an update; return what changed, or None when nothing did.
+
+        ``check``: the update comes from a client, so every item is checked against the
+        document first (another process's updates and stored ones were checked where
+        they came in). An update that builds on edits the document lacks waits, counted
+        against ``source``, and goes in when they arrive, with anything else that waited
+        on it. Raises :class:`InvalidUpdate` (the document is then unchanged), or
+        :class:`TooManyWaiting` when the update would wait and ``source`` (or the
+        document) already has the most waiting updates it may.
         """
         if update == EMPTY_UPDATE:
             return None
-        _check_declared_count(update, min_bytes_each=3, what="update")
+        decoded = self._decode(update)
         self._emitted.clear()
         self._silent = False
+        waiting = Waiting(update, decoded, source, check)
+        if not self._offer(waiting, counted=True):
+            return None
+        self._release()
+        if not self._emitted:
+            return None
+        if len(self._emitted) == 1:
+            return self._emitted[0]
+        # Each update builds on the document, not on the others alone: merge them
+        # (folding them into a fresh document would leave out what waits there).
+        return merge_updates(*self._emitted)
+
+    def _decode(self, update: bytes) -> Update:
+        # The session asks new_struct_clients() about the update it then applies.
+        last = self._last_decoded
+        if last is not None and last[0] is update:
+            return last[1]
+        _check_declared_count(update, min_bytes_each=3, what="update")
+        try:
+            decoded = decode_update(update)
+        except ProtocolError as exc:
+            raise InvalidUpdate(f"invalid update: {exc}") from exc
+        self._last_decoded = (update, decoded)
+        return decoded
+
+    def _offer(self, waiting: Waiting, *, counted: bool) -> bool:
+        """Integrate ``waiting`` now if it can go in (True), else keep it aside."""
+        try:
+            placement = plan(waiting.update, self._index)
+        except InvalidStructs as exc:
+            raise InvalidUpdate(str(exc)) from exc
+        missing = placement.waits_for or deletes_wait_for(waiting.update, self._index, placement)
+        if missing:
+            try:
+                self._pending.add(waiting, missing[0], counted=counted)
+            except PendingLimitReached as exc:
+                raise TooManyWaiting(str(exc)) from exc
+            return False
+        if waiting.check:
+            self._check_order(waiting, placement.placed)
+        self._integrate(waiting.data)
+        for placed in placement.placed:
+            struct = placed.struct
+            self._index.add(struct, placed.key)
+            if struct.length and struct.right is not None and placed.key is not GONE:
+                self._tails[struct.client] = (struct.last, struct.right)
+        return True
+
+    def _release(self) -> None:
+        """Integrate the waiting updates whose dependencies arrived, until none can go."""
+        progress = True
+        while progress and len(self._pending):
+            progress = False
+            for client in self._pending.clients():
+                for waiting in self._pending.take(client, self._index.next_clock(client)):
+                    try:
+                        progress |= self._offer(waiting, counted=False)
+                    except InvalidUpdate as exc:
+                        self.dropped += 1
+                        log.warning("dropped a waiting update that failed its check: %s", exc)
+
+    def _integrate(self, update: bytes) -> None:
         try:
             self._doc.apply_update(update)
         except Exception as exc:
@@ -96,74 +239,90 @@ class SyncDocument:
                 raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
             raise
         if self._silent:
-            # The update as it came is relayed and stored like any change (a diff from
-            # the earlier state would leave out a struct past a gap): every replica gets
-            # it, and a Yjs client keeps it pending until the gap closes.
             self._emitted.append(update)
             self._silent = False
             self._whole = None
-        if not self._emitted:
-            return None
-        if len(self._emitted) == 1:
-            return self._emitted[0]
-        return _fold(self._emitted)
+
+    def _check_order(self, waiting: Waiting, placed: list[Placed]) -> None:
+        """Refuse an item whose left origin does not lie left of its right origin.
+
+        No honest client makes one, and where it lands depends on how the items around
+        it are split: the replicas that receive it as an update and those that load the
+        encoded document would put it in different places. The positions of the two
+        origins are compared in the document (pycrdt's StickyIndex); when neither takes
+        room (deleted, or a formatting mark) or either is in the update itself, they are
+        compared in a copy of the document where every item takes room.
+        """
+        pairs: list[tuple[ID, ID, bool]] = []
+        tails = self._tails
+        for p in placed:
+            if p.check_order:
+                origin, right = p.struct.origin, p.struct.right
+                assert origin is not None and right is not None
+                # Typing on: the left origin ends the client's last item, and the right
+                # origin is that item's, which lies right of it.
+                if tails.get(origin[0]) != (origin[1] + 1, right):
+                    pairs.append((origin, right, p.origins_known))
+        unsure: list[tuple[ID, ID]] = []
+        if pairs:
+            with self._doc.transaction() as txn:
+                for origin, right, known in pairs:
+                    order = _order(txn, origin, right) if known else None
+                    if order is None:
+                        unsure.append((origin, right))
+                    elif not order:
+                        raise InvalidUpdate(_crossed(origin, right))
+        if unsure:
+            self._check_in_copy(waiting, placed, unsure)
+
+    def _check_in_copy(
+        self, waiting: Waiting, placed: list[Placed], unsure: list[tuple[ID, ID]]
+    ) -> None:
+        """Compare origins in a copy of the document where every item takes room."""
+        whole = self.encode_state()
+        self.checked_bytes += len(whole) + len(waiting.data)
+        copy: Doc[Any] = Doc()
+        copy.apply_update(visible_copy(whole, types_in=self._index.types_in))
+        collected = frozenset((p.struct.client, p.struct.clock) for p in placed if p.key is GONE)
+        copy.apply_update(visible_copy(waiting.data, waiting.update, collected))
+        with copy.transaction() as txn:
+            for origin, right in unsure:
+                try:
+                    after_left = _index(txn, origin, _BEFORE)
+                    before_right = _index(txn, right, _AFTER)
+                except _Gone:
+                    continue
+                if after_left > before_right:
+                    raise InvalidUpdate(_crossed(origin, right))
 
     def adds_structs(self, update: bytes) -> bool:
-        """Whether ``update`` holds insertions this document does not have yet.
+        """Whether ``update`` holds structs this document does not have yet.
 
-        Cheap (no apply); deletions of known content are not detected. Bytes that do
-        not decode count as adding nothing.
+        Deletions of known content are not counted. Bytes that do not decode count as
+        adding nothing.
         """
         try:
-            _check_declared_count(update, min_bytes_each=3, what="update")
-            # What the update holds beyond this document's state vector: its first
-            # varuint counts the clients with new structs.
-            new = get_update(update, self._doc.get_state())
-            return Reader(new).var_uint() > 0
-        except (ValueError, ProtocolError):
+            return bool(self.new_struct_clients(update))
+        except InvalidUpdate:
             return False
-        except BaseException as exc:
-            if type(exc).__name__ == "PanicException":
-                return False
-            raise
 
     def new_struct_clients(self, update: bytes) -> list[int]:
         """The client ids under which ``update`` adds structs this document lacks.
 
-        No apply: what the update holds beyond the state vector is asked of pycrdt
-        client by client (each answer names the next client; a found one is then
-        excluded), at most ``NEW_CLIENTS_BUDGET`` bytes of update read in all. Raises
-        :class:`InvalidUpdate` for bytes pycrdt cannot decode, or an update naming
-        too many clients for its size.
+        Raises :class:`InvalidUpdate` for bytes that are not an update.
         """
         if update == EMPTY_UPDATE:
             return []
-        _check_declared_count(update, min_bytes_each=3, what="update")
-        if self._clocks is None:
-            self._clocks = decode_state_vector(self._doc.get_state())
-        clocks = dict(self._clocks)
-        found: list[int] = []
-        budget = NEW_CLIENTS_BUDGET
-        while True:
-            budget -= len(update)
-            if budget < 0:
-                raise InvalidUpdate("update names too many clients for its size")
-            try:
-                rest = Reader(get_update(update, encode_state_vector(clocks)))
-                if rest.var_uint() == 0:
-                    return sorted(found)
-                rest.var_uint()  # how many structs
-                client = rest.var_uint()
-            except (ValueError, ProtocolError) as exc:
-                raise InvalidUpdate(f"invalid update: {exc}") from exc
-            except BaseException as exc:
-                if type(exc).__name__ == "PanicException":
-                    raise InvalidUpdate(f"update rejected by the CRDT core: {exc}") from exc
-                raise
-            if client in found:  # pycrdt did not leave it out: never loop
-                raise InvalidUpdate("invalid update: inconsistent client blocks")
-            found.append(client)
-            clocks[client] = MAX_CLOCK
+        decoded = self._decode(update)
+        index = self._index
+        return sorted(
+            block.client
+            for block in decoded.blocks
+            if any(
+                struct.content is not Content.SKIP and struct.last > index.next_clock(block.client)
+                for struct in block.structs
+            )
+        )
 
     def state_vector(self) -> bytes:
         return self._doc.get_state()
@@ -183,6 +342,48 @@ class SyncDocument:
         if self._whole is None:
             self._whole = self._doc.get_update()
         return self._whole
+
+
+class _Gone(Exception):
+    """An id pycrdt cannot place: its item was collected (or its parent was)."""
+
+
+def _index(txn: Transaction, item: ID, assoc: bytes) -> int:
+    """The index just after (_BEFORE) or just before (_AFTER) item ``item`` in its
+    parent, counting only content that takes room."""
+    encoded = b"\x00" + write_var_uint(item[0]) + write_var_uint(item[1]) + assoc
+    try:
+        return StickyIndex.decode(encoded).get_index(txn)
+    except BaseException as exc:
+        # pycrdt unwraps yrs' None (an id it cannot place) into a Rust panic.
+        if type(exc).__name__ == "PanicException":
+            raise _Gone from exc
+        raise
+
+
+def _order(txn: Transaction, origin: ID, right: ID) -> bool | None:
+    """Whether ``origin`` lies left of ``right`` (True), right of it (False), or None
+    when the document cannot tell: neither takes room and none does between them."""
+    try:
+        after_left = _index(txn, origin, _BEFORE)
+        before_right = _index(txn, right, _AFTER)
+        if after_left != before_right:
+            return after_left < before_right
+        # Equal: if either takes room, the left origin is the one on the left.
+        if _index(txn, origin, _AFTER) < after_left:
+            return True
+        if _index(txn, right, _BEFORE) > before_right:
+            return True
+    except _Gone:
+        pass
+    return None
+
+
+def _crossed(origin: ID, right: ID) -> str:
+    return (
+        f"an item whose left origin {origin[0]}:{origin[1]} lies right of its right "
+        f"origin {right[0]}:{right[1]}"
+    )
 
 
 def _check_declared_count(data: bytes, min_bytes_each: int, what: str) -> None:

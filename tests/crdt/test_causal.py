@@ -1,0 +1,335 @@
+"""Every copy converges: updates in any order all go in, dishonest items are refused.
+
+The server document keeps updates whose dependencies are missing aside and hands pycrdt
+only updates that can go in (crdt/pending.py), and checks every item against the
+document before it does (crdt/items.py, SyncDocument._check_order).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pycrdt import Doc, Text, UndoManager, XmlElement, XmlFragment, XmlText, write_var_uint
+
+from crdt.document import InvalidUpdate, SyncDocument, TooManyWaiting
+from crdt.items import GONE, ItemIndex, plan
+from crdt.pending import PendingLimits
+from crdt.update import decode_update
+from tests.crdt.test_document import INSERTS_AFDCEB
+
+PROPERTY = settings(database=None, max_examples=40, deadline=None)
+
+
+def text_of(doc: Doc[Any], name: str = "t") -> str:
+    return str(doc.get(name, type=Text))
+
+
+def var(*values: int) -> bytes:
+    return b"".join(write_var_uint(value) for value in values)
+
+
+def test_all_720_orders_of_six_pending_updates_integrate_completely() -> None:
+    lossy = 0
+    for order in itertools.permutations(range(6)):
+        document = SyncDocument()
+        peer: Doc[Any] = Doc()
+        for clock in order:
+            relayed = document.apply(INSERTS_AFDCEB[clock])
+            if relayed is not None:
+                peer.apply_update(relayed)
+        complete = (
+            text_of(document.ydoc) == text_of(peer) == "afdceb"
+            and document.state_vector() == peer.get_state() == b"\x01\x01\x06"
+            and document.waiting == 0
+        )
+        lossy += not complete
+    assert lossy == 0
+
+
+class Editors:
+    """Clients editing concurrently: text with formatting, deletions and undo on a
+    Y.Text, blocks on an XmlFragment; each update is recorded as it is made."""
+
+    def __init__(self, count: int, rng: random.Random) -> None:
+        self.rng = rng
+        self.docs: list[Doc[Any]] = [Doc(client_id=100 + i) for i in range(count)]
+        self.updates: list[bytes] = []
+        self.undo = []
+        for doc in self.docs:
+            doc.observe(lambda event: self.updates.append(event.update))
+            text = doc.get("t", type=Text)
+            fragment = doc.get("default", type=XmlFragment)
+            self.undo.append(UndoManager(scopes=[text, fragment], capture_timeout_millis=0))
+
+    def step(self) -> None:
+        rng = self.rng
+        who = rng.randrange(len(self.docs))
+        doc = self.docs[who]
+        text = doc.get("t", type=Text)
+        fragment = doc.get("default", type=XmlFragment)
+        action = rng.choice(["insert", "insert", "delete", "format", "block", "undo", "sync"])
+        length = len(str(text))
+        if action == "insert" or (action in ("delete", "format") and length < 2):
+            # ASCII only: pycrdt counts text indexes in UTF-8 bytes, not characters.
+            text.insert(rng.randint(0, length), rng.choice(["x", "yz", "abc"]))
+        elif action == "delete":
+            start = rng.randrange(length - 1)
+            del text[start : rng.randint(start + 1, length)]
+        elif action == "format":
+            start = rng.randrange(length - 1)
+            text.format(start, rng.randint(start + 1, length), {"bold": rng.random() < 0.7})
+        elif action == "block":
+            blocks = len(fragment.children)
+            if blocks and rng.random() < 0.3:
+                del fragment.children[rng.randrange(blocks)]
+            else:
+                index = rng.randint(0, blocks)
+                paragraph = fragment.children.insert(index, XmlElement("paragraph"))
+                paragraph.children.append(XmlText(rng.choice(["one", "two", "three"])))
+        elif action == "undo":
+            self.undo[who].undo()
+        else:
+            other = self.docs[rng.randrange(len(self.docs))]
+            if other is not doc:
+                other.apply_update(doc.get_update(other.get_state()))
+
+    def settle(self) -> Doc[Any]:
+        reference: Doc[Any] = Doc()
+        for doc in self.docs:
+            reference.apply_update(doc.get_update())
+        return reference
+
+
+def contents(doc: Doc[Any]) -> tuple[str, Any, str]:
+    text = doc.get("t", type=Text)
+    return str(text), text.diff(), str(doc.get("default", type=XmlFragment))
+
+
+@PROPERTY
+@given(st.integers(0, 2**32), st.integers(2, 4), st.integers(5, 60))
+def test_honest_edits_in_any_order_with_duplicates_all_go_in(
+    seed: int, clients: int, steps: int
+) -> None:
+    rng = random.Random(seed)
+    editors = Editors(clients, rng)
+    for _ in range(steps):
+        editors.step()
+    reference = editors.settle()
+    delivered = list(editors.updates)
+    delivered += rng.sample(delivered, k=len(delivered) // 4)  # duplicates
+    rng.shuffle(delivered)
+    document = SyncDocument(limits=PendingLimits(updates=10_000, updates_per_source=10_000))
+    peer: Doc[Any] = Doc()
+    for update in delivered:
+        relayed = document.apply(update)  # an honest update is never refused
+        if relayed is not None:
+            peer.apply_update(relayed)
+    assert document.waiting == 0
+    assert document.state_vector() == reference.get_state() == peer.get_state()
+    assert contents(document.ydoc) == contents(reference) == contents(peer)
+    # A replica that loads the server's encoded state agrees with the live one.
+    loaded: Doc[Any] = Doc()
+    loaded.apply_update(document.encode_state())
+    assert contents(loaded) == contents(reference)
+
+
+def crossed_item(client: int, origin: tuple[int, int], right: tuple[int, int]) -> bytes:
+    """Client ``client`` inserts "X" between ``origin`` and ``right`` (in Y.Text "t")."""
+    return var(1, 1, client, 0) + b"\xc4" + var(*origin) + var(*right) + var(1) + b"X" + var(0)
+
+
+def typed(text: str, client: int = 1) -> SyncDocument:
+    doc: Doc[Any] = Doc(client_id=client)
+    doc.get("t", type=Text).insert(0, text)
+    return SyncDocument(doc.get_update())
+
+
+def test_an_item_with_crossed_origins_is_refused_and_changes_nothing() -> None:
+    document = typed("0olour")
+    before = document.encode_state()
+    with pytest.raises(InvalidUpdate, match="lies right of its right origin"):
+        document.apply(crossed_item(2, (1, 5), (1, 2)))
+    assert document.encode_state() == before
+    assert document.checked_bytes == 0  # both origins visible: the quick check told
+    # The same item the right way round goes in (client 2 goes after client 1's "ou"
+    # that share its left origin).
+    assert document.apply(crossed_item(2, (1, 2), (1, 5))) is not None
+    assert text_of(document.ydoc) == "0olouXr"
+    loaded: Doc[Any] = Doc()
+    loaded.apply_update(document.encode_state())
+    assert text_of(loaded) == "0olouXr"
+
+
+def test_crossed_origins_among_deleted_items_are_refused_too() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "0olour")
+    del text[2:6]
+    document = SyncDocument(doc.get_update())
+    before = document.encode_state()
+    with pytest.raises(InvalidUpdate, match="lies right of its right origin"):
+        document.apply(crossed_item(2, (1, 5), (1, 2)))
+    assert document.encode_state() == before
+    # Neither origin takes room: a copy where deleted items do told the order.
+    assert document.checked_bytes > 0
+    assert document.apply(crossed_item(2, (1, 2), (1, 5))) is not None
+    assert text_of(document.ydoc) == "0oX"
+
+
+def test_crossed_origins_among_formatting_marks_are_refused() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "abcd")
+    text.format(1, 3, {"bold": True})  # marks at clocks 4 (start) and 5 (end)
+    document = SyncDocument(doc.get_update())
+    with pytest.raises(InvalidUpdate, match="lies right of its right origin"):
+        document.apply(crossed_item(2, (1, 3), (1, 4)))
+
+
+def test_a_crossed_item_building_on_an_item_of_the_same_update_is_refused() -> None:
+    document = typed("ab")
+    # "X" between a and b, then "Y" with left origin b and right origin X: Y crossed.
+    update = (
+        var(1, 2, 2, 0)
+        + b"\xc4" + var(1, 0, 1, 1) + var(1) + b"X"
+        + b"\xc4" + var(1, 1, 2, 0) + var(1) + b"Y"
+        + var(0)
+    )  # fmt: skip
+    with pytest.raises(InvalidUpdate, match="lies right of its right origin"):
+        document.apply(update)
+    assert text_of(document.ydoc) == "ab"
+
+
+def test_an_item_with_origins_in_two_parents_is_refused() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    doc.get("t", type=Text).insert(0, "ab")
+    doc.get("u", type=Text).insert(0, "cd")  # clocks 2-3
+    document = SyncDocument(doc.get_update())
+    with pytest.raises(InvalidUpdate, match="different parents"):
+        document.apply(crossed_item(2, (1, 0), (1, 3)))
+
+
+def test_an_item_with_the_same_left_and_right_origin_is_refused() -> None:
+    document = typed("ab")
+    with pytest.raises(InvalidUpdate, match="same"):
+        document.apply(crossed_item(2, (1, 0), (1, 0)))
+
+
+def test_structs_that_depend_on_each_other_in_a_cycle_are_refused() -> None:
+    document = SyncDocument()
+    # Client 2's item has its origin in client 3's, and client 3's in client 2's.
+    update = (
+        var(2)
+        + var(1, 2, 0) + b"\x84" + var(3, 0) + var(1) + b"X"
+        + var(1, 3, 0) + b"\x84" + var(2, 0) + var(1) + b"Y"
+        + var(0)
+    )  # fmt: skip
+    with pytest.raises(InvalidUpdate, match="cycle"):
+        document.apply(update)
+    assert document.waiting == 0
+
+
+def test_an_item_whose_parent_is_not_a_shared_type_is_refused() -> None:
+    document = typed("ab")
+    # Parent (1, 0) is the character "a", not a shared type.
+    update = var(1, 1, 2, 0) + b"\x04" + var(0, 1, 0) + var(1) + b"X" + var(0)
+    placement = plan(decode_update(update), ItemIndex())
+    assert placement.waits_for == [(1, 0)]
+    with pytest.raises(InvalidUpdate, match="not a shared type"):
+        document.apply(update)
+    assert text_of(document.ydoc) == "ab"
+
+
+def test_an_item_in_a_collected_shared_type_goes_in_deleted() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    fragment = doc.get("default", type=XmlFragment)
+    paragraph = fragment.children.append(XmlElement("paragraph"))  # clock 0
+    paragraph.children.append(XmlText("hi"))
+    del fragment.children[0]
+    document = SyncDocument(doc.get_update())
+    # Client 2 had the paragraph and inserts an XmlText (type 6) into it, concurrently
+    # with the deletion: the paragraph is collected here, so the text goes in deleted.
+    update = var(1, 1, 2, 0) + b"\x07" + var(0, 1, 0) + var(6) + var(0)
+    document.apply(update)
+    assert str(document.ydoc.get("default", type=XmlFragment)) == ""
+
+
+def test_an_update_waiting_for_a_missing_origin_names_it() -> None:
+    placement = plan(decode_update(crossed_item(2, (1, 7), (1, 2))), ItemIndex())
+    assert placement.waits_for == [(1, 7)]
+    assert placement.placed == []
+
+
+def test_a_deletion_of_content_not_yet_arrived_waits_for_it() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "abc")
+    insertion = doc.get_update()
+    before = doc.get_state()
+    del text[1:2]
+    deletion = doc.get_update(before)
+    document = SyncDocument()
+    assert document.apply(deletion) is None
+    assert document.waiting == 1
+    relayed = document.apply(insertion)
+    assert relayed is not None
+    peer: Doc[Any] = Doc()
+    peer.apply_update(relayed)
+    assert text_of(document.ydoc) == text_of(peer) == "ac"
+
+
+def test_a_source_may_keep_only_so_many_updates_waiting() -> None:
+    document = SyncDocument(limits=PendingLimits(updates_per_source=3))
+    orphans = [crossed_item(2 + i, (1, 0), (1, 1)) for i in range(4)]
+    for orphan in orphans[:3]:
+        assert document.apply(orphan, "a") is None
+    with pytest.raises(TooManyWaiting):
+        document.apply(orphans[3], "a")
+    assert document.apply(orphans[3], "b") is None  # another source has its own share
+    assert document.waiting == 4
+    assert document.waiting_from("a") == 3
+
+
+def test_the_document_keeps_only_so_many_updates_waiting() -> None:
+    document = SyncDocument(limits=PendingLimits(updates=2))
+    document.apply(crossed_item(2, (1, 0), (1, 1)), "a")
+    document.apply(crossed_item(3, (1, 0), (1, 1)), "b")
+    with pytest.raises(TooManyWaiting):
+        document.apply(crossed_item(4, (1, 0), (1, 1)), "c")
+
+
+def test_a_waiting_update_that_fails_its_check_when_it_can_go_in_is_dropped() -> None:
+    ab: Doc[Any] = Doc(client_id=1)
+    ab.get("t", type=Text).insert(0, "ab")
+    document = SyncDocument()
+    assert document.apply(crossed_item(2, (1, 1), (1, 0))) is None
+    relayed = document.apply(ab.get_update())
+    assert relayed is not None
+    assert document.dropped == 1
+    assert document.waiting == 0
+    assert text_of(document.ydoc) == "ab"
+
+
+def test_the_index_knows_the_parent_of_every_item() -> None:
+    doc: Doc[Any] = Doc(client_id=4)
+    fragment = doc.get("default", type=XmlFragment)
+    paragraph = fragment.children.append(XmlElement("paragraph"))
+    paragraph.children.append(XmlText("hello"))
+    text = doc.get("t", type=Text)
+    text.insert(0, "ab")
+    text.insert(1, "c")
+    document = SyncDocument(doc.get_update())
+    index = document._index  # the structure under test
+    assert index.parent_of((4, 0)) == ("root", "default", None)
+    assert index.is_type((4, 0))
+    assert index.parent_of((4, 1)) == ("type", 4, 0, None)  # the XmlText
+    assert index.parent_of((4, 2)) == ("type", 4, 1, None)  # "hello"
+    last = index.next_clock(4) - 1
+    assert index.parent_of((4, last)) == ("root", "t", None)  # "c", by its origin
+    assert index.parent_of((4, last + 1)) is None
+    assert GONE == ("gone",)

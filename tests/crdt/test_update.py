@@ -1,0 +1,148 @@
+"""The update decoder: every struct and deletion as written, refusal of malformed bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, write_var_uint
+
+from crdt.protocol import ProtocolError
+from crdt.update import Content, decode_update, utf16_length, visible_copy
+
+PROPERTY = settings(database=None, max_examples=60, deadline=None)
+
+
+def every_kind() -> bytes:
+    """A document of client 7 with text, formatting, deletions, maps, arrays and XML."""
+    doc: Doc[Any] = Doc(client_id=7)
+    text = doc.get("text", type=Text)
+    text += "hé 😀 w"
+    text.format(0, 2, {"bold": True})
+    del text[1:3]
+    doc.get("meta", type=Map)["title"] = {"x": [1, 2.5, None, True, "s"]}
+    array = doc.get("list", type=Array)
+    array.extend([1, "two", {"three": 3}])
+    fragment = doc.get("default", type=XmlFragment)
+    paragraph = fragment.children.append(XmlElement("paragraph", {"level": "1"}))
+    paragraph.children.append(XmlText("hi"))
+    return doc.get_update()
+
+
+def test_decodes_every_struct_of_a_pycrdt_document() -> None:
+    data = every_kind()
+    update = decode_update(data)
+    assert update.clients() == [7]
+    structs = update.structs
+    # Clocks are contiguous from 0 and the lengths add up to the state vector's clock.
+    clock = 0
+    for struct in structs:
+        assert (struct.client, struct.clock) == (7, clock)
+        clock = struct.last
+    doc: Doc[Any] = Doc()
+    doc.apply_update(data)
+    assert doc.get_state() == b"\x01\x07" + write_var_uint(clock)
+    kinds = {struct.content for struct in structs}
+    assert {Content.STRING, Content.FORMAT, Content.ANY, Content.TYPE} <= kinds
+    first = structs[0]
+    assert (first.parent, first.origin, first.right) == ("text", None, None)
+    title = next(s for s in structs if s.parent == "meta")
+    assert title.parent_sub == "title"
+    types = [s for s in structs if s.content is Content.TYPE]
+    assert [t.parent for t in types] == ["default", (7, types[0].clock)]
+    attribute = next(s for s in structs if s.parent_sub == "level")
+    assert attribute.parent == (7, types[0].clock)
+    assert update.deletes  # the two deleted characters
+    assert update.structs_end < len(data)
+
+
+def test_string_length_is_counted_in_utf16_units() -> None:
+    assert utf16_length("abc") == 3
+    assert utf16_length("é") == 1
+    assert utf16_length("😀") == 2
+    doc: Doc[Any] = Doc(client_id=3)
+    doc.get("t", type=Text).insert(0, "a😀b")
+    (struct,) = decode_update(doc.get_update()).structs
+    assert struct.length == 4
+    assert doc.get_state() == b"\x01\x03\x04"
+
+
+def test_origins_and_deletions_are_read() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "ac")
+    before = doc.get_state()
+    text.insert(1, "b")
+    (struct,) = decode_update(doc.get_update(before)).structs
+    assert (struct.clock, struct.origin, struct.right, struct.parent) == (2, (1, 0), (1, 1), None)
+    before = doc.get_state()
+    del text[0:2]
+    deletion = decode_update(doc.get_update(before))
+    assert deletion.blocks == []
+    assert sorted(deletion.deletes) == [(1, 0, 1), (1, 2, 1)]
+
+
+@PROPERTY
+@given(st.data())
+def test_every_strict_prefix_is_refused(data: st.DataObject) -> None:
+    whole = every_kind()
+    cut = data.draw(st.integers(min_value=0, max_value=len(whole) - 1))
+    with pytest.raises(ProtocolError):
+        decode_update(whole[:cut])
+
+
+def var(*values: int) -> bytes:
+    return b"".join(write_var_uint(value) for value in values)
+
+
+ONE_CHAR = var(1, 1, 5, 0) + b"\x04" + var(1, 1) + b"t" + var(1) + b"x" + var(0)
+
+MALFORMED = {
+    "trailing bytes": ONE_CHAR + b"\x00",
+    "client in two blocks": var(2, 1, 5, 0) + b"\x04" + var(1, 1) + b"t" + var(1) + b"x"
+    + var(1, 5, 1) + b"\x84" + var(5, 0) + var(1) + b"y" + var(0),
+    "unknown content": var(1, 1, 5, 0) + b"\x0b" + var(1, 1) + b"t" + var(0),
+    "unknown shared type": var(1, 1, 5, 0) + b"\x07" + var(1, 1) + b"t" + var(7) + var(0),
+    "empty garbage range": var(1, 1, 5, 0) + b"\x00" + var(0) + var(0),
+    "clock past 2**53": var(1, 1, 5, 2**53 - 1) + b"\x00" + var(2) + var(0),
+    "deleted range past 2**53": var(0) + var(1, 5, 1, 2**53 - 1, 2),
+    "too many clients for the bytes": var(100, 1, 5, 0) + b"\x00" + var(1),
+    "invalid UTF-8": var(1, 1, 5, 0) + b"\x04" + var(1, 1) + b"t" + var(1) + b"\xff" + var(0),
+    "value nested too deeply": var(1, 1, 5, 0) + b"\x08" + var(1, 1) + b"t" + var(1)
+    + b"\x75\x01" * 100 + b"\x7e" + var(0),
+    "unknown value type": var(1, 1, 5, 0) + b"\x08" + var(1, 1) + b"t" + var(1) + b"\x10"
+    + var(0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_updates_are_refused(data: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        decode_update(data)
+
+
+def test_the_one_char_fixture_is_valid() -> None:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(ONE_CHAR)
+    assert str(doc.get("t", type=Text)) == "x"
+    (struct,) = decode_update(ONE_CHAR).structs
+    assert (struct.client, struct.clock, struct.length, struct.parent) == (5, 0, 1, "t")
+
+
+def test_visible_copy_makes_deleted_items_and_marks_take_room() -> None:
+    doc: Doc[Any] = Doc(client_id=9)
+    text = doc.get("t", type=Text)
+    text.insert(0, "abcdef")
+    text.format(1, 3, {"bold": True})
+    del text[2:5]
+    assert str(text) == "abf"
+    data = doc.get_update()
+    copy: Doc[Any] = Doc()
+    copy.apply_update(visible_copy(data))
+    shown = str(copy.get("t", type=Text))
+    # Every clock of the text takes room: 6 characters and 2 formatting marks.
+    assert len(shown) == 8
+    assert shown.replace("-", "") == "abf"
+    assert copy.get_state() == doc.get_state()

@@ -14,13 +14,13 @@ class MessageBudget:
         self._tokens = self._burst
         self._at = time.monotonic()
 
-    def spend(self, now: float | None = None) -> bool:
+    def spend(self, now: float | None = None, cost: float = 1) -> bool:
         if self._rate <= 0:
             return True
         now = time.monotonic() if now is None else now
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
-        if self._tokens < 1:
+        if self._tokens < cost:
             return False
-        self._tokens -= 1
+        self._tokens -= cost
         return True

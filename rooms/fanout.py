@@ -62,6 +62,13 @@ class DocumentFanout:
         self._send(Kind.SYNC_STEP1, b"\x01" + document.sync.state_vector())
         self._send(Kind.AWARENESS_QUERY, b"")
 
+    def request_missing(self) -> None:
+        """Ask every other process for what this one lacks (without asking back): an
+        update waits here for edits another process may hold."""
+        document = self._document
+        if document is not None:
+            self._send(Kind.SYNC_STEP1, b"\x00" + document.sync.state_vector())
+
     def publish_update(self, update: bytes) -> None:
         """Queue a client's update; updates queued in one loop turn go out as one message."""
         self._outbox.append(update)

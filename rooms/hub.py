@@ -165,7 +165,7 @@ class DocumentHub:
         stored = await self._store.load_document(document.info.id)
         in_storage = SyncDocument(stored.snapshot, stored.updates)
         try:
-            lacking = in_storage.apply(document.sync.diff(in_storage.state_vector()))
+            lacking = in_storage.apply(document.sync.diff(in_storage.state_vector()), check=False)
         finally:
             in_storage.close()
         if lacking is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from crdt.awareness import DocumentAwareness
-from crdt.document import InvalidUpdate, SyncDocument
-from crdt.protocol import ProtocolError, encode_awareness, encode_update
+from crdt.document import InvalidUpdate, SyncDocument, TooManyWaiting
+from crdt.protocol import ProtocolError, encode_awareness, encode_sync_step1, encode_update
 from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
 from rooms.records import DocumentInfo, StoredDocument
@@ -15,6 +16,9 @@ from rooms.store import Store, StoreError
 from rooms.writer import DocumentWriter, WriterSettings
 
 log = logging.getLogger("roundtable.hub")
+
+# Seconds between two requests for the edits waiting updates lack, to one peer.
+ASK_INTERVAL = 1.0
 
 
 class LiveDocument:
@@ -56,6 +60,8 @@ class LiveDocument:
         self.writer.on_claims = self.owners.update
         # Open while copies of a stopped process's unstored edits may come back.
         self.recovery = Recovery(0.0)
+        # When each peer (None: another process) was last asked for missing edits.
+        self._asked: dict[Peer | None, float] = {}
 
     def close(self) -> None:
         """Release the CRDT state once the document is unloaded."""
@@ -92,8 +98,16 @@ class LiveDocument:
 
     def apply_client_update(self, update: bytes, origin: Peer | None) -> None:
         """Apply, relay, store and publish an update a client sent (or the server made,
-        with no origin). Raises InvalidUpdate."""
-        changed = self.sync.apply(update)
+        with no origin). Raises InvalidUpdate (TooManyWaiting when it would wait and its
+        connection already has the most updates waiting it may).
+
+        An update that builds on edits this copy lacks waits (crdt/pending.py): the
+        client that sent it and the other processes are asked for what is missing.
+        """
+        waiting = self.sync.waiting
+        changed = self.sync.apply(update, origin)
+        if self.sync.waiting > waiting:
+            self._ask_for_missing(origin)
         if changed is None:
             return
         self.broadcast(encode_update(changed), exclude=origin)
@@ -106,15 +120,37 @@ class LiveDocument:
         It is not stored here: the process it came from stores it. Should that process
         die first, the hub stores what storage lacks (:attr:`remote_origins`).
         """
+        waiting = self.sync.waiting
         try:
-            changed = self.sync.apply(update)
+            changed = self.sync.apply(update, origin, check=False)
+        except TooManyWaiting:
+            # That process still holds it: its answer to the request below brings it.
+            log.warning("%s: too many updates from %s wait; asking again", self.label, origin)
+            self.fanout.request_missing()
+            return
         except InvalidUpdate as exc:
             log.warning("dropped a remote update to %s: %s", self.label, exc)
             return
+        if self.sync.waiting > waiting:
+            self._ask_for_missing(None)
         if changed is not None:
             if origin is not None:
                 self.remote_origins.add(origin)
             self.broadcast(encode_update(changed))
+
+    def _ask_for_missing(self, peer: Peer | None) -> None:
+        """Ask ``peer`` (its sync step 2 answer holds whatever this copy lacks of what it
+        has) and the other processes for the edits waiting updates build on, at most
+        once a second each."""
+        now = time.monotonic()
+        if now - self._asked.get(peer, -ASK_INTERVAL) < ASK_INTERVAL:
+            return
+        if len(self._asked) > 64:
+            self._asked = {k: t for k, t in self._asked.items() if now - t < ASK_INTERVAL}
+        self._asked[peer] = now
+        if peer is not None:
+            peer.send(encode_sync_step1(self.sync.state_vector()))
+        self.fanout.request_missing()
 
     def relay_awareness(self, update: bytes | None) -> None:
         """Relay a change of local clients' awareness here and to the other processes."""

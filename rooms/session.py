@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from crdt.awareness import AwarenessTooLarge
-from crdt.document import InvalidUpdate, update_clients
+from crdt.document import InvalidUpdate, TooManyWaiting, update_clients
 from crdt.protocol import (
     AwarenessUpdate,
     PermissionDenied,
@@ -30,6 +30,12 @@ log = logging.getLogger("roundtable.sync")
 READ_ONLY_NOTICE = "read-only: this connection's document updates are not accepted"
 LOCKED_NOTICE = "locked: a facilitator locked this document; updates are not accepted"
 
+
+# Bytes of document one connection may make the server read to check its edits, when
+# the quick check cannot tell (an edit among deleted text, or that builds on itself): a
+# second's worth on average, a burst at once.
+CHECK_BYTES_PER_SECOND = 4 * 1024 * 1024
+CHECK_BYTES_BURST = 64 * 1024 * 1024
 
 # Yjs client ids one connection may claim: one per document instance it edits from (a
 # document kept offline across reloads holds structs of each of its earlier ids).
@@ -95,6 +101,7 @@ class SyncSession:
         # a struct under another participant's client id is a forgery.
         self._caught_up = False
         self._claimed: set[int] = set()
+        self._checks = MessageBudget(CHECK_BYTES_PER_SECOND, CHECK_BYTES_BURST)
 
     @property
     def can_edit(self) -> bool:
@@ -150,11 +157,19 @@ class SyncSession:
                     self._check_authors(clients, catch_up)
                 if isinstance(message, SyncStep2):
                     self._caught_up = True
+                checked = document.sync.checked_bytes
                 document.apply_client_update(message.update, origin=self.peer)
+            except TooManyWaiting as exc:
+                raise ProtocolViolation(CloseCode.POLICY_VIOLATION, str(exc)) from exc
             except InvalidUpdate as exc:
                 raise ProtocolViolation(
                     CloseCode.INVALID_PAYLOAD, f"update refused: {exc}"
                 ) from exc
+            cost = document.sync.checked_bytes - checked
+            if cost and not self._checks.spend(cost=cost):
+                raise ProtocolViolation(
+                    CloseCode.TOO_MANY_MESSAGES, "too many edits that are costly to check"
+                )
         elif isinstance(message, AwarenessUpdate):
             try:
                 ids = document.awareness.client_ids(message.update)

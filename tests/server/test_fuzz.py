@@ -28,9 +28,9 @@ frame always closes it), or still be open and answer a probe (sync step 1 with a
 state vector, answered by a sync step 2).
 
 One server and room serve a whole run, with two documents. The "guide" has a watcher
-and a writer connected throughout, and gets every frame except updates the CRDT core
-cannot be trusted to integrate alike on every replica (see :func:`needs_scratch` and
-the two xfail tests at the end); those go to the "scratch" document. At the end nothing
+and a writer connected throughout, and gets every frame except updates that wait on
+the server or that only some of a sequence's frames make dishonest (see
+:func:`needs_scratch`); those go to the "scratch" document. At the end nothing
 was logged at ERROR; fuzz connections left no holder, peer or awareness state behind; a
 fresh client syncs; every stored update applies; the guide's stored document equals the
 live one, the watcher's and a fresh client's; on the scratch document everything the
@@ -96,9 +96,11 @@ SCRATCH = "scratch"
 ALLOWED_CLOSE_CODES: dict[int, str] = {
     CloseCode.PROTOCOL_ERROR: "malformed frame or awareness update",
     CloseCode.UNSUPPORTED_DATA: "text frame",
-    CloseCode.INVALID_PAYLOAD: "update or state vector refused by the CRDT core",
+    CloseCode.INVALID_PAYLOAD: "update or state vector malformed or dishonest",
     CloseCode.MESSAGE_TOO_BIG: "frame or awareness state over its limit",
-    CloseCode.POLICY_VIOLATION: "more Yjs client ids than one connection may claim",
+    CloseCode.POLICY_VIOLATION: (
+        "more Yjs client ids than one connection may claim, or too many updates waiting"
+    ),
     CloseCode.FORBIDDEN: "document structs under another participant's client id",
 }
 
@@ -593,16 +595,9 @@ def needs_scratch(frames: Sequence[Frame], state_vector: dict[int, int]) -> bool
 
     The guide, where every replica must agree, takes updates only from honest clients
     whose structs continue the clocks it has (``state_vector``, taken before the first
-    frame: conservative for later ones). The scratch document takes the rest:
-
-    * an update starting past a gap in its client's clocks waits for the missing ones
-      in Yjs; pycrdt integrates some such structs at once (the server then relays and
-      stores the update as it came: test below), so replicas may differ until the gap
-      closes;
-
-    * a dishonest update (an item whose origin lies right of its right origin, or that
-      claims known ids with other content) integrates differently depending on the
-      structure around it, so replicas diverge (xfail test below).
+    frame: conservative for later ones). The scratch document takes the rest: an
+    update starting past a gap waits on the server for the missing clocks, and a
+    mutated update may be refused only after others that depend on it were sent.
     """
     for frame in frames:
         message = decoded(frame)
@@ -1025,64 +1020,83 @@ async def test_deletes_of_unknown_ids_change_nothing_visible(tmp_path: Path) -> 
         await check_after_fuzzing(run)
 
 
-async def test_update_past_a_clock_gap_is_relayed_and_stored_or_kept_pending(
-    tmp_path: Path,
-) -> None:
+async def test_update_past_a_clock_gap_waits_until_the_gap_closes(tmp_path: Path) -> None:
     source: Doc[Any] = Doc(client_id=777)
     updates: list[bytes] = []
     source.observe(lambda event: updates.append(event.update))
-    source.get("meta", type=Map)["title"] = "draft"  # clock 0: never sent
+    source.get("meta", type=Map)["title"] = "draft"  # clock 0: sent later
     source.get("text", type=Text).insert(0, "ghost")  # clocks 1-5: no origin at all
     title, ghost = updates
     async with live_run(tmp_path) as run:
         await run.feed(FuzzCase.of(Role.MEMBER, encode_update(ghost)), GUIDE)
         await _barrier(run, "|")
-        # pycrdt integrates it at once but reports no update; the server notices that
-        # the state moved, and relays and stores what changed (the watcher is pycrdt
-        # too and shows it; a Yjs client keeps it pending until clock 0 arrives).
+        # The server keeps it aside, as a Yjs client does: nobody sees it, nothing is
+        # stored, until clock 0 arrives.
         live_text = run.server.live_text(run.room, GUIDE)
-        assert live_text == "ghost|"
+        assert live_text == "|"
         assert str(run.watcher.text) == live_text
         assert await _stored_text(run) == live_text
         await run.feed(FuzzCase.of(Role.MEMBER, encode_update(title)), GUIDE)
-        await _barrier(run, "||")
+        await _barrier(run, "#")
         live_text = run.server.live_text(run.room, GUIDE)
-        assert live_text == "ghost|||"
+        # Both "ghost" and "|" went in at the start: their client ids order them.
+        assert live_text in ("ghost|#", "|ghost#")
         assert str(run.watcher.text) == live_text
         assert await _stored_text(run) == live_text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the server accepts an item whose origin lies right of its right origin; where "
-        "it lands depends on how the items around it are split, so the server (and "
-        "every client that received it as an update) puts it elsewhere than a client "
-        "that loads the document's encoded state (a joining client, or the server "
-        "after compaction)"
-    ),
-)
-async def test_item_with_crossed_origins_lands_in_the_same_place_everywhere(
-    tmp_path: Path,
+def _item_between(client: int, writer_id: int, origin: int, right: int) -> bytes:
+    """An update of ``client`` inserting "X" with left origin (writer, ``origin``) and
+    right origin (writer, ``right``)."""
+    return (
+        var_uint(1) + var_uint(1) + var_uint(client) + var_uint(0) + bytes([0xC4])
+        + var_uint(writer_id) + var_uint(origin) + var_uint(writer_id) + var_uint(right)
+        + var_uint(1) + b"X" + var_uint(0)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("deleted", [False, True], ids=["visible", "deleted"])
+async def test_item_with_crossed_origins_is_refused_and_every_copy_agrees(
+    tmp_path: Path, deleted: bool
 ) -> None:
+    """An item whose left origin lies right of its right origin lands in different
+    places for a replica that gets it as an update and one that loads the encoded
+    document. The server refuses it (1007), whether the origins are visible or deleted
+    (then only a copy of the document where deleted items take room can tell their
+    order); an item between the same two origins the right way round goes in."""
     async with live_run(tmp_path) as run:
         run.writer.insert(0, "0olour")
-        await run.watcher.wait_text("0olour")
+        if deleted:
+            del run.writer.text[2:6]
+        expected = "0o" if deleted else "0olour"
+        await run.watcher.wait_text(expected)
         writer_id = run.writer.doc.client_id
-        # Client 2 inserts "X" with origin (writer, 5) "r" and right origin (writer, 2)
-        # "l": an item no honest client makes.
-        crossed = (
-            var_uint(1) + var_uint(1) + var_uint(2) + var_uint(0) + bytes([0xC4])
-            + var_uint(writer_id) + var_uint(5) + var_uint(writer_id) + var_uint(2)
-            + var_uint(1) + b"X" + var_uint(0)
-        )  # fmt: skip
-        await run.feed(FuzzCase.of(Role.MEMBER, encode_update(crossed)), GUIDE)
+        # Origin (writer, 5) "r" and right origin (writer, 2) "l": no honest client
+        # makes it.
+        member = await FuzzConnection.open(run.url(GUIDE), run.tokens[Role.MEMBER])
+        await member.send(encode_update(_item_between(2, writer_id, 5, 2)))
+        closed = await member.outcome(answers=1)
+        assert closed is not None
+        code, reason = closed
+        assert code == CloseCode.INVALID_PAYLOAD
+        assert "lies right of its right origin" in reason
+        await _barrier(run, "#")
+        assert run.server.live_text(run.room, GUIDE) == expected + "#"
+        # The same item the right way round (origin "l", right origin "r") goes in.
+        honest = await FuzzConnection.open(run.url(GUIDE), run.tokens[Role.MEMBER])
+        await honest.send(encode_update(_item_between(3, writer_id, 2, 5)))
         await run.watcher.wait_until(lambda: "X" in str(run.watcher.text))
+        assert not honest.closed
         live_text = run.server.live_text(run.room, GUIDE)
-        assert str(run.watcher.text) == live_text == "0oXlour"
-        # A client joining now loads the encoded state: it reads "0olourX".
+        assert live_text is not None
+        assert sorted(live_text) == sorted(expected + "#X")
+        if not deleted:
+            assert live_text == "0olXour#"
+        assert str(run.watcher.text) == live_text
         fresh = await open_synced(run.url(GUIDE), run.tokens[Role.MEMBER])
         try:
             assert str(fresh.text) == live_text
         finally:
             await fresh.close()
+        await honest.close()
+        assert await _stored_text(run) == live_text

@@ -83,9 +83,19 @@ class SyncDocument:
         limits: PendingLimits | None = None,
     ) -> None:
         self._doc: Doc[Any] = Doc()
-        for stored in (snapshot, *updates):
-            if stored:
-                self._doc.apply_update(stored)
+        self._pending = PendingUpdates(limits)
+        # Stored updates in causal order: pycrdt is never given one that must wait.
+        if snapshot:
+            self._doc.apply_update(snapshot)
+        stored = [update for update in updates if update]
+        in_order, waiting = causal_order(stored, decode_state_vector(self._doc.get_state()))
+        for position in in_order:
+            self._doc.apply_update(stored[position])
+        for position, on in waiting:
+            update = stored[position]
+            self._pending.add(
+                Waiting(update, decode_update(update), None, False), on, counted=False
+            )
         self._emitted: list[bytes] = []
         # Set by a transaction that changed the document but reported no update.
         self._silent = False
@@ -96,7 +106,6 @@ class SyncDocument:
         self._clocks: dict[int, int] | None = None
         # Built on the first update (joining clients do not need it).
         self._item_index: ItemIndex | None = None
-        self._pending = PendingUpdates(limits)
         self._last_decoded: tuple[bytes, Update] | None = None
         # Client -> (the clock past its last item with a right origin, that right
         # origin): the next item it types there needs no look at the document.
@@ -365,14 +374,17 @@ def _order(txn: Transaction, origin: ID, right: ID) -> bool | None:
     """Whether ``origin`` lies left of ``right`` (True), right of it (False), or None
     when the document cannot tell: neither takes room and none does between them."""
     try:
-        after_left = _index(txn, origin, _BEFORE)
-        before_right = _index(txn, right, _AFTER)
-        if after_left != before_right:
-            return after_left < before_right
-        # Equal: if either takes room, the left origin is the one on the left.
-        if _index(txn, origin, _AFTER) < after_left:
-            return True
-        if _index(txn, right, _BEFORE) > before_right:
+        through_left = _index(txn, origin, _BEFORE)
+        through_right = _index(txn, right, _BEFORE)
+        if through_left != through_right:
+            # Counting what takes room up to each: the right origin's count is larger
+            # exactly when it lies right (whether or not either takes room itself).
+            return through_left < through_right
+        if _index(txn, right, _AFTER) < through_right:
+            # The right origin takes room, yet counts no more than the left one.
+            return False
+        if _index(txn, origin, _AFTER) < through_left:
+            # The left origin takes room and the right one, counting as much, does not.
             return True
     except _Gone:
         pass
@@ -441,17 +453,81 @@ def encode_state_vector(clocks: dict[int, int]) -> bytes:
     return b"".join(out)
 
 
-def _fold(updates: Iterable[bytes]) -> bytes:
+def causal_order(
+    updates: list[bytes], clocks: dict[int, int]
+) -> tuple[list[int], list[tuple[int, ID]]]:
+    """An order in which ``updates`` can be applied to a document with state vector
+    ``clocks`` with nothing left waiting: the positions of the updates in it, and
+    those of the updates that still wait at the end, with the id each waits for.
+
+    A stored log holds updates as processes stored them, not always after what they
+    build on (a process stores its clients' edits while another's are still in its
+    write-behind buffer), and yrs 0.28 can lose one of several waiting updates. Bytes
+    that do not decode are left in place for pycrdt to refuse.
+    """
+    index = ItemIndex()
+    index.seed(clocks)
+    pending = PendingUpdates(
+        PendingLimits(updates=2**62, bytes=2**62, updates_per_source=2**62, bytes_per_source=2**62)
+    )
+    order: list[int] = []
+
+    def offer(position: int, update: Update) -> bool:
+        placement = plan(update, index, resolve=False)
+        missing = placement.waits_for or deletes_wait_for(update, index, placement)
+        if missing:
+            pending.add(Waiting(b"", update, position, False), missing[0], counted=False)
+            return False
+        order.append(position)
+        for placed in placement.placed:
+            index.add(placed.struct, GONE)
+        return True
+
+    for position, data in enumerate(updates):
+        try:
+            update = decode_update(data)
+        except ProtocolError:
+            order.append(position)
+            continue
+        if not offer(position, update):
+            continue
+        progress = True
+        while progress and len(pending):
+            progress = False
+            for client in pending.clients():
+                for waiting in pending.take(client, index.next_clock(client)):
+                    assert isinstance(waiting.source, int)
+                    progress |= offer(waiting.source, waiting.update)
+    left = [
+        (waiting.source, (client, clock))
+        for client, entries in pending.entries().items()
+        for clock, waiting in entries
+        if isinstance(waiting.source, int)
+    ]
+    return order, sorted(left)
+
+
+def fold(snapshot: bytes | None, updates: list[bytes]) -> tuple[bytes, list[int]]:
+    """Fold a snapshot and a log of updates into one update, in causal order.
+
+    Returns the update and the positions of the log updates that could not go in
+    (they wait for edits the log does not hold): a compaction keeps those as they are,
+    since an encoded document leaves out what waits. Applies everything to a fresh
+    document and re-encodes it: linear in the input, unlike pycrdt's ``merge_updates``,
+    which is quadratic in the number of updates.
+    """
     doc: Doc[Any] = Doc()
-    for update in updates:
-        doc.apply_update(update)
-    return doc.get_update()
+    if snapshot:
+        doc.apply_update(snapshot)
+    in_order, waiting = causal_order(updates, decode_state_vector(doc.get_state()))
+    for position in in_order:
+        if updates[position]:
+            doc.apply_update(updates[position])
+    return doc.get_update(), [position for position, _ in waiting]
 
 
 def compact(snapshot: bytes | None, updates: Iterable[bytes]) -> bytes:
-    """Fold a snapshot and a log of updates into one update.
-
-    Applies everything to a fresh document and re-encodes it: linear in the input,
-    unlike pycrdt's ``merge_updates``, which is quadratic in the number of updates.
-    """
-    return _fold(u for u in (snapshot, *updates) if u)
+    """Fold a snapshot and a log of updates into one update (see :func:`fold`); the
+    updates that wait are left out."""
+    folded, _ = fold(snapshot, list(updates))
+    return folded

@@ -115,6 +115,12 @@ class ItemIndex:
     def add_deleted(self, struct: Struct) -> None:
         self._deleted.setdefault(struct.client, []).append((struct.clock, struct.last))
 
+    def seed(self, clocks: dict[int, int]) -> None:
+        """Start from a document's state vector, parents unknown (for ordering only)."""
+        for client, clock in clocks.items():
+            if clock:
+                self._runs[client] = _Runs([0], [GONE], clock)
+
     def clocks(self) -> dict[int, int]:
         """The state vector the index knows: {client: next clock}."""
         return {client: runs.next for client, runs in self._runs.items() if runs.next}
@@ -143,7 +149,7 @@ class Plan:
         return not self.waits_for
 
 
-def plan(update: Update, index: ItemIndex) -> Plan:
+def plan(update: Update, index: ItemIndex, *, resolve: bool = True) -> Plan:
     """Order ``update``'s structs after their dependencies; raises InvalidStructs.
 
     Structs the document has are left out. A struct whose dependency is neither in the
@@ -151,14 +157,26 @@ def plan(update: Update, index: ItemIndex) -> Plan:
     that depend on them; the missing ids are in ``waits_for``. Everything that does not
     wait is in ``placed``, in an order the CRDT core can integrate it.
     """
-    return _Planner(update, index).run()
+    return _Planner(update, index, resolve).run()
 
 
 class _Planner:
-    __slots__ = ("blocked", "blocks", "index", "placed", "placed_keys", "pos", "reach", "types")
+    __slots__ = (
+        "blocked",
+        "blocks",
+        "index",
+        "placed",
+        "placed_keys",
+        "pos",
+        "reach",
+        "resolve",
+        "types",
+    )
 
-    def __init__(self, update: Update, index: ItemIndex) -> None:
+    def __init__(self, update: Update, index: ItemIndex, resolve: bool = True) -> None:
         self.index = index
+        # False: order only (every struct's parent is left as GONE, nothing is checked).
+        self.resolve = resolve
         self.blocks = {block.client: block.structs for block in update.blocks}
         self.pos = dict.fromkeys(self.blocks, 0)
         self.reach = {client: index.next_clock(client) for client in self.blocks}
@@ -248,7 +266,7 @@ class _Planner:
         return None
 
     def _place(self, struct: Struct) -> None:
-        placed = self._resolve(struct)
+        placed = self._resolve(struct) if self.resolve else Placed(struct, GONE)
         self.placed.append(placed)
         if struct.length == 0:
             return

@@ -107,5 +107,9 @@ class PendingUpdates:
                 del self._source_bytes[waiting.source]
         return taken
 
+    def entries(self) -> dict[int, list[tuple[int, Waiting]]]:
+        """The waiting updates by the client whose clock each waits to pass."""
+        return self._by_client
+
     def waiting_from(self, source: object) -> int:
         return self._source_count[source]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from crdt.awareness import DocumentAwareness
-from crdt.document import SyncDocument, compact
+from crdt.document import SyncDocument, fold
 from rooms.broker import Broker, LocalBroker
 from rooms.fanout import DocumentFanout
 from rooms.live import LiveDocument
@@ -202,7 +202,10 @@ class DocumentHub:
             except Exception as exc:
                 log.warning("could not re-read %s while healing: %s", document.label, exc)
             else:
-                document.apply_remote_update(compact(stored.snapshot, stored.updates))
+                folded, waiting = fold(stored.snapshot, list(stored.updates))
+                document.apply_remote_update(folded)
+                for position in waiting:
+                    document.apply_remote_update(stored.updates[position])
             document.fanout.request_sync()
         log.info("healed %d documents after the broker came back", len(self._documents))
 

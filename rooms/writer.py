@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crdt.document import compact
+from crdt.document import fold
 from rooms.store import Store
 
 log = logging.getLogger("roundtable.storage")
@@ -170,9 +170,11 @@ class DocumentWriter:
     async def _compact(self) -> None:
         try:
             stored = await self._store.load_document(self._document_id)
-            snapshot = compact(stored.snapshot, stored.updates)
+            snapshot, waiting = fold(stored.snapshot, list(stored.updates))
+            # Updates that wait for edits not stored yet stay in the log as they are.
+            folded = [id_ for n, id_ in enumerate(stored.update_ids) if n not in set(waiting)]
             replaced = await self._store.replace_snapshot(
-                self._document_id, stored.snapshot_version, snapshot, stored.update_ids
+                self._document_id, stored.snapshot_version, snapshot, folded
             )
         except Exception:
             # The log is intact; compaction is tried again after the next flush.

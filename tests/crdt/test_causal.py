@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Text, UndoManager, XmlElement, XmlFragment, XmlText, write_var_uint
 
-from crdt.document import InvalidUpdate, SyncDocument, TooManyWaiting
+from crdt.document import (
+    InvalidUpdate,
+    SyncDocument,
+    TooManyWaiting,
+    causal_order,
+    compact,
+    fold,
+)
 from crdt.items import GONE, ItemIndex, plan
 from crdt.pending import PendingLimits
 from crdt.update import decode_update
@@ -333,3 +340,40 @@ def test_the_index_knows_the_parent_of_every_item() -> None:
     assert index.parent_of((4, last)) == ("root", "t", None)  # "c", by its origin
     assert index.parent_of((4, last + 1)) is None
     assert GONE == ("gone",)
+
+
+def test_a_stored_log_in_any_order_loads_and_compacts_completely() -> None:
+    for order in itertools.permutations(range(6)):
+        log = [INSERTS_AFDCEB[clock] for clock in order]
+        loaded = SyncDocument(None, log)
+        assert text_of(loaded.ydoc) == "afdceb"
+        assert loaded.waiting == 0
+        folded, waiting = fold(None, log)
+        assert waiting == []
+        assert text_of(SyncDocument(folded).ydoc) == "afdceb"
+        assert compact(None, log) == folded
+
+
+def test_a_compaction_leaves_out_only_what_waits_and_names_it() -> None:
+    # Clock 3 is not stored yet: 4 and 5 wait for it, and so does nothing else.
+    log = [INSERTS_AFDCEB[clock] for clock in (5, 0, 4, 1, 2)]
+    folded, waiting = fold(None, log)
+    assert waiting == [0, 2]  # positions of clocks 5 and 4 in the log
+    assert text_of(SyncDocument(folded).ydoc) == "acb"
+    # Loading keeps them waiting; they go in when clock 3 arrives.
+    loaded = SyncDocument(None, log)
+    assert loaded.waiting == 2
+    relayed = loaded.apply(INSERTS_AFDCEB[3])
+    assert relayed is not None
+    assert text_of(loaded.ydoc) == "afdceb"
+
+
+def test_causal_order_puts_each_update_after_what_it_builds_on() -> None:
+    log = [INSERTS_AFDCEB[clock] for clock in (3, 1, 0, 2)]
+    order, waiting = causal_order(log, {})
+    assert [log.index(log[position]) for position in order] == [2, 1, 3, 0]
+    assert waiting == []
+    order, waiting = causal_order([INSERTS_AFDCEB[2]], {})
+    assert order == []
+    assert waiting == [(0, (1, 1))]
+    assert causal_order([INSERTS_AFDCEB[2]], {1: 2}) == ([0], [])

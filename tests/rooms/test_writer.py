@@ -359,3 +359,25 @@ async def test_concurrent_compactions_one_wins_and_nothing_is_lost(
     second.enqueue(keystrokes("c", client_id=3)[0])
     await second.flush()
     assert sorted(text_of(await store.load_document(document.id))) == sorted("aaaabbbbc")
+
+
+async def test_compaction_keeps_log_updates_that_wait_for_edits_not_stored_yet(
+    store: RecordingStore, document: DocumentInfo, writers: list[DocumentWriter]
+) -> None:
+    # This process stores "b" and "c" before another process has stored the "a" they
+    # build on: the snapshot cannot hold them yet, so they stay in the log.
+    updates = keystrokes("abc")
+    writer = new_writer(store, document, writers, compact_threshold=2)
+    writer.enqueue(updates[1])
+    writer.enqueue(updates[2])
+    await writer.flush()  # reaches the threshold: compacts
+    stored = await store.load_document(document.id)
+    assert stored.snapshot_version == 1
+    assert stored.updates == updates[1:]
+    other = new_writer(store, document, writers, compact_threshold=2)
+    other.enqueue(updates[0])
+    await other.flush()
+    await other.compact()
+    stored = await store.load_document(document.id)
+    assert text_of(stored) == "abc"
+    assert stored.updates == []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from crdt.awareness import DocumentAwareness
 from crdt.document import InvalidUpdate, SyncDocument, TooManyWaiting
-from crdt.protocol import ProtocolError, encode_awareness, encode_sync_step1, encode_update
+from crdt.protocol import ProtocolError, encode_awareness, encode_update
 from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
 from rooms.records import DocumentInfo, StoredDocument
@@ -17,7 +18,8 @@ from rooms.writer import DocumentWriter, WriterSettings
 
 log = logging.getLogger("roundtable.hub")
 
-# Seconds between two requests for the edits waiting updates lack, to one peer.
+# Seconds between two requests for the edits waiting updates lack (to the other
+# processes, or to one client).
 ASK_INTERVAL = 1.0
 
 
@@ -60,11 +62,25 @@ class LiveDocument:
         self.writer.on_claims = self.owners.update
         # Open while copies of a stopped process's unstored edits may come back.
         self.recovery = Recovery(0.0)
-        # When each peer (None: another process) was last asked for missing edits.
-        self._asked: dict[Peer | None, float] = {}
+        # When the other processes were last asked for missing edits, and the timer to
+        # ask again.
+        self._asked_at = -ASK_INTERVAL
+        self._ask_again: asyncio.TimerHandle | None = None
+        self._closed = False
 
     def close(self) -> None:
         """Release the CRDT state once the document is unloaded."""
+        self._closed = True
+        if self._ask_again is not None:
+            self._ask_again.cancel()
+            self._ask_again = None
+        if self.sync.waiting:
+            # Their clients hold them and send them again when they reconnect.
+            log.warning(
+                "%s unloaded with %d updates waiting for edits it never got",
+                self.label,
+                self.sync.waiting,
+            )
         self.sync.close()
 
     async def claim(self, participant_id: str, client_ids: list[int]) -> None:
@@ -96,23 +112,26 @@ class LiveDocument:
             if peer is not exclude:
                 peer.send(frame)
 
-    def apply_client_update(self, update: bytes, origin: Peer | None) -> None:
+    def apply_client_update(self, update: bytes, origin: Peer | None) -> bool:
         """Apply, relay, store and publish an update a client sent (or the server made,
         with no origin). Raises InvalidUpdate (TooManyWaiting when it would wait and its
         connection already has the most updates waiting it may).
 
-        An update that builds on edits this copy lacks waits (crdt/pending.py): the
-        client that sent it and the other processes are asked for what is missing.
+        An update that builds on edits this copy lacks waits (crdt/pending.py), and the
+        other processes are asked for what is missing; True then (the caller asks the
+        client too).
         """
         waiting = self.sync.waiting
         changed = self.sync.apply(update, origin)
-        if self.sync.waiting > waiting:
-            self._ask_for_missing(origin)
+        waits = self.sync.waiting > waiting
+        if waits:
+            self.ask_processes()
         if changed is None:
-            return
+            return waits
         self.broadcast(encode_update(changed), exclude=origin)
         self.writer.enqueue(changed)
         self.fanout.publish_update(changed)
+        return waits
 
     def apply_remote_update(self, update: bytes, origin: bytes | None = None) -> None:
         """Apply and relay an update from another process (``origin``) or from storage.
@@ -131,26 +150,30 @@ class LiveDocument:
         except InvalidUpdate as exc:
             log.warning("dropped a remote update to %s: %s", self.label, exc)
             return
-        if self.sync.waiting > waiting:
-            self._ask_for_missing(None)
+        waits = self.sync.waiting > waiting
+        if waits:
+            self.ask_processes()
+        if origin is not None and (changed is not None or waits):
+            # A waiting one goes in later: this copy holds it then.
+            self.remote_origins.add(origin)
         if changed is not None:
-            if origin is not None:
-                self.remote_origins.add(origin)
             self.broadcast(encode_update(changed))
 
-    def _ask_for_missing(self, peer: Peer | None) -> None:
-        """Ask ``peer`` (its sync step 2 answer holds whatever this copy lacks of what it
-        has) and the other processes for the edits waiting updates build on, at most
-        once a second each."""
+    def ask_processes(self) -> None:
+        """Ask the other processes for the edits waiting updates build on, at most once
+        every ASK_INTERVAL seconds, and again after it while updates still wait (what
+        they wait for may reach another process later)."""
         now = time.monotonic()
-        if now - self._asked.get(peer, -ASK_INTERVAL) < ASK_INTERVAL:
-            return
-        if len(self._asked) > 64:
-            self._asked = {k: t for k, t in self._asked.items() if now - t < ASK_INTERVAL}
-        self._asked[peer] = now
-        if peer is not None:
-            peer.send(encode_sync_step1(self.sync.state_vector()))
-        self.fanout.request_missing()
+        if now - self._asked_at >= ASK_INTERVAL:
+            self._asked_at = now
+            self.fanout.request_missing()
+        if self._ask_again is None:
+            self._ask_again = asyncio.get_running_loop().call_later(ASK_INTERVAL, self._retry_ask)
+
+    def _retry_ask(self) -> None:
+        self._ask_again = None
+        if self.sync.waiting and not self._closed:
+            self.ask_processes()
 
     def relay_awareness(self, update: bytes | None) -> None:
         """Relay a change of local clients' awareness here and to the other processes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from crdt.awareness import AwarenessTooLarge
 from crdt.document import InvalidUpdate, TooManyWaiting, update_clients
@@ -21,7 +22,7 @@ from crdt.protocol import (
     encode_sync_step2,
 )
 from rooms.budget import MessageBudget
-from rooms.live import LiveDocument
+from rooms.live import ASK_INTERVAL, LiveDocument
 from rooms.peer import CloseCode, Peer
 from rooms.roles import Role
 
@@ -40,6 +41,8 @@ CHECK_BYTES_BURST = 64 * 1024 * 1024
 # Yjs client ids one connection may claim: one per document instance it edits from (a
 # document kept offline across reloads holds structs of each of its earlier ids).
 MAX_CLIENT_IDS = 16
+# Ids a catch-up may name while the document recovers (most of them other participants').
+MAX_RECOVERY_CLIENT_IDS = 1024
 
 
 class NeedsClaim(Exception):
@@ -98,10 +101,13 @@ class SyncSession:
         # server's sync step 1 (its first step 2) may carry structs of other
         # participants' client ids that the server lacks: copies of edits a process that
         # stopped without storing them had relayed (rooms/recovery.py). Everywhere else
-        # a struct under another participant's client id is a forgery.
-        self._caught_up = False
+        # a struct under another participant's client id is a forgery. The same holds
+        # for its answers to the step 1 the server sends when an update of it waits
+        # (_ask_for_missing): this counts the step 2 answers still due.
+        self._answers_due = 1
         self._claimed: set[int] = set()
         self._checks = MessageBudget(CHECK_BYTES_PER_SECOND, CHECK_BYTES_BURST)
+        self._asked_at = -ASK_INTERVAL
 
     @property
     def can_edit(self) -> bool:
@@ -146,7 +152,7 @@ class SyncSession:
                 self._drop_update(message.update)
                 return
             try:
-                catch_up = isinstance(message, SyncStep2) and not self._caught_up
+                catch_up = isinstance(message, SyncStep2) and self._answers_due > 0
                 # The usual update holds the sender's own structs only: its first bytes
                 # say so. Anything else is looked at closely.
                 clients = update_clients(message.update)
@@ -155,10 +161,11 @@ class SyncSession:
                 ):
                     clients = document.sync.new_struct_clients(message.update)
                     self._check_authors(clients, catch_up)
-                if isinstance(message, SyncStep2):
-                    self._caught_up = True
+                if isinstance(message, SyncStep2) and self._answers_due:
+                    self._answers_due -= 1
                 checked = document.sync.checked_bytes
-                document.apply_client_update(message.update, origin=self.peer)
+                if document.apply_client_update(message.update, origin=self.peer):
+                    self._ask_for_missing()
             except TooManyWaiting as exc:
                 raise ProtocolViolation(CloseCode.POLICY_VIOLATION, str(exc)) from exc
             except InvalidUpdate as exc:
@@ -192,14 +199,40 @@ class SyncSession:
                 "%s on %s reported permission denied: %s", self.who, document.label, message.reason
             )
 
-    def _own(self, client_ids: list[int]) -> set[int]:
+    def _ask_for_missing(self) -> None:
+        """The client's update waits for edits the server lacks: ask it for them.
+
+        Its sync step 2 answer holds whatever the server lacks of what it has, which
+        may be other participants' edits a process lost: that answer is checked like
+        a first step 2 (taken while the document is recovering, else 1013). Not asked
+        while an answer is still due (the first one, after the handshake, brings it).
+        """
+        now = time.monotonic()
+        if self._answers_due or now - self._asked_at < ASK_INTERVAL:
+            return
+        self._asked_at = now
+        self._answers_due += 1
+        self.peer.send(encode_sync_step1(self.document.sync.state_vector()))
+
+    def _own(self, client_ids: list[int], recovering: bool = False) -> set[int]:
         """Which of ``client_ids`` belong to this connection's participant; raises
-        :class:`NeedsClaim` for ids nobody is known to hold yet."""
+        :class:`NeedsClaim` for ids nobody is known to hold yet.
+
+        A connection may hold MAX_CLIENT_IDS ids. A catch-up while the document is
+        recovering may name many more, other participants' (copies of a stopped
+        process's edits): they are looked up, and only those that turn out to be this
+        participant's count.
+        """
         owners = self.document.owners
         unknown = sorted({c for c in client_ids if c not in owners})
+        held = {
+            c for c in self._claimed if owners.get(c, self.participant_id) == self.participant_id
+        }
+        self._claimed = held
+        limit = MAX_RECOVERY_CLIENT_IDS if recovering else MAX_CLIENT_IDS
+        if len(held) > MAX_CLIENT_IDS or len(held) + len(unknown) > limit:
+            raise ProtocolViolation(CloseCode.POLICY_VIOLATION, "too many client ids")
         if unknown:
-            if len(self._claimed) + len(unknown) > MAX_CLIENT_IDS:
-                raise ProtocolViolation(CloseCode.POLICY_VIOLATION, "too many client ids")
             self._claimed.update(unknown)
             raise NeedsClaim(unknown)
         return {c for c in client_ids if owners[c] == self.participant_id}
@@ -212,11 +245,12 @@ class SyncSession:
         4403: the process that lost them may just have died, and another process learns
         so only after a few missed heartbeats; the client reconnects and sends them again.
         """
-        mine = self._own(clients)
+        recovering = catch_up and self.document.recovery.active
+        mine = self._own(clients, recovering)
         foreign = [client for client in clients if client not in mine]
         if not foreign:
             return
-        if catch_up and self.document.recovery.active:
+        if recovering:
             return
         if catch_up:
             raise ProtocolViolation(

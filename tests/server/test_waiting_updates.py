@@ -54,7 +54,9 @@ async def test_an_update_that_arrives_early_waits_and_its_sender_is_asked(
     token = await server.join(room, Role.MEMBER, "Mo")
     doc, (_first, second) = typed_updates(4242, "one ", "two")
     async with connect(f"{url}?token={token}", open_timeout=timeout(5)) as ws:
-        await next_step1(ws)  # the handshake's
+        handshake = await next_step1(ws)
+        # What y-websocket answers first (here: the client has nothing yet).
+        await ws.send(encode_sync_step2(Doc().get_update(handshake.state_vector)))
         await ws.send(encode_update(second))
         # The server cannot place "two" before "one": it keeps it and asks the client
         # for what it lacks, with its state vector.

@@ -16,6 +16,7 @@ refuses positions that do not point into the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -95,12 +96,16 @@ def canonical(position: RelativePosition) -> bytes:
     return bytes([position.kind]) + body + (b"\x41" if position.assoc < 0 else b"\x00")
 
 
-def check_in_document(position: RelativePosition, state_vector: bytes) -> None:
+def check_in_document(
+    position: RelativePosition,
+    state_vector: bytes,
+    root_of: Callable[[tuple[int, int]], str | None] | None = None,
+) -> None:
     """Raise :class:`ProtocolError` unless ``position`` points into this document.
 
     A root position must name the content root. An item or type position must be one
-    the document holds; whether it lies inside the content root is not checked (pycrdt
-    does not expose an item's parent).
+    the document holds and, given ``root_of`` (the root an item lies in:
+    ``SyncDocument.root_of``), one inside the content root.
     """
     if position.kind is PositionKind.ROOT:
         if position.root != CONTENT_ROOT:
@@ -109,6 +114,8 @@ def check_in_document(position: RelativePosition, state_vector: bytes) -> None:
     known = decode_state_vector(state_vector)
     if position.clock >= known.get(position.client, 0):
         raise ProtocolError("anchor points at content this document does not hold")
+    if root_of is not None and root_of((position.client, position.clock)) != CONTENT_ROOT:
+        raise ProtocolError(f"anchor points at content outside {CONTENT_ROOT!r}")
 
 
 def anchor_index(ydoc: Doc[Any], data: bytes) -> int | None:

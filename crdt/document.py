@@ -158,6 +158,10 @@ class SyncDocument:
     def waiting_from(self, source: object) -> int:
         return self._pending.waiting_from(source)
 
+    def root_of(self, item: ID) -> str | None:
+        """The root type that integrated item ``item`` lies in (None: not in it)."""
+        return self._index.root_of(item)
+
     def apply(
         self, update: bytes, source: object | None = None, *, check: bool = True
     ) -> bytes | None:

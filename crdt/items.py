@@ -79,6 +79,23 @@ class ItemIndex:
         at = bisect_right(clocks, item[1]) - 1
         return at >= 0 and clocks[at] == item[1]
 
+    def root_of(self, item: ID) -> str | None:
+        """The name of the root type ``item`` lies in (through the types holding it),
+        or None if the document lacks it or it was collected."""
+        key = self.parent_of(item)
+        # Each step goes to the item holding the type: at most one per nesting level.
+        for _ in range(10_000):
+            if key is None or key is GONE:
+                return None
+            if key[0] == "root":
+                name = key[1]
+                return name if isinstance(name, str) else None
+            holder = key[1], key[2]
+            if not isinstance(holder[0], int) or not isinstance(holder[1], int):
+                return None
+            key = self.parent_of((holder[0], holder[1]))
+        return None
+
     def types_in(self, client: int, start: int, end: int) -> list[int]:
         """The clocks in [start, end) of ``client``'s items that hold a shared type."""
         clocks = self._types.get(client)

@@ -466,6 +466,7 @@ class Comments:
         quote = clean_text(raw["quote"], "quote", MAX_QUOTE_CHARS, multiline=True)
         async with self._hub.holding(document, room.slug) as live:
             state_vector = live.sync.state_vector()
+            root_of = live.sync.root_of
         positions = []
         for end in ("start", "end"):
             value = raw[end]
@@ -473,7 +474,7 @@ class Comments:
                 if not isinstance(value, str):
                     raise ProtocolError(f"{end} must be a base64 string")
                 position = decode_relative_position(base64.b64decode(value, validate=True))
-                check_in_document(position, state_vector)
+                check_in_document(position, state_vector, root_of)
             # b64decode raises ValueError for a string that is not ASCII.
             except (ProtocolError, ValueError) as exc:
                 raise RefusedError(422, "invalid_anchor", f"anchor {end}: {exc}") from exc

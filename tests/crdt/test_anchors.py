@@ -43,7 +43,7 @@ from crdt.anchors import (
     check_in_document,
     decode_relative_position,
 )
-from crdt.document import decode_state_vector
+from crdt.document import SyncDocument, decode_state_vector
 from crdt.protocol import ProtocolError
 
 # No example database: the suite must not leave a .hypothesis directory in the repository.
@@ -366,16 +366,14 @@ def test_check_root_positions_by_name_only() -> None:
             check_in_document(RelativePosition(PositionKind.ROOT, root=name), BASE_STATE_VECTOR)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="limitation (documented in check_in_document): pycrdt does not expose an "
-    "item's parent, so an item inside another root type (here Y.Text('text')) passes",
-)
 def test_check_refuses_items_outside_the_content_root() -> None:
     position = decode_relative_position(NOTES)  # in "notes", the Y.Text('text') root
     assert resolve(doc_of(BASE), NOTES) == 2  # resolvable: it is in the document...
-    with pytest.raises(ProtocolError):  # ...but not in its content
-        check_in_document(position, BASE_STATE_VECTOR)
+    document = SyncDocument(BASE)
+    with pytest.raises(ProtocolError, match="outside"):  # ...but not in its content
+        check_in_document(position, BASE_STATE_VECTOR, document.root_of)
+    # An item inside the content (nested in paragraphs) passes.
+    check_in_document(decode_relative_position(START), BASE_STATE_VECTOR, document.root_of)
 
 
 def test_check_refuses_a_malformed_state_vector() -> None:

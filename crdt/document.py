@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import (
@@ -50,6 +51,32 @@ class TooManyWaiting(InvalidUpdate):
     already holding as many waiting updates as it may."""
 
 
+@dataclass(frozen=True, slots=True)
+class Integrated:
+    """An update that went into the document: what changed, where it came from (the
+    ``source`` given to :meth:`SyncDocument.integrate`), and whether it came from a
+    client (checked) rather than from another process or storage."""
+
+    changed: bytes
+    source: object | None
+    from_client: bool
+
+
+def merged(integrated: list[Integrated]) -> bytes | None:
+    """What changed in all of ``integrated`` as one update, or None."""
+    if not integrated:
+        return None
+    return merged_bytes([item.changed for item in integrated])
+
+
+def merged_bytes(updates: list[bytes]) -> bytes:
+    if len(updates) == 1:
+        return updates[0]
+    # Each update builds on the document, not on the others alone: merge them
+    # (folding them into a fresh document would leave out what waits there).
+    return merge_updates(*updates)
+
+
 class SyncDocument:
     """One pycrdt document as the server holds it.
 
@@ -65,6 +92,7 @@ class SyncDocument:
         "_clocks",
         "_doc",
         "_emitted",
+        "_integrated",
         "_item_index",
         "_last_decoded",
         "_pending",
@@ -97,6 +125,8 @@ class SyncDocument:
                 Waiting(update, decode_update(update), None, False), on, counted=False
             )
         self._emitted: list[bytes] = []
+        # What went in during the current integrate() call.
+        self._integrated: list[Integrated] = []
         # Set by a transaction that changed the document but reported no update.
         self._silent = False
         # The whole document as one update, kept until the next change: every client
@@ -174,23 +204,27 @@ class SyncDocument:
         on it. Raises :class:`InvalidUpdate` (the document is then unchanged), or
         :class:`TooManyWaiting` when the update would wait and ``source`` (or the
         document) already has the most waiting updates it may.
+
+        What changed may include updates that waited, from other sources:
+        :meth:`integrate` tells them apart.
         """
+        return merged(self.integrate(update, source, check=check))
+
+    def integrate(
+        self, update: bytes, source: object | None = None, *, check: bool = True
+    ) -> list[Integrated]:
+        """Like :meth:`apply`, but return each update that went in (this one, and those
+        that waited for it) with its source, in the order they went in."""
         if update == EMPTY_UPDATE:
-            return None
+            return []
         decoded = self._decode(update)
-        self._emitted.clear()
+        self._integrated = []
         self._silent = False
         waiting = Waiting(update, decoded, source, check)
-        if not self._offer(waiting, counted=True):
-            return None
-        self._release()
-        if not self._emitted:
-            return None
-        if len(self._emitted) == 1:
-            return self._emitted[0]
-        # Each update builds on the document, not on the others alone: merge them
-        # (folding them into a fresh document would leave out what waits there).
-        return merge_updates(*self._emitted)
+        if self._offer(waiting, counted=True):
+            self._release()
+        integrated, self._integrated = self._integrated, []
+        return integrated
 
     def _decode(self, update: bytes) -> Update:
         # The session asks new_struct_clients() about the update it then applies.
@@ -220,12 +254,19 @@ class SyncDocument:
             return False
         if waiting.check:
             self._check_order(waiting, placement.placed)
+        self._emitted.clear()
         self._integrate(waiting.data)
+        if self._emitted:
+            changed = merged_bytes(self._emitted)
+            self._integrated.append(Integrated(changed, waiting.source, waiting.check))
+        index = self._index
         for placed in placement.placed:
             struct = placed.struct
-            self._index.add(struct, placed.key)
+            index.add(struct, placed.key)
             if struct.length and struct.right is not None and placed.key is not GONE:
                 self._tails[struct.client] = (struct.last, struct.right)
+        for client, clock, length in waiting.update.deletes:
+            index.note_deleted(client, clock, length)
         return True
 
     def _release(self) -> None:
@@ -268,10 +309,14 @@ class SyncDocument:
         """
         pairs: list[tuple[ID, ID, bool]] = []
         tails = self._tails
+        index = self._index
         for p in placed:
             if p.check_order:
                 origin, right = p.struct.origin, p.struct.right
                 assert origin is not None and right is not None
+                if p.origins_known and (index.is_collected(origin) or index.is_collected(right)):
+                    # In a deleted type: the item goes in collected, wherever it points.
+                    continue
                 # Typing on: the left origin ends the client's last item, and the right
                 # origin is that item's, which lies right of it.
                 if tails.get(origin[0]) != (origin[1] + 1, right):
@@ -299,7 +344,10 @@ class SyncDocument:
         collected = frozenset((p.struct.client, p.struct.clock) for p in placed if p.key is GONE)
         copy.apply_update(visible_copy(waiting.data, waiting.update, collected))
         with copy.transaction() as txn:
+            index = self._index
             for origin, right in unsure:
+                if any(index.has(item) and index.is_collected(item) for item in (origin, right)):
+                    continue  # in a deleted type: the item goes in collected
                 try:
                     after_left = _index(txn, origin, _BEFORE)
                     before_right = _index(txn, right, _AFTER)

@@ -47,7 +47,7 @@ class _Runs:
 class ItemIndex:
     """The parent of each integrated item, and the items that hold shared types."""
 
-    __slots__ = ("_deleted", "_interned", "_runs", "_types")
+    __slots__ = ("_deleted", "_deleted_types", "_interned", "_runs", "_types")
 
     def __init__(self) -> None:
         self._runs: dict[int, _Runs] = {}
@@ -57,6 +57,8 @@ class ItemIndex:
         # Items the document held as deleted content when it was loaded, by client:
         # sorted (start, end) clock ranges. A collected shared type is one of them.
         self._deleted: dict[int, list[tuple[int, int]]] = {}
+        # Items holding a shared type that was deleted: what is inside is collected.
+        self._deleted_types: set[ID] = set()
 
     def next_clock(self, client: int) -> int:
         runs = self._runs.get(client)
@@ -78,6 +80,29 @@ class ItemIndex:
             return False
         at = bisect_right(clocks, item[1]) - 1
         return at >= 0 and clocks[at] == item[1]
+
+    def note_deleted(self, client: int, clock: int, length: int) -> None:
+        """Record a deletion: the shared types among the deleted items lose their
+        content (the CRDT core collects it)."""
+        for type_clock in self.types_in(client, clock, clock + length):
+            self._deleted_types.add((client, type_clock))
+
+    def is_collected(self, item: ID) -> bool:
+        """Whether ``item`` lies in a deleted shared type (or was collected when the
+        document was loaded): the CRDT core cannot place it any more."""
+        key = self.parent_of(item)
+        for _ in range(10_000):
+            if key is None or key is GONE:
+                return True
+            if key[0] == "root":
+                return False
+            holder = key[1], key[2]
+            if not isinstance(holder[0], int) or not isinstance(holder[1], int):
+                return True
+            if (holder[0], holder[1]) in self._deleted_types:
+                return True
+            key = self.parent_of((holder[0], holder[1]))
+        return True
 
     def root_of(self, item: ID) -> str | None:
         """The name of the root type ``item`` lies in (through the types holding it),
@@ -356,4 +381,6 @@ def index_of_state(update: Update) -> ItemIndex:
         index.add(placed.struct, placed.key)
         if placed.struct.content is Content.DELETED:
             index.add_deleted(placed.struct)
+    for client, clock, length in update.deletes:
+        index.note_deleted(client, clock, length)
     return index

@@ -7,7 +7,7 @@ import logging
 import time
 
 from crdt.awareness import DocumentAwareness
-from crdt.document import InvalidUpdate, SyncDocument, TooManyWaiting
+from crdt.document import Integrated, InvalidUpdate, SyncDocument, TooManyWaiting
 from crdt.protocol import ProtocolError, encode_awareness, encode_update
 from rooms.fanout import DocumentFanout
 from rooms.peer import Peer
@@ -107,7 +107,7 @@ class LiveDocument:
     def leave(self, peer: Peer) -> None:
         self.peers.discard(peer)
 
-    def broadcast(self, frame: bytes, exclude: Peer | None = None) -> None:
+    def broadcast(self, frame: bytes, exclude: object | None = None) -> None:
         for peer in self.peers:
             if peer is not exclude:
                 peer.send(frame)
@@ -122,15 +122,11 @@ class LiveDocument:
         client too).
         """
         waiting = self.sync.waiting
-        changed = self.sync.apply(update, origin)
+        integrated = self.sync.integrate(update, origin)
         waits = self.sync.waiting > waiting
         if waits:
             self.ask_processes()
-        if changed is None:
-            return waits
-        self.broadcast(encode_update(changed), exclude=origin)
-        self.writer.enqueue(changed)
-        self.fanout.publish_update(changed)
+        self._spread(integrated)
         return waits
 
     def apply_remote_update(self, update: bytes, origin: bytes | None = None) -> None:
@@ -141,7 +137,7 @@ class LiveDocument:
         """
         waiting = self.sync.waiting
         try:
-            changed = self.sync.apply(update, origin, check=False)
+            integrated = self.sync.integrate(update, origin, check=False)
         except TooManyWaiting:
             # That process still holds it: its answer to the request below brings it.
             log.warning("%s: too many updates from %s wait; asking again", self.label, origin)
@@ -153,11 +149,23 @@ class LiveDocument:
         waits = self.sync.waiting > waiting
         if waits:
             self.ask_processes()
-        if origin is not None and (changed is not None or waits):
-            # A waiting one goes in later: this copy holds it then.
-            self.remote_origins.add(origin)
-        if changed is not None:
-            self.broadcast(encode_update(changed))
+            if origin is not None:
+                # It goes in later: this copy holds it then.
+                self.remote_origins.add(origin)
+        self._spread(integrated)
+
+    def _spread(self, integrated: list[Integrated]) -> None:
+        """Relay what went in to every peer but the one that sent it; store and publish
+        what came from this process's clients (or the server), whether it went in now
+        or had waited; note the processes whose edits this copy holds."""
+        for item in integrated:
+            source = item.source
+            self.broadcast(encode_update(item.changed), exclude=source)
+            if item.from_client:
+                self.writer.enqueue(item.changed)
+                self.fanout.publish_update(item.changed)
+            elif isinstance(source, bytes):
+                self.remote_origins.add(source)
 
     def ask_processes(self) -> None:
         """Ask the other processes for the edits waiting updates build on, at most once

@@ -153,6 +153,11 @@ class NodePeers:
         reply = await self.call("content", id=ident)
         return NodeSnapshot.of(reply), base64.b64decode(reply["update"])
 
+    async def sent_frames(self, ident: str) -> list[bytes]:
+        """The frames a client sent (the last 5,000), oldest first."""
+        reply = await self.call("sent", id=ident)
+        return [base64.b64decode(frame) for frame in reply["frames"]]
+
     async def close(self) -> None:
         process = self._process
         stdin = process.stdin

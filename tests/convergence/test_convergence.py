@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pycrdt import write_var_uint
 from websockets.asyncio.client import connect
 
 from crdt.document import compact, decode_state_vector
@@ -603,6 +604,14 @@ class Case:
         text = report(self.seed, headline, copies, expected)
         stored = await stored_rows(self.database, self.room)
         directory = save_artifacts(self.seed, text, copies, stored, self.processes)
+        # What each yjs client sent, to replay a refused frame against the stored state:
+        # per frame its length as a varuint, then the frame.
+        for ident in [*self.node_ids, *self.node_joiners]:
+            with contextlib.suppress(NodeError):
+                frames = await self.node.sent_frames(ident)
+                (directory / f"{file_name(ident)}.frames").write_bytes(
+                    b"".join(write_var_uint(len(frame)) + frame for frame in frames)
+                )
         # The pycrdt clients' whole states come last: encoding a pycrdt document has
         # crashed the CRDT core (a segfault); the report and every update each client
         # took (to build its document again) are saved by then.

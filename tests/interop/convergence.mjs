@@ -20,6 +20,9 @@ console.info = console.error
 console.debug = console.error
 
 /** @param {Record<string, unknown>} event */
+// Frames each client keeps a copy of (the last ones sent).
+const MAX_SENT = 5000
+
 const emit = (event) => {
   process.stdout.write(JSON.stringify(event) + '\n')
 }
@@ -186,6 +189,8 @@ const faultySocket = (client) => class FaultySocket extends WebSocket {
     this.highestSent = Math.max(this.highestSent, entry.seq)
     if (entry.duplicate) client.stats.duplicates++
     client.stats.frames++
+    client.sent.push(Buffer.from(entry.data).toString('base64'))
+    if (client.sent.length > MAX_SENT) client.sent.shift()
     super.send(entry.data)
   }
 }
@@ -218,6 +223,8 @@ const open = (cmd) => {
       immediate: !faulty
     },
     held: new Set(),
+    // The frames it sent (the last MAX_SENT), for a diverging case's artifacts.
+    sent: [],
     stats: { frames: 0, reorders: 0, duplicates: 0, lost: 0, reconnects: 0, drops: 0, retries: 0 },
     ops: {},
     watching: cmd.watch === true,
@@ -449,6 +456,10 @@ const execute = (cmd) => {
       // With the whole document as one update, for a diverging case's artifacts.
       const client = getClient(cmd.id)
       return { ...snapshot(client), update: Buffer.from(Y.encodeStateAsUpdate(client.doc)).toString('base64') }
+    }
+    case 'sent': {
+      // The frames it sent, oldest first, for a diverging case's artifacts.
+      return { frames: getClient(cmd.id).sent }
     }
     case 'close': {
       const client = getClient(cmd.id)

@@ -35,8 +35,6 @@ log = logging.getLogger("roundtable.crdt")
 # The v1 encoding of an update that changes nothing: no structs, an empty delete set.
 EMPTY_UPDATE = b"\x00\x00"
 EMPTY_STATE_VECTOR = b"\x00"
-# A clock past any a client reaches (Yjs clocks are JavaScript integers).
-MAX_CLOCK = 2**53
 # A StickyIndex's association (lib0 varint): right after an id, or right before it.
 _AFTER = b"\x00"
 _BEFORE = b"\x41"
@@ -89,7 +87,6 @@ class SyncDocument:
     """
 
     __slots__ = (
-        "_clocks",
         "_doc",
         "_emitted",
         "_integrated",
@@ -132,8 +129,6 @@ class SyncDocument:
         # The whole document as one update, kept until the next change: every client
         # joining with nothing (a new tab, a reconnect after a restart) needs exactly it.
         self._whole: bytes | None = None
-        # The state vector decoded, kept until the next change.
-        self._clocks: dict[int, int] | None = None
         # Built on the first update (joining clients do not need it).
         self._item_index: ItemIndex | None = None
         self._last_decoded: tuple[bytes, Update] | None = None
@@ -159,7 +154,6 @@ class SyncDocument:
         if update != EMPTY_UPDATE:
             self._emitted.append(update)
             self._whole = None
-            self._clocks = None
             return
         # pycrdt (yrs 0.28) integrates a struct that starts past a gap in its client's
         # clocks without reporting it when its origins are known. Such structs never
@@ -167,7 +161,6 @@ class SyncDocument:
         # (Not in pycrdt's annotations, but every TransactionEvent has both states.)
         if event.before_state != event.after_state:  # type: ignore[attr-defined]
             self._silent = True
-            self._clocks = None
 
     @property
     def ydoc(self) -> Doc[Any]:
@@ -495,14 +488,6 @@ def update_clients(update: bytes) -> list[int] | None:
     except ProtocolError:
         return None
     return None
-
-
-def encode_state_vector(clocks: dict[int, int]) -> bytes:
-    """The inverse of :func:`decode_state_vector`."""
-    out = [write_var_uint(len(clocks))]
-    for client, clock in clocks.items():
-        out += [write_var_uint(client), write_var_uint(clock)]
-    return b"".join(out)
 
 
 def causal_order(

@@ -13,18 +13,16 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
 import sys
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from tests.convergence.content import Content, normalise
-from tests.interop.node_client import INTEROP_DIR
+from tests.interop.node_client import INTEROP_DIR, spawn_node
 from tests.timing import timeout
 
 SCRIPT = INTEROP_DIR / "convergence.mjs"
-_STREAM_LIMIT = 64 * 1024 * 1024
 
 
 class NodeError(RuntimeError):
@@ -73,16 +71,7 @@ class NodePeers:
 
     @classmethod
     async def start(cls) -> NodePeers:
-        process = await asyncio.create_subprocess_exec(
-            "node",
-            str(SCRIPT),
-            cwd=str(INTEROP_DIR),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=_STREAM_LIMIT,
-            env={**os.environ, "NODE_NO_WARNINGS": "1"},
-        )
+        process = await spawn_node(SCRIPT)
         peers = cls(process)
         try:
             async with asyncio.timeout(timeout(15)):

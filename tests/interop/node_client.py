@@ -47,6 +47,7 @@ __all__ = [
     "node_available",
     "node_modules_ready",
     "require_node_puppet",
+    "spawn_node",
 ]
 
 Event = dict[str, Any]
@@ -57,6 +58,21 @@ PUPPET_SCRIPT = INTEROP_DIR / "puppet.mjs"
 
 _STREAM_LIMIT = 64 * 1024 * 1024  # state events carry whole documents (base64)
 _HISTORY_IN_ERRORS = 20
+
+
+async def spawn_node(script: Path, node: str = "node") -> asyncio.subprocess.Process:
+    """Run ``script`` with Node from the interop folder (its npm packages), with pipes
+    for newline-delimited JSON both ways and for diagnostics."""
+    return await asyncio.create_subprocess_exec(
+        node,
+        str(script),
+        cwd=str(INTEROP_DIR),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=_STREAM_LIMIT,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )
 
 
 def node_modules_ready() -> bool:
@@ -107,16 +123,7 @@ class NodePuppet:
     @classmethod
     async def start(cls, *, node: str = "node", ready_timeout: float = 15.0) -> NodePuppet:
         """Spawn the puppet and wait until it reports ``ready``."""
-        process = await asyncio.create_subprocess_exec(
-            node,
-            str(PUPPET_SCRIPT),
-            cwd=str(INTEROP_DIR),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=_STREAM_LIMIT,
-            env={**os.environ, "NODE_NO_WARNINGS": "1"},
-        )
+        process = await spawn_node(PUPPET_SCRIPT, node)
         puppet = cls(process)
         try:
             await puppet.wait_for(lambda e: e["event"] == "ready", timeout=ready_timeout)

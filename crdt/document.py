@@ -22,13 +22,21 @@ from crdt.items import (
     InvalidStructs,
     ItemIndex,
     Placed,
+    Plan,
     deletes_wait_for,
     index_of_state,
     plan,
 )
 from crdt.pending import PendingLimitReached, PendingLimits, PendingUpdates, Waiting
 from crdt.protocol import ProtocolError, Reader
-from crdt.update import ID, Content, Update, decode_update, visible_copy
+from crdt.update import (
+    ID,
+    Content,
+    Update,
+    decode_update,
+    visible_copy,
+    without_right_origins,
+)
 
 log = logging.getLogger("roundtable.crdt")
 
@@ -99,6 +107,7 @@ class SyncDocument:
         "_whole",
         "checked_bytes",
         "dropped",
+        "uncrossed",
     )
 
     def __init__(
@@ -140,6 +149,8 @@ class SyncDocument:
         self.checked_bytes = 0
         # Waiting updates dropped when they could go in at last but failed their check.
         self.dropped = 0
+        # Items taken without their right origin (see _uncross).
+        self.uncrossed = 0
         # pycrdt keeps an observed Doc alive until it is unobserved: see close().
         self._subscription: Subscription | None = self._doc.observe(self._on_transaction)
 
@@ -246,7 +257,7 @@ class SyncDocument:
                 raise TooManyWaiting(str(exc)) from exc
             return False
         if waiting.check:
-            self._check_order(waiting, placement.placed)
+            waiting, placement = self._uncross(waiting, placement)
         self._emitted.clear()
         self._integrate(waiting.data)
         if self._emitted:
@@ -290,46 +301,86 @@ class SyncDocument:
             self._silent = False
             self._whole = None
 
-    def _check_order(self, waiting: Waiting, placed: list[Placed]) -> None:
-        """Refuse an item whose left origin does not lie left of its right origin.
+    def _uncross(self, waiting: Waiting, placement: Plan) -> tuple[Waiting, Plan]:
+        """``waiting`` with the right origin of each crossed item left out.
 
-        No honest client makes one, and where it lands depends on how the items around
-        it are split: the replicas that receive it as an update and those that load the
-        encoded document would put it in different places. The positions of the two
-        origins are compared in the document (pycrdt's StickyIndex); when neither takes
-        room (deleted, or a formatting mark) or either is in the update itself, they are
-        compared in a copy of the document where every item takes room.
+        A crossed item's left origin does not lie left of its right origin. Where such
+        an item lands depends on how the items around it happen to be split, so a
+        replica that gets it as an update and one that loads the encoded document put it
+        in different places (Yjs itself does: docs/yjs-crossed-redo.md). Honest clients
+        make them: Yjs' undo manager, bringing back a deleted paragraph whose text had
+        been brought back once before, can give a restored character a right origin
+        left of its left one. Refusing the item would refuse every later edit of that
+        client. Without its right origin it is an ordinary insertion right after its
+        left origin, which is where the client that made it put it, and every replica
+        places it alike.
         """
-        pairs: list[tuple[ID, ID, bool]] = []
+        while crossed := self._crossed(waiting, placement.placed):
+            self.uncrossed += len(crossed)
+            log.info(
+                "took %d item(s) whose left origin does not lie left of the right one "
+                "(first %s:%s) without their right origin",
+                len(crossed),
+                *min(crossed),
+            )
+            data = without_right_origins(waiting.data, waiting.update, crossed)
+            update = decode_update(data)
+            waiting = Waiting(data, update, waiting.source, waiting.check)
+            # One dependency fewer: still ready.
+            placement = plan(update, self._index)
+        return waiting, placement
+
+    def _crossed(self, waiting: Waiting, placed: list[Placed]) -> set[ID]:
+        """The items of the update whose left origin does not lie left of the right one.
+
+        The positions of the two origins are compared in the document (pycrdt's
+        StickyIndex); when neither takes room (deleted, or a formatting mark) or either
+        is in the update itself, they are compared in a copy of the document where
+        every item takes room.
+        """
+        crossed: set[ID] = set()
+        pairs: list[tuple[ID, ID, ID, bool]] = []
         tails = self._tails
         index = self._index
         for p in placed:
-            if p.check_order:
-                origin, right = p.struct.origin, p.struct.right
-                assert origin is not None and right is not None
-                if p.origins_known and (index.is_collected(origin) or index.is_collected(right)):
-                    # In a deleted type: the item goes in collected, wherever it points.
-                    continue
-                # Typing on: the left origin ends the client's last item, and the right
-                # origin is that item's, which lies right of it.
-                if tails.get(origin[0]) != (origin[1] + 1, right):
-                    pairs.append((origin, right, p.origins_known))
-        unsure: list[tuple[ID, ID]] = []
+            if not p.check_order:
+                continue
+            struct = p.struct
+            origin, right = struct.origin, struct.right
+            assert origin is not None and right is not None
+            if p.crossed:
+                crossed.add((struct.client, struct.clock))
+                continue
+            if p.origins_known and (index.is_collected(origin) or index.is_collected(right)):
+                # In a deleted type: the item goes in collected, wherever it points.
+                continue
+            # Typing on: the left origin ends the client's last item, and the right
+            # origin is that item's, which lies right of it.
+            if tails.get(origin[0]) != (origin[1] + 1, right):
+                pairs.append(((struct.client, struct.clock), origin, right, p.origins_known))
+        unsure: list[tuple[ID, ID, ID]] = []
         if pairs:
             with self._doc.transaction() as txn:
-                for origin, right, known in pairs:
+                for item, origin, right, known in pairs:
                     order = _order(txn, origin, right) if known else None
                     if order is None:
-                        unsure.append((origin, right))
+                        unsure.append((item, origin, right))
                     elif not order:
-                        raise InvalidUpdate(_crossed(origin, right))
+                        crossed.add(item)
         if unsure:
-            self._check_in_copy(waiting, placed, unsure)
+            first = self._first_crossed_in_copy(waiting, placed, unsure)
+            if first is not None:
+                crossed.add(first)
+        return crossed
 
-    def _check_in_copy(
-        self, waiting: Waiting, placed: list[Placed], unsure: list[tuple[ID, ID]]
-    ) -> None:
-        """Compare origins in a copy of the document where every item takes room."""
+    def _first_crossed_in_copy(
+        self, waiting: Waiting, placed: list[Placed], unsure: list[tuple[ID, ID, ID]]
+    ) -> ID | None:
+        """Compare origins in a copy of the document where every item takes room.
+
+        Only the first crossed item counts: the copy holds it as it is, and where it
+        landed there says nothing about the items after it that build on it.
+        """
         whole = self.encode_state()
         self.checked_bytes += len(whole) + len(waiting.data)
         copy: Doc[Any] = Doc()
@@ -338,8 +389,8 @@ class SyncDocument:
         copy.apply_update(visible_copy(waiting.data, waiting.update, collected))
         with copy.transaction() as txn:
             index = self._index
-            for origin, right in unsure:
-                if any(index.has(item) and index.is_collected(item) for item in (origin, right)):
+            for item, origin, right in unsure:
+                if any(index.has(id_) and index.is_collected(id_) for id_ in (origin, right)):
                     continue  # in a deleted type: the item goes in collected
                 try:
                     after_left = _index(txn, origin, _BEFORE)
@@ -347,7 +398,8 @@ class SyncDocument:
                 except _Gone:
                     continue
                 if after_left > before_right:
-                    raise InvalidUpdate(_crossed(origin, right))
+                    return item
+        return None
 
     def adds_structs(self, update: bytes) -> bool:
         """Whether ``update`` holds structs this document does not have yet.
@@ -434,13 +486,6 @@ def _order(txn: Transaction, origin: ID, right: ID) -> bool | None:
     except _Gone:
         pass
     return None
-
-
-def _crossed(origin: ID, right: ID) -> str:
-    return (
-        f"an item whose left origin {origin[0]}:{origin[1]} lies right of its right "
-        f"origin {right[0]}:{right[1]}"
-    )
 
 
 def _check_declared_count(data: bytes, min_bytes_each: int, what: str) -> None:

@@ -178,6 +178,9 @@ class Placed:
     check_order: bool = False
     # Whether both origins were in the document before the update.
     origins_known: bool = False
+    # Whether the left origin is known not to lie left of the right one (they are the
+    # same id); otherwise only the document can tell.
+    crossed: bool = False
 
 
 @dataclass(slots=True)
@@ -339,15 +342,15 @@ class _Planner:
             raise InvalidStructs("an item whose parent is not a shared type")
         origin, right = struct.origin, struct.right
         if origin is not None and right is not None:
-            if origin == right:
-                raise InvalidStructs("an item whose left and right origin are the same")
             left_key, right_key = self._key_of(origin), self._key_of(right)
             if left_key is GONE or right_key is GONE:
                 return Placed(struct, GONE)
             if left_key != right_key:
                 raise InvalidStructs("an item whose origins lie in different parents")
             known = self.index.has(origin) and self.index.has(right)
-            return Placed(struct, left_key, check_order=True, origins_known=known)
+            return Placed(
+                struct, left_key, check_order=True, origins_known=known, crossed=origin == right
+            )
         assert origin is not None or right is not None
         return Placed(struct, self._key_of(origin if origin is not None else right))  # type: ignore[arg-type]
 

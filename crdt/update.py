@@ -22,7 +22,7 @@ of the item that holds it) and, with bit 0x20, a map key. The delete set is::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -390,3 +390,29 @@ def _visible_pieces(data: bytes, struct: Struct, types: list[int]) -> list[bytes
             content = write_var_uint(length) + b"-" * length
             pieces.append(bytes([head[0] | Content.STRING]) + head[1:] + content)
     return pieces
+
+
+def without_right_origins(data: bytes, update: Update, items: Collection[ID]) -> bytes:
+    """``data`` with the right origin of the items starting at ``items`` left out.
+
+    Each such item keeps its left origin (which also names its parent), so it becomes
+    an insertion right after that origin. Every other byte is kept.
+    """
+    out = [write_var_uint(len(update.blocks))]
+    for block in update.blocks:
+        clock = block.structs[0].clock if block.structs else 0
+        out.append(_header(block.client, clock, len(block.structs)))
+        for struct in block.structs:
+            if (struct.client, struct.clock) not in items or struct.right is None:
+                out.append(data[struct.start : struct.end])
+                continue
+            if struct.origin is None:
+                raise ValueError("an item without a left origin must keep its right origin")
+            out += [
+                bytes([data[struct.start] & ~_RIGHT_ORIGIN]),
+                write_var_uint(struct.origin[0]),
+                write_var_uint(struct.origin[1]),
+                data[struct.content_at : struct.end],
+            ]
+    out.append(data[update.structs_end :])
+    return b"".join(out)

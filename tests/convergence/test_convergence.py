@@ -233,7 +233,7 @@ def whole_state(peer: Peer) -> tuple[bytes, str]:
     update = doc.get_update()
     reloaded = state_of(update)
     held, read = content_of(doc), content_of(reloaded)
-    if read == held and reloaded.get_state() == doc.get_state():
+    if read == held and vector(reloaded.get_state()) == vector(doc.get_state()):
         return update, ""
     return update, (
         f"{peer.name}: its whole state loaded into a new document reads otherwise "

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, write_var_uint
 
 from crdt.protocol import ProtocolError
-from crdt.update import Content, decode_update, utf16_length, visible_copy
+from crdt.update import (
+    Content,
+    decode_update,
+    utf16_length,
+    visible_copy,
+    without_right_origins,
+)
 
 PROPERTY = settings(database=None, max_examples=60, deadline=None)
 
@@ -146,3 +152,31 @@ def test_visible_copy_makes_deleted_items_and_marks_take_room() -> None:
     assert len(shown) == 8
     assert shown.replace("-", "") == "abf"
     assert copy.get_state() == doc.get_state()
+
+
+def test_without_right_origins_leaves_out_only_the_named_right_origins() -> None:
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "ad")
+    base, before = doc.get_update(), doc.get_state()
+    text.insert(1, "c")  # 1:2, between "a" and "d"
+    text.insert(1, "b")  # 1:3, between "a" and "c"
+    del text[0:1]
+    data = doc.get_update(before)
+    update = decode_update(data)
+    rewritten = decode_update(without_right_origins(data, update, {(1, 3)}))
+    assert [(s.clock, s.origin, s.right) for s in update.structs] == [
+        (2, (1, 0), (1, 1)),
+        (3, (1, 0), (1, 2)),
+    ]
+    assert [(s.clock, s.origin, s.right) for s in rewritten.structs] == [
+        (2, (1, 0), (1, 1)),
+        (3, (1, 0), None),
+    ]
+    assert rewritten.deletes == update.deletes == [(1, 0, 1)]
+    assert without_right_origins(data, update, set()) == data
+    # What is left is an update pycrdt takes: "b" right after "a", before "c".
+    copy: Doc[Any] = Doc()
+    copy.apply_update(base)
+    copy.apply_update(without_right_origins(data, update, {(1, 3)}))
+    assert str(copy.get("t", type=Text)) == "bcd"

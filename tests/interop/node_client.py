@@ -527,6 +527,15 @@ class NodeClient:
         """
         await self._op("xmlEdit", actions=list(actions))
 
+    async def track_undo(self) -> None:
+        """Give the client a ``Y.UndoManager`` on the ``default`` fragment; every later
+        local transaction is one step."""
+        await self._op("trackUndo")
+
+    async def undo(self) -> None:
+        """Undo the client's last step (an error if there is none)."""
+        await self._op("undo")
+
     async def xml_dump(self) -> Event:
         """``{"xml", "json", "tree"}`` of the ``default`` fragment (``xmlDump`` in puppet.mjs).
 

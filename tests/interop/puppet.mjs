@@ -475,6 +475,19 @@ const execute = (cmd) => {
     case 'xmlEdit':
       xmlEdit(getClient(cmd.id).doc, cmd.actions)
       return
+    case 'trackUndo': {
+      // A Y.UndoManager on the 'default' fragment: each later local transaction is
+      // one step (remote updates, applied by the provider, are not tracked).
+      const client = getClient(cmd.id)
+      client.undo = new Y.UndoManager(fragmentOf(client.doc), { captureTimeout: 0 })
+      return
+    }
+    case 'undo': {
+      const { undo } = getClient(cmd.id)
+      if (!undo) throw new Error('undo: trackUndo first')
+      if (undo.undo() === null) throw new Error('undo: nothing to undo')
+      return
+    }
     case 'xmlDump': {
       // The 'default' fragment: toString(), toJSON() and the JSON tree (see treeOf).
       const fragment = fragmentOf(getClient(cmd.id).doc)

@@ -440,3 +440,38 @@ async def test_offline_edit_is_merged_on_reconnect(
         assert str(py.text) == "offline base online"
     finally:
         await py.close()
+
+
+async def test_undo_that_writes_a_crossed_item_lands_where_the_client_put_it(
+    server: RunningServer, puppet: NodePuppet
+) -> None:
+    """Yjs' undo manager, bringing back a deleted paragraph whose text was brought back
+    once before, writes an item whose left origin lies right of its right origin
+    (docs/yjs-crossed-redo.md). The server takes it without its right origin: the
+    client keeps its connection and its edits, and the other client, the server, a
+    client joining later and the stored document all read what the client shows."""
+    room = await server.create_room()
+    a, b = puppet.client("a"), puppet.client("b")
+    await connect(a, server, room, await server.join(room, Role.MEMBER, "Ann"))
+    await connect(b, server, room, await server.join(room, Role.MEMBER, "Bo"))
+    await b.watch_xml()
+    await a.track_undo()
+    await a.xml_insert_paragraph("c")
+    await a.xml_edit({"do": "insertText", "path": [0, 0], "index": 1, "text": ".fu"})
+    await a.xml_edit({"do": "delete", "path": [0, 0], "index": 1, "length": 3})
+    await a.undo()
+    await a.xml_edit({"do": "insertText", "path": [0, 0], "index": 3, "text": "Z"})
+    await a.xml_edit({"do": "delete", "path": [], "index": 0})
+    await a.undo()
+    expected = "<paragraph>c.fZu</paragraph>"
+    assert (await a.xml_dump())["xml"] == expected
+    await b.wait_xml(lambda event: event["xml"] == expected, WAIT)
+    sync = live_document(server, room).sync
+    assert sync.uncrossed == 1
+    assert str(sync.ydoc.get("default", type=XmlFragment)) == expected
+    assert not events_of(puppet, a, "close")
+    late = puppet.client("late")
+    await connect(late, server, room, await server.join(room, Role.MEMBER, "Cy"))
+    assert (await late.xml_dump())["xml"] == expected
+    stored = await stored_doc(server, room)
+    assert str(stored.get("default", type=XmlFragment)) == expected

@@ -38,6 +38,23 @@ class Reaction(StrEnum):
     CURIOUS = "curious"
     CELEBRATE = "celebrate"
 
+    @property
+    def emoji(self) -> str:
+        return _REACTION_FACES[self][0]
+
+    @property
+    def label(self) -> str:
+        return _REACTION_FACES[self][1]
+
+
+_REACTION_FACES = {
+    Reaction.AHA: ("💡", "Aha!"),
+    Reaction.THANKS: ("🙏", "Thanks"),
+    Reaction.AGREE: ("👍", "Agree"),
+    Reaction.CURIOUS: ("🤔", "Curious"),
+    Reaction.CELEBRATE: ("🎉", "Celebrate"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Author:

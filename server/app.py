@@ -201,6 +201,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         Route("/api/join", api.join, methods=["POST"]),
         Route("/api/rooms", api.create_room, methods=["POST"]),
         Route("/api/templates", controls_api.templates),
+        Route("/api/vocabulary", controls_api.vocabulary),
         Route("/api/rooms/{room}", controls_api.room_state),
         Route("/api/rooms/{room}/roster", controls_api.roster),
         Route("/api/rooms/{room}/documents", api.room_documents),

@@ -15,8 +15,40 @@ from starlette.responses import JSONResponse, Response
 from crdt.content import to_markdown
 from rooms.comments import settings_json
 from rooms.controls import audit_json, document_json, version_json
+from rooms.roles import Role
 from rooms.templates import TEMPLATES
+from rooms.threads import Reaction
 from server.api import app_state, json_body, query_number, viewer_for
+
+
+async def vocabulary(request: Request) -> Response:
+    """The words a client shows: document templates, reactions and roles.
+    ---
+    summary: Vocabulary
+    responses:
+      200:
+        description: Templates (key, title, description), reactions (key, emoji,
+          label) and roles (key, label and what each may do), in display order
+    """
+    return JSONResponse(
+        {
+            "templates": [
+                {"key": t.key, "title": t.title, "description": t.description}
+                for t in TEMPLATES.values()
+            ],
+            "reactions": [{"key": r.value, "emoji": r.emoji, "label": r.label} for r in Reaction],
+            "roles": [
+                {
+                    "key": role.value,
+                    "label": role.label,
+                    "can_edit": role.can_edit,
+                    "can_create_documents": role.can_create_documents,
+                    "can_moderate": role.can_moderate,
+                }
+                for role in Role
+            ],
+        }
+    )
 
 
 async def templates(request: Request) -> Response:

@@ -12,6 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.schemas import SchemaGenerator
 
+from rooms.roles import Role
+from rooms.threads import Reaction
+
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _PERSON = {
     "type": "object",
@@ -19,10 +22,10 @@ _PERSON = {
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
-        "role": {"type": "string", "enum": ["facilitator", "member", "observer"]},
+        "role": {"type": "string", "enum": [role.value for role in Role]},
     },
 }
-_REACTIONS = ["aha", "thanks", "agree", "curious", "celebrate"]
+_REACTIONS = [reaction.value for reaction in Reaction]
 
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {

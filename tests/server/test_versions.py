@@ -188,6 +188,44 @@ async def test_templates_are_listed(server: RunningServer) -> None:
         }
 
 
+async def test_the_vocabulary_names_templates_reactions_and_roles(server: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as client:
+        vocabulary = (await client.get("/api/vocabulary")).json()
+        templates = (await client.get("/api/templates")).json()["templates"]
+    assert vocabulary["templates"] == templates
+    assert [r["key"] for r in vocabulary["reactions"]] == [
+        "aha",
+        "thanks",
+        "agree",
+        "curious",
+        "celebrate",
+    ]
+    assert vocabulary["reactions"][0] == {"key": "aha", "emoji": "💡", "label": "Aha!"}
+    assert vocabulary["roles"] == [
+        {
+            "key": "facilitator",
+            "label": "Facilitator",
+            "can_edit": True,
+            "can_create_documents": True,
+            "can_moderate": True,
+        },
+        {
+            "key": "member",
+            "label": "Member",
+            "can_edit": True,
+            "can_create_documents": True,
+            "can_moderate": False,
+        },
+        {
+            "key": "observer",
+            "label": "Observer",
+            "can_edit": False,
+            "can_create_documents": False,
+            "can_moderate": False,
+        },
+    ]
+
+
 @pytest.mark.parametrize("key", ["best-practices", "style-guide", "action-plan"])
 async def test_document_from_a_template(server: RunningServer, key: str) -> None:
     room, fay, ann, _, _ = await make_room(server)

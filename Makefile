@@ -116,7 +116,7 @@ soak: sync-test
 	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(if $(SOAK_REDIS_URL),--redis-url $(SOAK_REDIS_URL))
 
 # Fuzz a live server with random and mutated y-websocket frames until $(FRAMES) frames
-# went out (tests/server/test_fuzz.py; the tests run a short version); then run $(CASES)
+# went out (tests/server/sockets/test_fuzz.py; the tests run a short version); then run $(CASES)
 # cases of the convergence fuzzer: pycrdt and yjs clients editing through two server
 # processes with delayed, reordered and duplicated delivery and reconnects
 # (tests/convergence; the tests run 5 cases; it needs Redis and PostgreSQL, and fails
@@ -125,6 +125,6 @@ FRAMES ?= 100000
 CASES ?= 200
 SEED ?=
 fuzz: sync-test $(NODE_STAMP)
-	ROUNDTABLE_FUZZ_FRAMES=$(FRAMES) $(BIN)/pytest tests/server/test_fuzz.py -s -q
+	ROUNDTABLE_FUZZ_FRAMES=$(FRAMES) $(BIN)/pytest tests/server/sockets/test_fuzz.py -s -q
 	ROUNDTABLE_REQUIRE_SERVICES=1 ROUNDTABLE_CONVERGENCE_CASES=$(CASES) \
 	  $(if $(SEED),ROUNDTABLE_CONVERGENCE_SEED=$(SEED)) $(BIN)/pytest tests/convergence/test_convergence.py -s -q

@@ -26,7 +26,7 @@ from rooms.directory import (
     require_bool,
 )
 from rooms.events import RoomEvents
-from rooms.hub import DocumentHub
+from rooms.live.hub import DocumentHub
 from rooms.records import DocumentInfo, Invite, Room
 from rooms.roles import Role
 from rooms.store import Store, StoreError

@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from crdt.protocol import ProtocolError
-from rooms.broker import Broker
-from rooms.envelope import EVERYONE, Envelope, Kind, decode
+from rooms.live.broker import Broker
+from rooms.live.envelope import EVERYONE, Envelope, Kind, decode
 from rooms.records import RoomEvent
 from rooms.store import Store, StoreError
 

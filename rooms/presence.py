@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from crdt.protocol import ProtocolError
-from rooms.broker import Broker
-from rooms.envelope import EVERYONE, Envelope, Kind, decode
+from rooms.live.broker import Broker
+from rooms.live.envelope import EVERYONE, Envelope, Kind, decode
 
 log = logging.getLogger("roundtable.presence")
 

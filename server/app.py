@@ -7,49 +7,42 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.responses import Response
 
-from rooms.broker import Broker, LocalBroker
 from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RefusedError, RoomDirectory
 from rooms.events import RoomEvents
-from rooms.hub import DocumentHub, HubSettings
+from rooms.live.broker import Broker, LocalBroker
+from rooms.live.hub import DocumentHub, HubSettings
+from rooms.live.writer import WriterSettings
 from rooms.presence import Roster
 from rooms.store import StoreError
-from rooms.writer import WriterSettings
-from server import api, controls_api, threads_api
-from server.admission import Admission
 from server.config import Settings
-from server.events_endpoint import events_endpoint
-from server.headers import SecurityHeaders
+from server.http.common import error, refused
+from server.http.headers import SecurityHeaders
+from server.http.routes import routes
 from server.logs import configure_logging
-from server.migrate import upgrade
-from server.openapi import openapi
 from server.outage import StorageOutage
 from server.rate_limit import JoinLimits
 from server.redis_broker import RedisBroker
-from server.sql_controls import SqlControlStore
-from server.sql_store import SqlStore, create_engine, new_secret
-from server.sql_threads import SqlThreadStore
+from server.sockets.admission import Admission
+from server.sockets.peer import KeepServerSend
 from server.state import AppState
-from server.sync_endpoint import sync_endpoint
+from server.storage.controls import SqlControlStore
+from server.storage.migrate import upgrade
+from server.storage.store import SqlStore, create_engine, new_secret
+from server.storage.threads import SqlThreadStore
 from server.tokens import TokenSigner
-from server.ws_peer import KeepServerSend
 
 log = logging.getLogger("roundtable")
-# How often a process renews its record in storage (see rooms/recovery.py).
+# How often a process renews its record in storage (see rooms/live/recovery.py).
 RUN_RENEWAL_SECONDS = 30.0
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 async def open_state(settings: Settings) -> AppState:
@@ -150,14 +143,9 @@ async def _renew_run(state: AppState) -> None:
             log.warning("could not renew this process's record: %s", exc)
 
 
-async def _app_page(request: Request) -> Response:
-    """The web client; it reads the path (/, /join/{code}, /room/{slug}) itself."""
-    return FileResponse(STATIC / "app.html", headers={"cache-control": "no-cache"})
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return api.error(exc.status_code, "http_" + str(exc.status_code), str(exc.detail))
+    return error(exc.status_code, "http_" + str(exc.status_code), str(exc.detail))
 
 
 def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
@@ -196,104 +184,15 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             await state.store.close()
             log.info("all updates stored; stopped")
 
-    routes = [
-        Route("/health", api.health),
-        Route("/api/join", api.join, methods=["POST"]),
-        Route("/api/rooms", api.create_room, methods=["POST"]),
-        Route("/api/templates", controls_api.templates),
-        Route("/api/vocabulary", controls_api.vocabulary),
-        Route("/api/rooms/{room}", controls_api.room_state),
-        Route("/api/rooms/{room}/roster", controls_api.roster),
-        Route("/api/rooms/{room}/documents", api.room_documents),
-        Route("/api/rooms/{room}/documents", controls_api.create_document, methods=["POST"]),
-        Route("/api/rooms/{room}/documents/{doc}", controls_api.update_document, methods=["PATCH"]),
-        Route(
-            "/api/rooms/{room}/documents/{doc}/lock", controls_api.lock_document, methods=["PUT"]
-        ),
-        Route("/api/rooms/{room}/documents/{doc}/export", controls_api.export_document),
-        Route("/api/rooms/{room}/documents/{doc}/versions", controls_api.list_versions),
-        Route(
-            "/api/rooms/{room}/documents/{doc}/versions",
-            controls_api.save_version,
-            methods=["POST"],
-        ),
-        Route("/api/rooms/{room}/documents/{doc}/versions/{version:int}", controls_api.get_version),
-        Route(
-            "/api/rooms/{room}/documents/{doc}/versions/{version:int}/export",
-            controls_api.export_version,
-        ),
-        Route(
-            "/api/rooms/{room}/documents/{doc}/versions/{version:int}/restore",
-            controls_api.restore_version,
-            methods=["POST"],
-        ),
-        Route(
-            "/api/rooms/{room}/participants/{participant}",
-            controls_api.remove_participant,
-            methods=["DELETE"],
-        ),
-        Route("/api/rooms/{room}/invites", api.room_invites),
-        Route(
-            "/api/rooms/{room}/invites/{role}/rotate",
-            controls_api.rotate_invite,
-            methods=["POST"],
-        ),
-        Route("/api/rooms/{room}/timer", controls_api.start_timer, methods=["PUT"]),
-        Route("/api/rooms/{room}/timer", controls_api.stop_timer, methods=["DELETE"]),
-        Route("/api/rooms/{room}/spotlight", controls_api.spotlight, methods=["PUT", "DELETE"]),
-        Route("/api/rooms/{room}/session/end", controls_api.end_session, methods=["POST"]),
-        Route("/api/rooms/{room}/audit", controls_api.audit),
-        Route("/api/rooms/{room}/participants", threads_api.participants),
-        Route("/api/rooms/{room}/settings", threads_api.get_settings),
-        Route("/api/rooms/{room}/settings", threads_api.update_settings, methods=["PATCH"]),
-        Route("/api/rooms/{room}/threads", threads_api.list_threads),
-        Route("/api/rooms/{room}/threads", threads_api.create_thread, methods=["POST"]),
-        Route("/api/rooms/{room}/threads/{thread:int}", threads_api.get_thread),
-        Route(
-            "/api/rooms/{room}/threads/{thread:int}", threads_api.update_thread, methods=["PATCH"]
-        ),
-        Route(
-            "/api/rooms/{room}/threads/{thread:int}/comments", threads_api.reply, methods=["POST"]
-        ),
-        Route(
-            "/api/rooms/{room}/comments/{comment:int}",
-            threads_api.edit_comment,
-            methods=["PATCH"],
-        ),
-        Route(
-            "/api/rooms/{room}/comments/{comment:int}",
-            threads_api.delete_comment,
-            methods=["DELETE"],
-        ),
-        Route(
-            "/api/rooms/{room}/comments/{comment:int}/moderation",
-            threads_api.moderate_comment,
-            methods=["POST"],
-        ),
-        Route(
-            "/api/rooms/{room}/comments/{comment:int}/reactions/{reaction}",
-            threads_api.react,
-            methods=["PUT", "DELETE"],
-        ),
-        Route("/api/rooms/{room}/mentions", threads_api.mentions),
-        Route("/api/openapi.json", openapi, include_in_schema=False),
-        WebSocketRoute("/sync/{room}/{doc}", sync_endpoint),
-        WebSocketRoute("/events/{room}", events_endpoint),
-        Route("/", _app_page),
-        Route("/join/{code}", _app_page),
-        Route("/room/{room}", _app_page),
-        # Only the built bundle is served: not the sources, not node_modules.
-        Mount("/static/dist", StaticFiles(directory=STATIC / "dist"), name="static"),
-    ]
     return Starlette(
-        routes=routes,
+        routes=routes(),
         lifespan=lifespan,
         middleware=[
             Middleware(KeepServerSend),
             Middleware(SecurityHeaders),
             Middleware(StorageOutage),
         ],
-        exception_handlers={RefusedError: api.refused, HTTPException: _http_error},
+        exception_handlers={RefusedError: refused, HTTPException: _http_error},
     )
 
 

@@ -18,8 +18,8 @@ from rooms.directory import RefusedError, RoomDirectory
 from rooms.roles import Role
 from server.config import Settings
 from server.logs import configure_logging
-from server.migrate import upgrade
-from server.sql_store import SqlStore, create_engine
+from server.storage.migrate import upgrade
+from server.storage.store import SqlStore, create_engine
 
 DEMO_SLUG = "demo"
 
@@ -65,7 +65,7 @@ async def _demo_invite(database_url: str) -> str:
 # uvicorn's sans-I/O WebSocket protocol, without compression: Yjs messages are small
 # binary diffs that deflate barely shrinks, per-connection compressors cost memory,
 # and uncompressed server frames are the same bytes for every peer of a broadcast
-# (server/ws_peer.py writes them once).
+# (server/sockets/peer.py writes them once).
 WEBSOCKET_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 
 

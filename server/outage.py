@@ -4,7 +4,7 @@ Such a failure is transient: the same request may succeed a moment later. Rather
 500 and a traceback, an HTTP request gets ``503`` with a JSON error and ``Retry-After``,
 and a WebSocket closes with 1013 (try again later), on which y-websocket and the web
 client reconnect. Edits already accepted are not affected: they wait in memory and the
-write-behind retries them (:mod:`rooms.writer`).
+write-behind retries them (:mod:`rooms.live.writer`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rooms.peer import CloseCode
+from rooms.live.peer import CloseCode
 
 log = logging.getLogger("roundtable.storage")
 
@@ -70,7 +70,7 @@ class StorageOutage:
             if not storage_unavailable(exc):
                 raise
             log.warning("%s %s: %s: %s", scope["type"], scope["path"], REASON, _brief(exc))
-            # A close the sync socket wrote to the transport itself (server.ws_peer) is
+            # A close the sync socket wrote to the transport itself (server.sockets.peer) is
             # not seen here; a second close then fails, and is ignored.
             with contextlib.suppress(Exception):
                 await _answer(scope, sent, send)

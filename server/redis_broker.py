@@ -1,4 +1,4 @@
-"""The :class:`rooms.broker.Broker` on Redis pub/sub (redis-py asyncio with hiredis).
+"""The :class:`rooms.live.broker.Broker` on Redis pub/sub (redis-py asyncio with hiredis).
 
 One subscriber connection per process carries every channel it listens to; publishes
 go through a separate pooled client, pipelined so that messages queued together cost
@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from rooms.broker import GoneCallback, Handler, ReconnectCallback, new_origin
+from rooms.live.broker import GoneCallback, Handler, ReconnectCallback, new_origin
 
 log = logging.getLogger("roundtable.broker")
 

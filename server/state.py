@@ -9,14 +9,14 @@ from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvents
-from rooms.hub import DocumentHub
+from rooms.live.hub import DocumentHub
 from rooms.presence import Roster
-from server.admission import Admission
 from server.config import Settings
 from server.rate_limit import JoinLimits
-from server.sql_controls import SqlControlStore
-from server.sql_store import SqlStore
-from server.sql_threads import SqlThreadStore
+from server.sockets.admission import Admission
+from server.storage.controls import SqlControlStore
+from server.storage.store import SqlStore
+from server.storage.threads import SqlThreadStore
 from server.tokens import TokenSigner
 
 
@@ -35,7 +35,7 @@ class AppState:
     roster: Roster
     admission: Admission
     join_limits: JoinLimits
-    # This process's record in storage (rooms/recovery.py): the broker's origin id.
+    # This process's record in storage (rooms/live/recovery.py): the broker's origin id.
     run_id: str
     # The other processes' records found at start, running or dead: see app.py.
     other_runs: list[str]

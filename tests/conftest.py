@@ -1,3 +1,5 @@
+"""Fixtures every test folder shares: databases, Redis, servers, the Node puppet."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from server.config import Settings
-from tests.cluster import Database, Launcher, PostgresServer, RedisServer
-from tests.harness import RunningServer, run_server
-from tests.services import fresh_postgres_database, reachable_redis
+from tests.support.cluster import Database, Launcher, PostgresServer, RedisServer
+from tests.support.harness import RunningServer, run_server
+from tests.support.node_client import NodePuppet, require_node_puppet
+from tests.support.services import fresh_postgres_database, reachable_redis
+from tests.support.settings import fast_settings
+from tests.support.timing import timeout
 
 
 @pytest.fixture
@@ -41,17 +45,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with fresh_postgres_database() as url:
         yield url
-
-
-def fast_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for tests: short write-behind window, fixed secret."""
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "flush_interval": 0.05,
-        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -99,3 +92,19 @@ async def postgres_server() -> AsyncIterator[PostgresServer]:
         yield server
     finally:
         await server.remove()
+
+
+@pytest.fixture
+async def puppet() -> AsyncIterator[NodePuppet]:
+    """One ``node puppet.mjs`` process hosting real yjs + y-websocket clients, closed
+    (all clients destroyed) after the test.
+
+    Function-scoped on purpose: the servers are per test and live in the test's event
+    loop, and the puppet's pipes must belong to that same loop.
+    """
+    require_node_puppet()
+    started = await NodePuppet.start(ready_timeout=timeout(15.0))
+    try:
+        yield started
+    finally:
+        await started.close()

@@ -16,7 +16,7 @@ import pytest
 from bench import report
 from bench.compare import QUICK
 from bench.servers import NODE_DIR, SERVERS, run_loadgen, serving
-from tests.services import service_missing
+from tests.support.services import service_missing
 
 pytestmark = pytest.mark.node
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from bench.soak import SoakConfig, run_soak
-from tests.services import reachable_redis
-from tests.timing import SCALE
+from tests.support.services import reachable_redis
+from tests.support.timing import SCALE
 
 CONNECTIONS = 1000
 DOCUMENTS = 100

@@ -26,9 +26,9 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.services import service_missing
+from tests.support.harness import RunningServer, run_server
+from tests.support.services import service_missing
+from tests.support.settings import fast_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import service_missing
+from tests.support.services import service_missing
 
 pytestmark = pytest.mark.node
 

@@ -11,7 +11,7 @@ from playwright.async_api import Locator, expect
 from rooms.roles import Role
 from tests.browser.conftest import Client, Clients
 from tests.browser.test_web_client import join_doc, open_room
-from tests.harness import RunningServer
+from tests.support.harness import RunningServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

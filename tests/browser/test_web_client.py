@@ -10,9 +10,9 @@ from pycrdt import XmlFragment
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from tests.browser.conftest import Client, Clients
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.timing import eventually
+from tests.support.harness import RunningServer, run_server
+from tests.support.settings import fast_settings
+from tests.support.timing import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.convergence.content import Content, normalise
-from tests.interop.node_client import INTEROP_DIR, spawn_node
-from tests.timing import timeout
+from tests.support.node_client import INTEROP_DIR, spawn_node
+from tests.support.timing import timeout
 
 SCRIPT = INTEROP_DIR / "convergence.mjs"
 

@@ -38,7 +38,7 @@ from crdt.protocol import (
 )
 from tests.convergence.content import Content, content_of
 from tests.convergence.editing import Editor
-from tests.timing import timeout
+from tests.support.timing import timeout
 
 REMOTE = "remote"
 TRY_AGAIN_LATER = 1013

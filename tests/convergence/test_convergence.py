@@ -63,7 +63,10 @@ from crdt.document import compact, decode_state_vector
 from crdt.protocol import SyncStep2, decode_message, encode_sync_step1
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
-from tests.cluster import (
+from tests.convergence.content import Content, canonical, content_of, diff, state_of, xml_of
+from tests.convergence.node import NodeError, NodePeers
+from tests.convergence.peer import TRY_AGAIN_LATER, Delivery, Peer
+from tests.support.cluster import (
     DOC,
     Database,
     Launcher,
@@ -72,11 +75,8 @@ from tests.cluster import (
     join_over_http,
     poll,
 )
-from tests.convergence.content import Content, canonical, content_of, diff, state_of, xml_of
-from tests.convergence.node import NodeError, NodePeers
-from tests.convergence.peer import TRY_AGAIN_LATER, Delivery, Peer
-from tests.interop.node_client import require_node_puppet
-from tests.timing import eventually, timeout
+from tests.support.node_client import require_node_puppet
+from tests.support.timing import eventually, timeout
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.node]
 

@@ -14,12 +14,12 @@ from pycrdt import Doc, Text, XmlElement, XmlFragment, XmlText
 
 from crdt.protocol import encode_sync_step1, encode_update
 from rooms.roles import Role
-from tests.cluster import DOC, SECRET, connect, doc_url
-from tests.conftest import fast_settings
-from tests.harness import run_server
-from tests.interop.node_client import NodePuppet, require_node_puppet
-from tests.timing import eventually, timeout
-from tests.yclient import YClient
+from tests.support.cluster import DOC, SECRET, connect, doc_url
+from tests.support.harness import run_server
+from tests.support.node_client import NodePuppet, require_node_puppet
+from tests.support.settings import fast_settings
+from tests.support.timing import eventually, timeout
+from tests.support.yclient import YClient
 
 
 def recorded(doc: Doc[Any]) -> list[bytes]:

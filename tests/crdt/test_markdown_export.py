@@ -1,7 +1,7 @@
 """The exports hold no HTML, link or structure that the document did not have.
 
 Every document here is rendered the way a permissive viewer renders it (raw HTML on,
-any link scheme followed: ``tests/rendered.py``), and the result is read back: it may
+any link scheme followed: ``tests/support/rendered.py``), and the result is read back: it may
 only hold the elements the document's own nodes and marks map to, attributes only
 from a short list (safe link targets, a code block's language, a list's start), no
 comments or declarations, and exactly the document's text. A hostile corpus covers
@@ -39,7 +39,7 @@ from tests.crdt.test_content import (
     t,
     task,
 )
-from tests.rendered import Page, read_html, read_markdown
+from tests.support.rendered import Page, read_html, read_markdown
 
 # No example database: the suite must not leave a .hypothesis directory in the repository.
 PROPERTY = settings(database=None, max_examples=300, deadline=None)

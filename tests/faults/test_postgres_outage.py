@@ -23,11 +23,11 @@ import pytest
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.outage import REASON
-from tests.cluster import PostgresServer, close_all, converge, poll, text_of_stored
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.timing import eventually
-from tests.yclient import YClient, open_synced
+from tests.support.cluster import PostgresServer, close_all, converge, poll, text_of_stored
+from tests.support.harness import RunningServer, run_server
+from tests.support.settings import fast_settings
+from tests.support.timing import eventually
+from tests.support.yclient import YClient, open_synced
 
 pytestmark = [pytest.mark.postgres]
 

@@ -55,9 +55,9 @@ import pytest
 
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
-from tests.cluster import DOC, Database, Launcher, ServeProcess, join_over_http, poll
-from tests.interop.node_client import NodePuppet, require_node_puppet
-from tests.timing import eventually, timeout
+from tests.support.cluster import DOC, Database, Launcher, ServeProcess, join_over_http, poll
+from tests.support.node_client import NodePuppet, require_node_puppet
+from tests.support.timing import eventually, timeout
 
 pytestmark = pytest.mark.node
 

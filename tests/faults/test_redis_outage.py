@@ -41,12 +41,12 @@ from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.config import Settings
 from server.redis_broker import RedisBroker
-from tests.cluster import SECRET, Database, RedisServer, close_all, connect, poll
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.threads_client import EventFeed, Person, event_connection, join
-from tests.timing import eventually
-from tests.yclient import YClient
+from tests.support.cluster import SECRET, Database, RedisServer, close_all, connect, poll
+from tests.support.harness import RunningServer, run_server
+from tests.support.settings import fast_settings
+from tests.support.threads_client import EventFeed, Person, event_connection, join
+from tests.support.timing import eventually
+from tests.support.yclient import YClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 

@@ -41,20 +41,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom
-from rooms.live import LiveDocument
-from rooms.peer import CloseCode
+from rooms.live.document import LiveDocument
+from rooms.live.peer import CloseCode
 from rooms.records import StoredDocument
 from rooms.roles import Role
 from server.config import Settings
 from server.outage import REASON, RETRY_AFTER_SECONDS
-from tests.cluster import close_all, converge, doc_url, poll, text_of_stored
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.services import service_missing
-from tests.threads_client import Person
-from tests.threads_client import join as join_person
-from tests.timing import eventually, timeout
-from tests.yclient import YClient, open_synced
+from tests.support.cluster import close_all, converge, doc_url, poll, text_of_stored
+from tests.support.harness import RunningServer, run_server
+from tests.support.services import service_missing
+from tests.support.settings import fast_settings
+from tests.support.threads_client import Person
+from tests.support.threads_client import join as join_person
+from tests.support.timing import eventually, timeout
+from tests.support.yclient import YClient, open_synced
 
 GUIDE = "guide"
 NOTES = "notes"

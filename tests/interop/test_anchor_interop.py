@@ -13,7 +13,6 @@ copy of the document (:func:`crdt.anchors.anchor_index`).
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,17 +22,16 @@ from pycrdt import XmlElement, XmlFragment, XmlText
 from crdt.anchors import anchor_index
 from crdt.document import decode_state_vector
 from rooms.directory import CreatedRoom
-from rooms.live import LiveDocument
+from rooms.live.document import LiveDocument
 from rooms.roles import Role
-from tests.harness import RunningServer
-from tests.interop.node_client import (
+from tests.support.harness import RunningServer
+from tests.support.node_client import (
     Event,
     NodeClient,
     NodePuppet,
-    require_node_puppet,
 )
-from tests.threads_client import Person, join
-from tests.timing import eventually, timeout
+from tests.support.threads_client import Person, join
+from tests.support.timing import eventually, timeout
 
 pytestmark = pytest.mark.node
 
@@ -50,17 +48,6 @@ PARAGRAPHS = [
 ANCHORED = 1  # the paragraph holding the passage
 START = PARAGRAPHS[ANCHORED].index(PASSAGE)  # 10
 END = START + len(PASSAGE)  # 19
-
-
-@pytest.fixture
-async def puppet() -> AsyncIterator[NodePuppet]:
-    """One ``node puppet.mjs`` process for the test (see test_node_interop)."""
-    require_node_puppet()
-    started = await NodePuppet.start(ready_timeout=timeout(15.0))
-    try:
-        yield started
-    finally:
-        await started.close()
 
 
 # ---------------------------------------------------------------- helpers

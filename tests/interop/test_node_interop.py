@@ -10,46 +10,30 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pycrdt import Doc, Text, XmlElement, XmlFragment, XmlText
 
 from rooms.directory import CreatedRoom
-from rooms.live import LiveDocument
+from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.config import Settings
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.interop.node_client import (
+from tests.support.harness import RunningServer, run_server
+from tests.support.node_client import (
     NodeClient,
     NodePuppet,
-    require_node_puppet,
 )
-from tests.timing import eventually, timeout
-from tests.yclient import open_synced
+from tests.support.settings import fast_settings
+from tests.support.timing import eventually, timeout
+from tests.support.yclient import open_synced
 
 pytestmark = pytest.mark.node
 
 DOC = "guide"
 WAIT = timeout(10.0)
 """Timeout of every wait on a puppet event (scaled by ROUNDTABLE_TEST_TIMEOUT_SCALE)."""
-
-
-@pytest.fixture
-async def puppet() -> AsyncIterator[NodePuppet]:
-    """One ``node puppet.mjs`` process for the test, closed (all clients destroyed) after it.
-
-    Function-scoped on purpose: the servers are per test and live in the test's event
-    loop, and the puppet's pipes must belong to that same loop.
-    """
-    require_node_puppet()
-    started = await NodePuppet.start(ready_timeout=timeout(15.0))
-    try:
-        yield started
-    finally:
-        await started.close()
 
 
 # ---------------------------------------------------------------- helpers

@@ -2,7 +2,7 @@
 
 ``clean_text`` is the one check of free text (names, titles, labels, comment bodies,
 quotes); the HTTP tests of every field that uses it are in
-``tests/server/test_text_inputs.py``.
+``tests/server/http/test_text_inputs.py``.
 """
 
 from __future__ import annotations

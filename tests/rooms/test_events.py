@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rooms.broker import MemoryBus
 from rooms.events import RoomEvents
+from rooms.live.broker import MemoryBus
 from rooms.records import RoomEvent
 from rooms.store import MemoryStore
-from tests.timing import eventually
+from tests.support.timing import eventually
 
 
 async def _room(store: MemoryStore) -> int:

@@ -17,9 +17,9 @@ from pycrdt import Text
 
 from crdt.document import SyncDocument
 from rooms.roles import Role
-from server.sql_store import SqlStore, create_engine
-from tests.timing import timeout
-from tests.yclient import open_synced
+from server.storage.store import SqlStore, create_engine
+from tests.support.timing import timeout
+from tests.support.yclient import open_synced
 
 ROOT = Path(__file__).resolve().parents[2]
 

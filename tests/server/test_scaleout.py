@@ -29,12 +29,12 @@ from sqlalchemy import text as sql
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from rooms.directory import CreatedRoom
-from rooms.live import LiveDocument
+from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.config import Settings
-from server.migrate import upgrade
 from server.redis_broker import RedisBroker
-from tests.cluster import (
+from server.storage.migrate import upgrade
+from tests.support.cluster import (
     DOC,
     SECRET,
     Database,
@@ -50,11 +50,11 @@ from tests.cluster import (
     text_of_stored,
     update_rows,
 )
-from tests.conftest import fast_settings
-from tests.harness import RunningServer, run_server
-from tests.interop.node_client import NodePuppet, require_node_puppet
-from tests.timing import eventually, timeout
-from tests.yclient import YClient, open_synced
+from tests.support.harness import RunningServer, run_server
+from tests.support.node_client import NodePuppet
+from tests.support.settings import fast_settings
+from tests.support.timing import eventually, timeout
+from tests.support.yclient import YClient, open_synced
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -77,17 +77,6 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
-
-
-@pytest.fixture
-async def puppet() -> AsyncIterator[NodePuppet]:
-    """One ``node puppet.mjs`` process hosting real yjs + y-websocket clients."""
-    require_node_puppet()
-    started = await NodePuppet.start(ready_timeout=timeout(15.0))
-    try:
-        yield started
-    finally:
-        await started.close()
 
 
 # ------------------------------------------------------------------- helpers

@@ -1,0 +1,216 @@
+"""WebSocket ``/sync/{room}/{doc}``: authenticate, attach to the document, relay frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket
+
+from crdt.protocol import encode_permission_denied
+from rooms.directory import RefusedError
+from rooms.live.peer import CloseCode
+from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
+from rooms.records import DocumentInfo, RoomEvent
+from server.sockets.admission import MessageBudget, at_expiry
+from server.sockets.peer import WebSocketPeer
+from server.state import AppState
+from server.tokens import InvalidToken, TokenClaims
+
+log = logging.getLogger("roundtable.sync")
+
+REMOVED = "you were removed from this room"
+# Close codes for the domain's refusals, by HTTP status.
+REFUSALS = {403: CloseCode.FORBIDDEN, 409: CloseCode.CONFLICT}
+
+
+async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    """Tell a y-websocket client it is refused (auth message), then close."""
+    with contextlib.suppress(Exception):
+        await websocket.send_bytes(encode_permission_denied(reason))
+        await websocket.close(code, reason)
+
+
+async def sync_endpoint(websocket: WebSocket) -> None:
+    state: AppState = websocket.app.state.roundtable
+    room_slug = websocket.path_params["room"]
+    doc_name = websocket.path_params["doc"]
+    if not await state.admission.admit(websocket):
+        return
+    # Accept first: a refusal is then an auth message and a close code the client can
+    # read, where a rejected handshake would only be an opaque HTTP 403.
+    await websocket.accept()
+
+    token = websocket.query_params.get("token", "")
+    try:
+        claims = state.signer.verify(token)
+    except InvalidToken as exc:
+        log.info("refused sync connection to %s/%s: %s", room_slug, doc_name, exc)
+        await _refuse(websocket, CloseCode.UNAUTHORIZED, str(exc))
+        return
+    who = f"{claims.role} {claims.participant_id[:8]}"
+    if claims.room != room_slug:
+        log.info("refused %s: token is for another room than %s", who, room_slug)
+        await _refuse(websocket, CloseCode.FORBIDDEN, "token is for another room")
+        return
+    room = await state.directory.room(room_slug)
+    if room is None:
+        await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
+        return
+    # Watch the room's events before reading the participant's standing and the
+    # document's lock state, so that no removal or lock can fall in between.
+    watch = _Watch(claims.participant_id)
+    unwatch = await state.events.subscribe(room.id, watch.on_event)
+    try:
+        try:
+            # Both reads at once: a cohort joining together waits for one round trip each.
+            active, found = await asyncio.gather(
+                state.control_store.participant_active(claims.participant_id),
+                state.directory.find_document(room, doc_name),
+            )
+            if not active:
+                log.info("refused %s: removed from room %s", who, room_slug)
+                await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
+                return
+            info = found or await state.directory.open_document(room, doc_name, claims.role)
+        except RefusedError as exc:
+            log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
+            await _refuse(websocket, REFUSALS.get(exc.status, CloseCode.BAD_REQUEST), exc.message)
+            return
+        await _serve(websocket, state, info, room.slug, claims, who, watch)
+    finally:
+        await unwatch()
+
+
+@dataclass
+class _Watch:
+    """What one sync connection learns from its room's events: locks and its removal."""
+
+    participant_id: str
+    session: SyncSession | None = None
+    peer: WebSocketPeer | None = None
+    removed: bool = False
+    # Lock changes seen before the session existed, by document id.
+    locks: dict[int, bool] = field(default_factory=dict)
+
+    def on_event(self, event: RoomEvent) -> None:
+        if event.type == "document.locked":
+            document_id, locked = event.data.get("document_id"), bool(event.data.get("locked"))
+            if self.session is not None and self.session.document.info.id == document_id:
+                self.session.set_locked(locked)
+            elif isinstance(document_id, int):
+                self.locks[document_id] = locked
+        elif (
+            event.type == "participant.removed"
+            and event.data.get("participant_id") == self.participant_id
+        ):
+            self.removed = True
+            if self.peer is not None:
+                self.peer.close(CloseCode.FORBIDDEN, REMOVED)
+
+    def attach(self, session: SyncSession, peer: WebSocketPeer) -> None:
+        session.set_locked(self.locks.get(session.document.info.id, session.locked))
+        self.session, self.peer = session, peer
+        if self.removed:
+            peer.close(CloseCode.FORBIDDEN, REMOVED)
+
+
+async def _serve(
+    websocket: WebSocket,
+    state: AppState,
+    info: DocumentInfo,
+    room_slug: str,
+    claims: TokenClaims,
+    who: str,
+    watch: _Watch,
+) -> None:
+    settings = state.settings
+    document = await state.hub.acquire(info, room_slug)
+    if 0 < settings.max_clients_per_document < document.holders:
+        state.hub.release(document)
+        log.info("refused %s on %s: document is full", who, document.label)
+        limit = settings.max_clients_per_document
+        await _refuse(websocket, CloseCode.CONFLICT, f"a document takes {limit} clients at most")
+        return
+    peer = WebSocketPeer(
+        websocket,
+        settings.send_buffer_limit,
+        settings.send_stall_seconds,
+        who,
+        close_grace=settings.close_grace_seconds,
+    )
+    per_minute = settings.max_sync_requests_per_minute
+    session = SyncSession(
+        document,
+        peer,
+        claims.role,
+        who,
+        claims.participant_id,
+        MessageBudget(per_minute / 60, per_minute),
+    )
+    session.set_locked(info.locked)
+    watch.attach(session, peer)
+    expiry = at_expiry(
+        claims.expires_at, lambda: peer.close(CloseCode.UNAUTHORIZED, "token expired")
+    )
+    log.info("%s joined %s", who, document.label)
+    try:
+        session.start()
+        budget = MessageBudget(settings.max_messages_per_second, settings.message_burst)
+        await _relay(websocket, session, peer, settings.max_message_size, budget)
+    except asyncio.CancelledError:
+        # The peer cancels this handler when it closes the connection from outside it
+        # (removal, expiry, a client that reads too slowly): nothing more is read.
+        current = asyncio.current_task()
+        if not peer.stopped_handler or current is None or current.uncancel() > 0:
+            raise
+    finally:
+        expiry.cancel()
+        session.end()
+        state.hub.release(document)
+        await peer.finish()
+        log.info("%s left %s", who, document.label)
+
+
+async def _relay(
+    websocket: WebSocket,
+    session: SyncSession,
+    peer: WebSocketPeer,
+    max_size: int,
+    budget: MessageBudget,
+) -> None:
+    """Feed the client's frames to the session until it leaves or breaks the protocol."""
+    who, label = session.who, session.document.label
+    while not peer.closing:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect" or peer.closing:
+            return
+        data = message.get("bytes")
+        if data is None:
+            peer.close(CloseCode.UNSUPPORTED_DATA, "text frames are not supported")
+            log.info("closed %s on %s: text frame", who, label)
+            return
+        if len(data) > max_size:
+            peer.close(CloseCode.MESSAGE_TOO_BIG, f"message over {max_size} bytes")
+            log.info("closed %s on %s: %d-byte message", who, label, len(data))
+            return
+        if not budget.spend():
+            peer.close(CloseCode.TOO_MANY_MESSAGES, "too many messages")
+            log.info("closed %s on %s: too many messages", who, label)
+            return
+        try:
+            try:
+                session.receive(data)
+            except NeedsClaim as need:
+                # First use of a client id in this document: the store decides, once and
+                # for every process, whose it is. Then the same frame again.
+                await session.document.claim(session.participant_id, need.client_ids)
+                if peer.closing:
+                    return
+                session.receive(data)
+        except ProtocolViolation as exc:
+            peer.close(exc.code, exc.reason[:120])
+            log.info("closed %s on %s (%d): %s", who, label, exc.code, exc.reason)
+            return

@@ -84,7 +84,7 @@ from crdt.protocol import (
     encode_sync_step2,
     encode_update,
 )
-from server.sql_store import SqlStore, create_engine
+from server.storage.store import SqlStore, create_engine
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "soak.json"
 ADMIN_TOKEN = "soak-admin-token-" + uuid.uuid4().hex

@@ -1,6 +1,6 @@
 """Comment threads and questions: who may do what, input checks, and live events.
 
-Every method takes the acting :class:`Viewer` and raises :class:`RefusedError` (with
+Every method takes the acting :class:`Viewer` and raises :class:`~rooms.errors.Refused` (with
 the HTTP status that fits) for anything not allowed; nothing is stored then. After a
 change is stored, a room event names the thread (and comment) that changed; the event
 carries ids only, and :meth:`Comments.render` turns it into what one participant may
@@ -18,13 +18,13 @@ from crdt.anchors import canonical, check_in_document, decode_relative_position
 from crdt.protocol import ProtocolError
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
 from rooms.directory import (
-    RefusedError,
     bounded_int,
     clean_text,
     existing_document,
     is_code,
     require_bool,
 )
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
 from rooms.records import DocumentInfo, Participant, Room, RoomEvent
@@ -64,7 +64,7 @@ def _flag(value: object, field: str, default: bool) -> bool:
 
 def _id(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be a positive integer")
+        raise Invalid(f"invalid_{field}", f"{field} must be a positive integer")
     return value
 
 
@@ -83,10 +83,10 @@ class Comments:
 
     async def thread(self, room: Room, thread_id: int) -> Thread:
         if not 0 < thread_id < 2**63:
-            raise RefusedError(404, "unknown_thread", "no such thread in this room")
+            raise NotFound("unknown_thread", "no such thread in this room")
         thread = await self._threads.load_thread(thread_id)
         if thread is None or thread.room_id != room.id:
-            raise RefusedError(404, "unknown_thread", "no such thread in this room")
+            raise NotFound("unknown_thread", "no such thread in this room")
         return thread
 
     async def list_threads(self, room: Room, query: ThreadQuery) -> list[Thread]:
@@ -97,12 +97,12 @@ class Comments:
         known = {"document", "general", "kind", "status", "answer_state", "mine", "limit", "offset"}
         unknown = sorted(set(params) - known)
         if unknown:
-            raise RefusedError(400, "invalid_query", f"unknown parameter {unknown[0]!r}")
+            raise Invalid("invalid_query", f"unknown parameter {unknown[0]!r}")
 
         def choice(name: str, allowed: list[str]) -> str | None:
             value = params.get(name)
             if value is not None and value not in allowed:
-                raise RefusedError(400, "invalid_query", f"{name} must be one of {allowed}")
+                raise Invalid("invalid_query", f"{name} must be one of {allowed}")
             return value
 
         def number(name: str, default: int, low: int, high: int) -> int:
@@ -151,9 +151,7 @@ class Comments:
         if after is not None:
             cursor = await self._threads.get_participant(after) if is_code(after) else None
             if cursor is None or cursor.room_id != room.id:
-                raise RefusedError(
-                    400, "invalid_query", "after must be the id of a participant of this room"
-                )
+                raise Invalid("invalid_query", "after must be the id of a participant of this room")
         return await self._threads.list_participants(room.id, limit, cursor)
 
     async def settings(self, room: Room) -> RoomSettings:
@@ -164,7 +162,7 @@ class Comments:
     async def create_thread(self, room: Room, viewer: Viewer, body: dict[str, Any]) -> Thread:
         kind_value = body.get("kind", ThreadKind.COMMENT.value)
         if kind_value not in [k.value for k in ThreadKind]:
-            raise RefusedError(422, "invalid_kind", "kind must be 'comment' or 'question'")
+            raise Invalid("invalid_kind", "kind must be 'comment' or 'question'")
         kind = ThreadKind(kind_value)
         settings = await self._threads.room_settings(room.id)
         document = None
@@ -176,8 +174,7 @@ class Comments:
             and not mentor
             and not (kind is ThreadKind.QUESTION and settings.observers_can_ask)
         ):
-            raise RefusedError(
-                403,
+            raise Forbidden(
                 "forbidden",
                 "observers may ask questions only when the room allows it"
                 if kind is ThreadKind.QUESTION
@@ -185,19 +182,19 @@ class Comments:
             )
         anonymous = _flag(body.get("anonymous"), "anonymous", False)
         if anonymous and kind is not ThreadKind.QUESTION:
-            raise RefusedError(422, "invalid_anonymous", "only questions can be anonymous")
+            raise Invalid("invalid_anonymous", "only questions can be anonymous")
         if anonymous and viewer.is_facilitator:
-            raise RefusedError(422, "invalid_anonymous", "facilitators ask under their name")
+            raise Invalid("invalid_anonymous", "facilitators ask under their name")
         post_first = _flag(body.get("post_first"), "post_first", settings.post_first_questions)
         if kind is not ThreadKind.QUESTION:
             if body.get("post_first") is not None:
-                raise RefusedError(422, "invalid_post_first", "only questions can be post-first")
+                raise Invalid("invalid_post_first", "only questions can be post-first")
             post_first = False
         text = _body(body.get("body"))
         anchor = None
         if body.get("anchor") is not None:
             if document is None:
-                raise RefusedError(422, "invalid_anchor", "an anchor needs a document")
+                raise Invalid("invalid_anchor", "an anchor needs a document")
             anchor = await self._anchor(room, document, body.get("anchor"))
         mentions = await self._mentions(room, body.get("mentions"))
         thread_id = await self._threads.create_thread(
@@ -226,7 +223,7 @@ class Comments:
             and viewer.id != thread.author.id
             and not await self._is_mentor(room, viewer, thread.document)
         ):
-            raise RefusedError(403, "forbidden", "observers cannot reply")
+            raise Forbidden("forbidden", "observers cannot reply")
         self._check_unlocked(thread, viewer)
         text = _body(body.get("body"))
         mentions = await self._mentions(room, body.get("mentions"))
@@ -239,9 +236,9 @@ class Comments:
     ) -> Thread:
         thread, comment = await self._comment(room, comment_id)
         if comment.author.id != viewer.id:
-            raise RefusedError(403, "forbidden", "only its author can edit a comment")
+            raise Forbidden("forbidden", "only its author can edit a comment")
         if comment.state is not CommentState.VISIBLE:
-            raise RefusedError(409, "not_editable", f"this comment is {comment.state.value}")
+            raise Conflict("not_editable", f"this comment is {comment.state.value}")
         self._check_unlocked(thread, viewer)
         text = _body(body.get("body"))
         mentions = await self._mentions(room, body.get("mentions"))
@@ -252,18 +249,18 @@ class Comments:
     async def delete(self, room: Room, viewer: Viewer, comment_id: int) -> Thread:
         thread, comment = await self._comment(room, comment_id)
         if comment.author.id != viewer.id:
-            raise RefusedError(
-                403, "forbidden", "only its author can delete a comment; facilitators remove"
+            raise Forbidden(
+                "forbidden", "only its author can delete a comment; facilitators remove"
             )
         if comment.state in (CommentState.DELETED, CommentState.REMOVED):
-            raise RefusedError(409, "already_deleted", f"this comment is {comment.state.value}")
+            raise Conflict("already_deleted", f"this comment is {comment.state.value}")
         await self._threads.set_comment_state(comment.id, CommentState.DELETED)
         await self._publish(room, "comment.updated", thread.id, comment.id)
         return await self.thread(room, thread.id)
 
     async def moderate(self, room: Room, viewer: Viewer, comment_id: int, action: object) -> Thread:
         if not viewer.is_facilitator:
-            raise RefusedError(403, "forbidden", "only facilitators moderate comments")
+            raise Forbidden("forbidden", "only facilitators moderate comments")
         thread, comment = await self._comment(room, comment_id)
         allowed = {
             "hide": ({CommentState.VISIBLE}, CommentState.HIDDEN),
@@ -271,11 +268,11 @@ class Comments:
             "remove": ({CommentState.VISIBLE, CommentState.HIDDEN}, CommentState.REMOVED),
         }
         if not isinstance(action, str) or action not in allowed:
-            raise RefusedError(422, "invalid_action", "action must be hide, unhide or remove")
+            raise Invalid("invalid_action", "action must be hide, unhide or remove")
         sources, target = allowed[action]
         if comment.state not in sources:
-            raise RefusedError(
-                409, "invalid_state", f"cannot {action} a comment that is {comment.state.value}"
+            raise Conflict(
+                "invalid_state", f"cannot {action} a comment that is {comment.state.value}"
             )
         await self._threads.set_comment_state(comment.id, target)
         await self._publish(room, "comment.updated", thread.id, comment.id)
@@ -285,15 +282,15 @@ class Comments:
         self, room: Room, viewer: Viewer, comment_id: int, reaction: object, on: bool
     ) -> Thread:
         if viewer.role is Role.OBSERVER:
-            raise RefusedError(403, "forbidden", "observers cannot react")
+            raise Forbidden("forbidden", "observers cannot react")
         if not isinstance(reaction, str) or reaction not in [r.value for r in Reaction]:
-            raise RefusedError(
-                422, "invalid_reaction", f"reaction must be one of {[r.value for r in Reaction]}"
+            raise Invalid(
+                "invalid_reaction", f"reaction must be one of {[r.value for r in Reaction]}"
             )
         thread, comment = await self._comment(room, comment_id)
         self._check_unlocked(thread, viewer)
         if comment.state in (CommentState.DELETED, CommentState.REMOVED):
-            raise RefusedError(409, "invalid_state", f"this comment is {comment.state.value}")
+            raise Conflict("invalid_state", f"this comment is {comment.state.value}")
         if await self._threads.set_reaction(comment.id, viewer.id, Reaction(reaction), on):
             await self._publish(room, "comment.updated", thread.id, comment.id)
         return await self.thread(room, thread.id)
@@ -305,8 +302,7 @@ class Comments:
         thread = await self.thread(room, thread_id)
         unknown = sorted(set(body) - {"status", "locked", "accepted_comment_id"})
         if unknown or not body:
-            raise RefusedError(
-                422,
+            raise Invalid(
                 "invalid_change",
                 f"unknown field {unknown[0]!r}" if unknown else "nothing to change",
             )
@@ -314,34 +310,32 @@ class Comments:
         status = None
         if "status" in body:
             if body["status"] not in [s.value for s in ThreadStatus]:
-                raise RefusedError(422, "invalid_status", "status must be 'open' or 'resolved'")
+                raise Invalid("invalid_status", "status must be 'open' or 'resolved'")
             if not owner:
-                raise RefusedError(
-                    403, "forbidden", "only the thread's author or a facilitator resolves it"
+                raise Forbidden(
+                    "forbidden", "only the thread's author or a facilitator resolves it"
                 )
             status = ThreadStatus(body["status"])
         locked = None
         if "locked" in body:
             locked = require_bool(body["locked"], "locked")
             if not viewer.is_facilitator:
-                raise RefusedError(403, "forbidden", "only facilitators lock threads")
+                raise Forbidden("forbidden", "only facilitators lock threads")
         accepted: int | bool | None = False
         if "accepted_comment_id" in body:
             if thread.kind is not ThreadKind.QUESTION:
-                raise RefusedError(422, "not_a_question", "only questions have accepted answers")
+                raise Invalid("not_a_question", "only questions have accepted answers")
             if not owner:
-                raise RefusedError(
-                    403, "forbidden", "only the asker or a facilitator accepts an answer"
-                )
+                raise Forbidden("forbidden", "only the asker or a facilitator accepts an answer")
             raw = body["accepted_comment_id"]
             if raw is None:
                 accepted = None
             else:
                 answer = thread.comment(_id(raw, "accepted_comment_id"))
                 if answer is None or answer.id == thread.opening.id:
-                    raise RefusedError(422, "invalid_answer", "that is not a reply in this thread")
+                    raise Invalid("invalid_answer", "that is not a reply in this thread")
                 if not answer.counts_as_reply:
-                    raise RefusedError(409, "invalid_answer", f"that reply is {answer.state.value}")
+                    raise Conflict("invalid_answer", f"that reply is {answer.state.value}")
                 accepted = answer.id
         await self._threads.update_thread(
             thread.id, status=status, locked=locked, accepted_comment_id=accepted
@@ -353,14 +347,13 @@ class Comments:
         self, room: Room, viewer: Viewer, body: dict[str, Any]
     ) -> RoomSettings:
         if not viewer.is_facilitator:
-            raise RefusedError(403, "forbidden", "only facilitators change room settings")
+            raise Forbidden("forbidden", "only facilitators change room settings")
         current = await self._threads.room_settings(room.id)
         unknown = sorted(
             set(body) - {"observers_can_ask", "post_first_questions", "max_participants"}
         )
         if unknown or not body:
-            raise RefusedError(
-                422,
+            raise Invalid(
                 "invalid_change",
                 f"unknown setting {unknown[0]!r}" if unknown else "nothing to change",
             )
@@ -437,18 +430,18 @@ class Comments:
 
     def _check_unlocked(self, thread: Thread, viewer: Viewer) -> None:
         if thread.locked and not viewer.is_facilitator:
-            raise RefusedError(409, "thread_locked", "a facilitator locked this thread")
+            raise Conflict("thread_locked", "a facilitator locked this thread")
 
     async def _comment(self, room: Room, comment_id: int) -> tuple[Thread, Comment]:
         if not 0 < comment_id < 2**63:
-            raise RefusedError(404, "unknown_comment", "no such comment in this room")
+            raise NotFound("unknown_comment", "no such comment in this room")
         thread_id = await self._threads.thread_of_comment(comment_id)
         if thread_id is None:
-            raise RefusedError(404, "unknown_comment", "no such comment in this room")
+            raise NotFound("unknown_comment", "no such comment in this room")
         thread = await self._threads.load_thread(thread_id)
         comment = None if thread is None else thread.comment(comment_id)
         if thread is None or comment is None or thread.room_id != room.id:
-            raise RefusedError(404, "unknown_comment", "no such comment in this room")
+            raise NotFound("unknown_comment", "no such comment in this room")
         return thread, comment
 
     async def _is_mentor(self, room: Room, viewer: Viewer, document: str | None) -> bool:
@@ -460,9 +453,7 @@ class Comments:
 
     async def _anchor(self, room: Room, document: DocumentInfo, raw: object) -> Anchor:
         if not isinstance(raw, dict) or set(raw) != {"start", "end", "quote"}:
-            raise RefusedError(
-                422, "invalid_anchor", "anchor must be an object with start, end and quote"
-            )
+            raise Invalid("invalid_anchor", "anchor must be an object with start, end and quote")
         quote = clean_text(raw["quote"], "quote", MAX_QUOTE_CHARS, multiline=True)
         async with self._hub.holding(document, room.slug) as live:
             state_vector = live.sync.state_vector()
@@ -477,7 +468,7 @@ class Comments:
                 check_in_document(position, state_vector, root_of)
             # b64decode raises ValueError for a string that is not ASCII.
             except (ProtocolError, ValueError) as exc:
-                raise RefusedError(422, "invalid_anchor", f"anchor {end}: {exc}") from exc
+                raise Invalid("invalid_anchor", f"anchor {end}: {exc}") from exc
             positions.append(canonical(position))
         return Anchor(positions[0], positions[1], quote)
 
@@ -485,20 +476,14 @@ class Comments:
         if raw is None:
             return ()
         if not isinstance(raw, list) or not all(is_code(m) for m in raw):
-            raise RefusedError(
-                422, "invalid_mentions", "mentions must be a list of participant ids"
-            )
+            raise Invalid("invalid_mentions", "mentions must be a list of participant ids")
         ids = tuple(dict.fromkeys(raw))
         if len(ids) > MAX_MENTIONS:
-            raise RefusedError(
-                422, "invalid_mentions", f"at most {MAX_MENTIONS} people can be mentioned"
-            )
+            raise Invalid("invalid_mentions", f"at most {MAX_MENTIONS} people can be mentioned")
         for participant_id in ids:
             participant = await self._threads.get_participant(participant_id)
             if participant is None or participant.room_id != room.id or participant.removed:
-                raise RefusedError(
-                    422, "invalid_mentions", "a mentioned participant is not in this room"
-                )
+                raise Invalid("invalid_mentions", "a mentioned participant is not in this room")
         return ids
 
 
@@ -510,8 +495,7 @@ def _participant_cap(value: object) -> int | None:
         or not isinstance(value, int)
         or not 0 <= value <= MAX_PARTICIPANT_CAP
     ):
-        raise RefusedError(
-            422,
+        raise Invalid(
             "invalid_max_participants",
             f"max_participants must be null (the server's default), 0 (no cap) or an "
             f"integer up to {MAX_PARTICIPANT_CAP}",

@@ -1,6 +1,6 @@
 """The facilitator's controls, documents from templates, versions, export and the audit log.
 
-Each method checks who may act and raises :class:`RefusedError` otherwise, with
+Each method checks who may act and raises :class:`~rooms.errors.Refused` otherwise, with
 nothing changed. A change is stored, published as a room event (which every process
 delivers to the room's event sockets, and which open sync connections watch for
 locks and removals), and recorded in the audit log.
@@ -17,7 +17,6 @@ from crdt.content import append_blocks, edit, replace_with, to_html, to_markdown
 from rooms.comment_views import Viewer
 from rooms.control_records import AuditEntry, ControlStore, VersionInfo
 from rooms.directory import (
-    RefusedError,
     clean_text,
     document_name,
     existing_document,
@@ -25,6 +24,7 @@ from rooms.directory import (
     new_document,
     require_bool,
 )
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
 from rooms.records import DocumentInfo, Invite, Room
@@ -119,11 +119,10 @@ class Controls:
         self, room: Room, viewer: Viewer, body: dict[str, Any]
     ) -> DocumentInfo:
         if not viewer.role.can_create_documents:
-            raise RefusedError(403, "forbidden", f"a {viewer.role} cannot create documents")
+            raise Forbidden("forbidden", f"a {viewer.role} cannot create documents")
         name = document_name(body.get("name"))
         if name is None:
-            raise RefusedError(
-                422,
+            raise Invalid(
                 "invalid_name",
                 "name: 1 to 100 letters, digits, spaces, dots, dashes or underscores",
             )
@@ -131,12 +130,10 @@ class Controls:
         if template_key is not None and (
             not isinstance(template_key, str) or template_key not in TEMPLATES
         ):
-            raise RefusedError(
-                422, "invalid_template", f"template must be one of {sorted(TEMPLATES)}"
-            )
+            raise Invalid("invalid_template", f"template must be one of {sorted(TEMPLATES)}")
         mentor_id = await self._mentor(room, body.get("mentor"))
         if await self._store.get_document(room.id, name) is not None:
-            raise RefusedError(409, "document_exists", "a document with this name exists")
+            raise Conflict("document_exists", "a document with this name exists")
         info = await new_document(self._store, room, name, self._max_documents)
         await self._controls.describe_document(info.id, template_key, viewer.id)
         if mentor_id is not None:
@@ -155,11 +152,11 @@ class Controls:
     ) -> DocumentInfo:
         info = await self.document(room, name)
         if not (viewer.role is Role.FACILITATOR or viewer.id == info.created_by):
-            raise RefusedError(
-                403, "forbidden", "only the document's creator or a facilitator sets its mentor"
+            raise Forbidden(
+                "forbidden", "only the document's creator or a facilitator sets its mentor"
             )
         if set(body) != {"mentor"}:
-            raise RefusedError(422, "invalid_change", 'send {"mentor": participant id or null}')
+            raise Invalid("invalid_change", 'send {"mentor": participant id or null}')
         mentor_id = await self._mentor(room, body["mentor"])
         await self._controls.set_document_mentor(info.id, mentor_id)
         updated = await self._controls.document_by_id(info.id) or info
@@ -175,7 +172,7 @@ class Controls:
         self._facilitator(viewer, "lock documents")
         info = await self.document(room, name)
         if set(body) != {"locked"}:
-            raise RefusedError(422, "invalid_change", 'send {"locked": true or false}')
+            raise Invalid("invalid_change", 'send {"locked": true or false}')
         locked = require_bool(body["locked"], "locked")
         if locked == info.locked:
             return info
@@ -214,7 +211,7 @@ class Controls:
         info = await self.document(room, name)
         found = None if not 0 < version_id < 2**63 else await self._controls.get_version(version_id)
         if found is None or found[0].document_id != info.id:
-            raise RefusedError(404, "unknown_version", "no such version of this document")
+            raise NotFound("unknown_version", "no such version of this document")
         return found
 
     async def restore(self, room: Room, viewer: Viewer, name: str, version_id: int) -> VersionInfo:
@@ -242,7 +239,7 @@ class Controls:
         """(content, media type, file name) of the document or one of its versions."""
         info = await self.document(room, name)
         if format not in ("markdown", "html"):
-            raise RefusedError(400, "invalid_format", "format must be markdown or html")
+            raise Invalid("invalid_format", "format must be markdown or html")
         if version_id is None:
             state = await self.current_state(room, info)
             title = info.name
@@ -268,15 +265,15 @@ class Controls:
         body = body or {}
         unknown = sorted(set(body) - {"rotate_invite"})
         if unknown:
-            raise RefusedError(422, "invalid_change", f"unknown field {unknown[0]!r}")
+            raise Invalid("invalid_change", f"unknown field {unknown[0]!r}")
         rotate = require_bool(body.get("rotate_invite", False), "rotate_invite")
         person = None
         if is_code(participant_id):
             person = await self._threads.get_participant(participant_id)
         if person is None or person.room_id != room.id or person.removed:
-            raise RefusedError(404, "unknown_participant", "no such participant in this room")
+            raise NotFound("unknown_participant", "no such participant in this room")
         if person.role is Role.FACILITATOR:
-            raise RefusedError(403, "forbidden", "facilitators cannot be removed")
+            raise Forbidden("forbidden", "facilitators cannot be removed")
         await self._controls.remove_participant(person.id)
         await self._publish(
             room, "participant.removed", {"participant_id": person.id, "name": person.name}
@@ -289,7 +286,7 @@ class Controls:
     async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
         self._facilitator(viewer, "rotate invites")
         if role not in [r.value for r in Role]:
-            raise RefusedError(404, "unknown_role", "role must be facilitator, member or observer")
+            raise NotFound("unknown_role", "role must be facilitator, member or observer")
         invite = await self._controls.rotate_invite(room.id, Role(role), secrets.token_urlsafe(12))
         await self._publish(room, "invite.rotated", {"role": role})
         await self._record(room, viewer, "invite.rotated", {"role": role})
@@ -305,8 +302,8 @@ class Controls:
             or not isinstance(seconds, int)
             or not 0 < seconds <= MAX_TIMER_SECONDS
         ):
-            raise RefusedError(
-                422, "invalid_seconds", f"seconds must be an integer from 1 to {MAX_TIMER_SECONDS}"
+            raise Invalid(
+                "invalid_seconds", f"seconds must be an integer from 1 to {MAX_TIMER_SECONDS}"
             )
         label = None if body.get("label") is None else clean_text(body["label"], "label", 200)
         started = datetime.now(UTC)
@@ -374,16 +371,16 @@ class Controls:
 
     def _facilitator(self, viewer: Viewer, what: str) -> None:
         if viewer.role is not Role.FACILITATOR:
-            raise RefusedError(403, "forbidden", f"only facilitators {what}")
+            raise Forbidden("forbidden", f"only facilitators {what}")
 
     async def _mentor(self, room: Room, raw: object) -> str | None:
         if raw is None:
             return None
         if not is_code(raw):
-            raise RefusedError(422, "invalid_mentor", "mentor must be a participant id")
+            raise Invalid("invalid_mentor", "mentor must be a participant id")
         person = await self._threads.get_participant(raw)
         if person is None or person.room_id != room.id or person.removed:
-            raise RefusedError(422, "invalid_mentor", "the mentor is not in this room")
+            raise Invalid("invalid_mentor", "the mentor is not in this room")
         return person.id
 
     async def _save_version(

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol, TypeGuard
 
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.records import DocumentInfo, Participant, Room
 from rooms.roles import Role
 from rooms.store import DocumentLimitReached, ParticipantLimitReached, Store
@@ -25,16 +26,6 @@ _BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x20
 _MULTILINE_CONTROLS = frozenset("\n\t")
 
 
-class RefusedError(Exception):
-    """A request the domain refuses; ``status`` is the matching HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True, slots=True)
 class CreatedRoom:
     room: Room
@@ -43,7 +34,7 @@ class CreatedRoom:
 
 def clean_text(value: object, field: str, max_length: int, *, multiline: bool = False) -> str:
     """``value`` as text to store: NFC, trimmed, 1 to ``max_length`` characters (counted
-    after normalisation), or a 422 ``invalid_<field>`` :class:`RefusedError`.
+    after normalisation), or a 422 ``invalid_<field>`` :class:`~rooms.errors.Refused`.
 
     Every piece of free text a person sends goes through here: names, titles, version
     names, timer labels, comment bodies, quotes. Refused: anything but a string; lone
@@ -57,23 +48,23 @@ def clean_text(value: object, field: str, max_length: int, *, multiline: bool = 
     """
     code = "invalid_" + field
     if not isinstance(value, str):
-        raise RefusedError(422, code, f"{field} must be a string")
+        raise Invalid(code, f"{field} must be a string")
     if _SURROGATE.search(value):
-        raise RefusedError(422, code, f"{field} must be Unicode text (it holds a lone surrogate)")
+        raise Invalid(code, f"{field} must be Unicode text (it holds a lone surrogate)")
     if multiline:
         value = value.replace("\r\n", "\n")
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise RefusedError(422, code, f"{field} must not be empty")
+        raise Invalid(code, f"{field} must not be empty")
     if len(text) > max_length:
-        raise RefusedError(422, code, f"{field} must be at most {max_length:,} characters")
+        raise Invalid(code, f"{field} must be at most {max_length:,} characters")
     for ch in text:
         category = unicodedata.category(ch)
         if category == "Cc" and not (multiline and ch in _MULTILINE_CONTROLS):
-            raise RefusedError(422, code, f"{field} must not contain control characters")
+            raise Invalid(code, f"{field} must not contain control characters")
         if ch in _BIDI_CONTROLS or (category == "Cf" and not multiline):
-            raise RefusedError(
-                422, code, f"{field} must not contain bidirectional or invisible format characters"
+            raise Invalid(
+                code, f"{field} must not contain bidirectional or invisible format characters"
             )
     return text
 
@@ -86,14 +77,14 @@ def is_code(value: object) -> TypeGuard[str]:
 
 def require_bool(value: object, field: str) -> bool:
     if not isinstance(value, bool):
-        raise RefusedError(422, f"invalid_{field}", f"{field} must be true or false")
+        raise Invalid(f"invalid_{field}", f"{field} must be true or false")
     return value
 
 
 def bounded_int(raw: str, name: str, low: int, high: int) -> int:
     """A query parameter holding an integer from ``low`` to ``high`` (ASCII digits only)."""
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-        raise RefusedError(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
+        raise Invalid("invalid_query", f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
 
@@ -101,10 +92,10 @@ async def existing_document(store: Store, room: Room, name: object) -> DocumentI
     """The room's document called ``name``: 422 for an invalid name, 404 if there is none."""
     found = document_name(name)
     if found is None:
-        raise RefusedError(422, "invalid_document", "document must be a document name")
+        raise Invalid("invalid_document", "document must be a document name")
     info = await store.get_document(room.id, found)
     if info is None:
-        raise RefusedError(404, "unknown_document", "no such document in this room")
+        raise NotFound("unknown_document", "no such document in this room")
     return info
 
 
@@ -134,9 +125,7 @@ async def new_document(store: Store, room: Room, name: str, limit: int) -> Docum
     try:
         return await store.create_document(room.id, name, limit)
     except DocumentLimitReached:
-        raise RefusedError(
-            409, "too_many_documents", f"a room holds at most {limit} documents"
-        ) from None
+        raise Conflict("too_many_documents", f"a room holds at most {limit} documents") from None
 
 
 class RoomSettingsSource(Protocol):
@@ -182,19 +171,19 @@ class RoomDirectory:
 
     async def join(self, invite_code: object, name: object) -> tuple[Participant, Room]:
         if not is_code(invite_code):
-            raise RefusedError(422, "invalid_invite", "invite must be an invite code")
+            raise Invalid("invalid_invite", "invite must be an invite code")
         display_name = clean_text(name, "name", MAX_NAME_LENGTH)
         invite = await self._store.get_invite(invite_code)
         if invite is None or invite.revoked:
-            raise RefusedError(404, "unknown_invite", "this invite is unknown or was revoked")
+            raise NotFound("unknown_invite", "this invite is unknown or was revoked")
         cap = 0 if invite.role is Role.FACILITATOR else await self.participant_cap(invite.room)
         try:
             participant = await self._store.add_participant(
                 invite.room.id, display_name, invite.role, cap
             )
         except ParticipantLimitReached:
-            raise RefusedError(
-                409, "room_full", f"this room is full: it takes {cap} participants at most"
+            raise Conflict(
+                "room_full", f"this room is full: it takes {cap} participants at most"
             ) from None
         return participant, invite.room
 
@@ -220,12 +209,12 @@ class RoomDirectory:
         if info is not None:
             return info
         if not role.can_create_documents:
-            raise RefusedError(403, "forbidden", f"a {role} cannot create documents")
+            raise Forbidden("forbidden", f"a {role} cannot create documents")
         return await new_document(self._store, room, name, self._max_documents)
 
 
 def _named(name: str) -> str:
     found = document_name(name)
     if found is None:
-        raise RefusedError(400, "invalid_document_name", "invalid document name")
+        raise Invalid("invalid_document_name", "invalid document name")
     return found

@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 from rooms.comments import Comments
 from rooms.controls import Controls
-from rooms.directory import RefusedError, RoomDirectory
+from rooms.directory import RoomDirectory
+from rooms.errors import Refused
 from rooms.events import RoomEvents
 from rooms.live.broker import Broker, LocalBroker
 from rooms.live.hub import DocumentHub, HubSettings
@@ -24,7 +25,7 @@ from rooms.live.writer import WriterSettings
 from rooms.presence import Roster
 from rooms.store import StoreError
 from server.config import Settings
-from server.http.common import error, refused
+from server.http.common import RequestRefused, error, refused
 from server.http.headers import SecurityHeaders
 from server.http.routes import routes
 from server.logs import configure_logging
@@ -192,7 +193,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             Middleware(SecurityHeaders),
             Middleware(StorageOutage),
         ],
-        exception_handlers={RefusedError: refused, HTTPException: _http_error},
+        exception_handlers={Refused: refused, RequestRefused: refused, HTTPException: _http_error},
     )
 
 

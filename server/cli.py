@@ -14,7 +14,8 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import IntegrityError
 
-from rooms.directory import RefusedError, RoomDirectory
+from rooms.directory import RoomDirectory
+from rooms.errors import Refused
 from rooms.roles import Role
 from server.config import Settings
 from server.logs import configure_logging
@@ -125,7 +126,7 @@ def room_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         created = asyncio.run(_create_room(args.title, settings.database_url))
-    except RefusedError as exc:
+    except Refused as exc:
         print(f"roundtable: {exc.message}", file=sys.stderr)
         return 2
     if args.json:

@@ -13,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rooms.comment_views import Viewer
-from rooms.directory import RefusedError, bounded_int
+from rooms.directory import bounded_int
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated
 from rooms.records import Room
+from server.auth import Caller, authenticate
 from server.state import AppState
-from server.tokens import InvalidToken, TokenClaims
+from server.tokens import TokenClaims
 
 # Room for a 10,000-character comment even when every character is a \\u escape.
 MAX_BODY_BYTES = 256 * 1024
@@ -37,20 +39,20 @@ def app_state(request: Request) -> AppState:
 async def json_body(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
-        raise RefusedError(415, "unsupported_media_type", "send the body as application/json")
+        raise RequestRefused(415, "unsupported_media_type", "send the body as application/json")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_BODY_BYTES:
-            raise RefusedError(413, "body_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+            raise RequestRefused(413, "body_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
         # Strict UTF-8 (RFC 8259): json.loads on bytes would also take UTF-16 and UTF-32,
         # and decode an encoded lone surrogate (ED A0 80) instead of refusing it.
         data = json.loads(body.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise RefusedError(400, "invalid_json", "body is not valid JSON") from exc
+        raise RequestRefused(400, "invalid_json", "body is not valid JSON") from exc
     if not isinstance(data, dict):
-        raise RefusedError(400, "invalid_json", "body must be a JSON object")
+        raise RequestRefused(400, "invalid_json", "body must be a JSON object")
     return data
 
 
@@ -66,40 +68,29 @@ async def _optional_json_body(request: Request) -> dict[str, Any]:
     return await json_body(request)
 
 
-def _bearer(request: Request) -> str:
+def bearer(request: Request) -> str:
+    """The Bearer token of the request."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value:
-        raise RefusedError(401, "unauthorized", "send the participant token as a Bearer token")
+        raise Unauthenticated("unauthorized", "send the participant token as a Bearer token")
     return value.strip()
 
 
-def claims_for(request: Request, room_slug: str) -> TokenClaims:
-    try:
-        claims = app_state(request).signer.verify(_bearer(request))
-    except InvalidToken as exc:
-        raise RefusedError(401, "unauthorized", str(exc)) from exc
-    if claims.room != room_slug:
-        raise RefusedError(403, "forbidden", "token is for another room")
-    return claims
+async def caller_of(request: Request) -> Caller:
+    """Who is asking, in the room of the URL (:func:`server.auth.authenticate`)."""
+    return await authenticate(app_state(request), bearer(request), request.path_params["room"])
 
 
 async def room_for(request: Request) -> tuple[Room, TokenClaims]:
-    slug = request.path_params["room"]
-    claims = claims_for(request, slug)
-    state = app_state(request)
-    room = await state.directory.room(slug)
-    if room is None:
-        raise RefusedError(404, "unknown_room", "no such room")
-    if not await state.control_store.participant_active(claims.participant_id):
-        raise RefusedError(403, "removed", "you were removed from this room")
-    return room, claims
+    caller = await caller_of(request)
+    return caller.room, caller.claims
 
 
 async def viewer_for(request: Request) -> tuple[Room, Viewer]:
     """The room of the URL and who is asking, from their participant token."""
-    room, claims = await room_for(request)
-    return room, Viewer(claims.participant_id, claims.role, claims.name)
+    caller = await caller_of(request)
+    return caller.room, caller.viewer
 
 
 def query_number(
@@ -110,9 +101,43 @@ def query_number(
     return default if raw is None else bounded_int(raw, name, low, high)
 
 
+# The HTTP status of each kind of refusal (rooms.errors).
+STATUS: dict[type[Refused], int] = {
+    Invalid: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+# Reasons answered otherwise: a malformed request rather than an unacceptable value.
+STATUS_BY_REASON = {"invalid_query": 400, "invalid_format": 400, "invalid_document_name": 400}
+
+
+class RequestRefused(Exception):
+    """A request refused for how it was sent (media type, size, JSON), not for what it asks."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+def status_of(exc: Refused) -> int:
+    status = STATUS_BY_REASON.get(exc.reason)
+    if status is not None:
+        return status
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
 async def refused(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RefusedError)
-    return error(exc.status, exc.code, exc.message)
+    if isinstance(exc, RequestRefused):
+        return error(exc.status, exc.reason, exc.message)
+    assert isinstance(exc, Refused)
+    return error(status_of(exc), exc.reason, exc.message)
 
 
 def _download(content: str, media_type: str, filename: str) -> Response:

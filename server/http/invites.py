@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.directory import RefusedError
+from rooms.errors import Forbidden
 from rooms.roles import Role
 from server.http.common import app_state, error, json_body, log, room_for, viewer_for
 
@@ -94,7 +94,7 @@ async def room_invites(request: Request) -> Response:
     """
     room, claims = await room_for(request)
     if claims.role is not Role.FACILITATOR:
-        raise RefusedError(403, "forbidden", "only facilitators see the invites")
+        raise Forbidden("forbidden", "only facilitators see the invites")
     invites = await app_state(request).store.list_invites(room.id)
     return JSONResponse({"invites": {i.role.value: i.code for i in invites}})
 

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from rooms.comments import settings_json
 from rooms.controls import document_json
-from rooms.directory import RefusedError
-from server.http.common import _bearer, app_state, json_body, log, viewer_for
+from rooms.errors import Forbidden, Unauthenticated
+from server.http.common import app_state, bearer, json_body, log, viewer_for
 
 
 async def create_room(request: Request) -> Response:
@@ -44,14 +44,13 @@ async def create_room(request: Request) -> Response:
     state = app_state(request)
     admin = state.settings.admin_token
     if not admin:
-        raise RefusedError(
-            403,
+        raise Forbidden(
             "disabled",
             "room creation over HTTP is off: set ROUNDTABLE_ADMIN_TOKEN, or use "
             "`roundtable room create`",
         )
-    if not hmac.compare_digest(_bearer(request).encode(), admin.encode()):
-        raise RefusedError(401, "unauthorized", "wrong admin token")
+    if not hmac.compare_digest(bearer(request).encode(), admin.encode()):
+        raise Unauthenticated("unauthorized", "wrong admin token")
     body = await json_body(request)
     created = await state.directory.create_room(body.get("title"))
     log.info("created room %s", created.room.slug)

@@ -24,20 +24,21 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from rooms.comment_views import Viewer
 from rooms.directory import document_name, is_code
+from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
+from server.auth import REMOVED, Caller, authenticate
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import close_or_abort
+from server.sockets.refusals import close_code
 from server.state import AppState
-from server.tokens import InvalidToken
 
 log = logging.getLogger("roundtable.events")
 
@@ -46,7 +47,6 @@ MAX_CATCH_UP = 1000
 # Events queued for a client that does not read; beyond, it is dropped (1013).
 MAX_PENDING = 5000
 MAX_CLIENT_MESSAGE = 1024
-REMOVED = "you were removed from this room"
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, message: str) -> None:
@@ -65,128 +65,167 @@ def _after(raw: str | None) -> int | None:
 
 async def events_endpoint(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.roundtable
-    room_slug = websocket.path_params["room"]
     if not await state.admission.admit(websocket):
         return
     await websocket.accept()
     try:
-        claims = state.signer.verify(websocket.query_params.get("token", ""))
-    except InvalidToken as exc:
-        await _refuse(websocket, CloseCode.UNAUTHORIZED, str(exc))
-        return
-    if claims.room != room_slug:
-        await _refuse(websocket, CloseCode.FORBIDDEN, "token is for another room")
-        return
-    room = await state.directory.room(room_slug)
-    if room is None:
-        await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
-        return
-    if not await state.control_store.participant_active(claims.participant_id):
-        await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
-        return
-    try:
+        caller = await authenticate(
+            state, websocket.query_params.get("token", ""), websocket.path_params["room"]
+        )
         after = _after(websocket.query_params.get("after"))
+    except Refused as exc:
+        await _refuse(websocket, close_code(exc), exc.message)
+        return
     except ValueError as exc:
         await _refuse(websocket, CloseCode.BAD_REQUEST, str(exc))
         return
+    await EventConnection(websocket, state, caller).run(after)
 
-    viewer = Viewer(claims.participant_id, claims.role, claims.name)
-    who = f"{claims.role} {claims.participant_id[:8]}"
-    queue: asyncio.Queue[RoomEvent | dict[str, Any]] = asyncio.Queue()
-    overflowed = asyncio.Event()
-    # Set when the participant is removed or the token expires: from that moment nothing
-    # the client sends is taken, and the socket is closed with ``revoked``'s code.
-    stopped = asyncio.Event()
-    revoked: list[tuple[CloseCode, str]] = []
 
-    def revoke(code: CloseCode, reason: str) -> None:
-        if not revoked:
-            revoked.append((code, reason))
-            stopped.set()
+class EventConnection:
+    """One participant's event socket, in named steps: :meth:`enter` the room's
+    events and roster, :meth:`catch_up` on what they missed, then :meth:`send_loop`
+    and :meth:`receive_loop` until one of them ends, :meth:`close` with the reason,
+    and :meth:`leave`."""
 
-    def deliver(item: RoomEvent | dict[str, Any]) -> None:
-        if (
-            isinstance(item, RoomEvent)
-            and item.type == "participant.removed"
-            and item.data.get("participant_id") == viewer.id
-        ):
-            revoke(CloseCode.FORBIDDEN, REMOVED)
-        if queue.qsize() >= MAX_PENDING:
-            overflowed.set()
-            return
-        queue.put_nowait(item)
+    def __init__(self, websocket: WebSocket, state: AppState, caller: Caller) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.room = caller.room
+        self.claims = caller.claims
+        self.viewer = caller.viewer
+        self.who = caller.who
+        self.connection = uuid.uuid4().hex
+        self.queue: asyncio.Queue[RoomEvent | dict[str, Any]] = asyncio.Queue()
+        self.overflowed = asyncio.Event()
+        # Set when the participant is removed or the token expires: from that moment
+        # nothing the client sends is taken, and the socket is closed with ``revoked``.
+        self.stopped = asyncio.Event()
+        self.revoked: tuple[CloseCode, str] | None = None
 
-    connection = uuid.uuid4().hex
-    unsubscribe = await state.events.subscribe(room.id, deliver)
-    unwatch = await state.roster.watch(
-        room.id, lambda roster: deliver({"type": "roster", "participants": roster})
-    )
-    first = await state.roster.enter(
-        room.id, connection, Presence(viewer.id, claims.name, claims.role.value)
-    )
-    if first:
-        await state.controls.record(room, viewer.id, claims.name, "presence.entered", {})
-    sender: asyncio.Task[None] | None = None
-    expiry = at_expiry(claims.expires_at, lambda: revoke(CloseCode.UNAUTHORIZED, "token expired"))
-    try:
+    async def run(self, after: int | None) -> None:
+        leave = await self.enter()
+        expiry = at_expiry(
+            self.claims.expires_at, lambda: self.revoke(CloseCode.UNAUTHORIZED, "token expired")
+        )
+        try:
+            sent = await self.catch_up(after)
+            await self.main_loop(sent)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            expiry.cancel()
+            await leave()
+
+    # Steps.
+
+    async def enter(self) -> Callable[[], Awaitable[None]]:
+        """Subscribe to the room's events and roster and enter the roster; returns what
+        undoes it."""
+        state, room, viewer = self.state, self.room, self.viewer
+        unsubscribe = await state.events.subscribe(room.id, self.deliver)
+        unwatch = await state.roster.watch(
+            room.id, lambda roster: self.deliver({"type": "roster", "participants": roster})
+        )
+        presence = Presence(viewer.id, self.claims.name, self.claims.role.value)
+        if await state.roster.enter(room.id, self.connection, presence):
+            await state.controls.record(room, viewer.id, viewer.name, "presence.entered", {})
+
+        async def leave() -> None:
+            await unsubscribe()
+            await unwatch()
+            if await state.roster.leave(room.id, self.connection):
+                await state.controls.record(room, viewer.id, viewer.name, "presence.left", {})
+
+        return leave
+
+    async def catch_up(self, after: int | None) -> int:
+        """Send what the client missed since ``after``, then ``ready`` (or ``resync``
+        when too much was missed); returns the last number sent."""
+        state, room = self.state, self.room
         # Subscribed first, then read the latest number: nothing falls in between.
         latest = await state.store.last_event_seq(room.id)
         sent = latest
         if after is not None and after <= latest and latest - after <= MAX_CATCH_UP:
             for event in await state.events.since(room.id, after, MAX_CATCH_UP):
-                await _send(websocket, await state.comments.render(event, viewer))
+                await _send(self.websocket, await state.comments.render(event, self.viewer))
                 sent = event.seq
-            await _send(websocket, {"type": "ready", "seq": sent})
+            await _send(self.websocket, {"type": "ready", "seq": sent})
         elif after is not None and after != latest:
-            await _send(websocket, {"type": "resync", "seq": latest})
+            await _send(self.websocket, {"type": "resync", "seq": latest})
         else:
-            await _send(websocket, {"type": "ready", "seq": latest})
+            await _send(self.websocket, {"type": "ready", "seq": latest})
+        return sent
 
-        async def send_live() -> None:
-            last = sent
-            while True:
-                item = await queue.get()
-                if isinstance(item, dict):
-                    await _send(websocket, item)
-                    continue
-                if item.seq <= last:
-                    continue
-                await _send(websocket, await state.comments.render(item, viewer))
-                last = item.seq
-                if (
-                    item.type == "participant.removed"
-                    and item.data.get("participant_id") == viewer.id
-                ):
-                    return
+    async def send_loop(self, sent: int) -> None:
+        """Send live events (rendered for the reader) and roster changes, in order,
+        until the participant's own removal has gone out."""
+        last = sent
+        while True:
+            item = await self.queue.get()
+            if isinstance(item, dict):
+                await _send(self.websocket, item)
+                continue
+            if item.seq <= last:
+                continue
+            await _send(self.websocket, await self.state.comments.render(item, self.viewer))
+            last = item.seq
+            if self._removes_me(item):
+                return
+
+    async def receive_loop(self) -> tuple[int | None, str]:
+        """Answer pings and take presence until the client leaves; a close code for
+        bad input."""
+        settings = self.state.settings
+        budget = MessageBudget(settings.max_messages_per_second, settings.message_burst)
 
         def presence(changes: dict[str, Any]) -> None:
-            state.roster.update(room.id, connection, **changes)
+            self.state.roster.update(self.room.id, self.connection, **changes)
 
-        sender = asyncio.create_task(send_live())
-        watcher = asyncio.create_task(overflowed.wait())
-        budget = MessageBudget(state.settings.max_messages_per_second, state.settings.message_burst)
-        receiver = asyncio.create_task(_receive(websocket, presence, budget))
-        stopper = asyncio.create_task(stopped.wait())
-        done, pending = await asyncio.wait(
-            {sender, watcher, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
-        )
-        grace = state.settings.close_grace_seconds
-        if revoked:
-            # Stop reading at once; what is queued up to the removal event may still go
-            # out within the grace (the client learns why), then the close.
-            receiver.cancel()
+        return await _receive(self.websocket, presence, budget)
+
+    async def main_loop(self, sent: int) -> None:
+        """Run the loops until one ends (or the client stops reading, or is revoked),
+        then close for that reason."""
+        sender = asyncio.create_task(self.send_loop(sent))
+        watcher = asyncio.create_task(self.overflowed.wait())
+        receiver = asyncio.create_task(self.receive_loop())
+        stopper = asyncio.create_task(self.stopped.wait())
+        try:
+            done, pending = await asyncio.wait(
+                {sender, watcher, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            grace = self.state.settings.close_grace_seconds
+            if self.revoked:
+                # Stop reading at once; what is queued up to the removal event may still
+                # go out within the grace (the client learns why), then the close.
+                receiver.cancel()
+                if not sender.done():
+                    await asyncio.wait({sender}, timeout=grace)
+                pending = {task for task in pending if not task.done()}
+            for task in pending:
+                task.cancel()
+            # Reading the sender's outcome also keeps asyncio from logging it as
+            # unretrieved when the client left while an event was being sent.
+            failure = sender.exception() if sender.done() and not sender.cancelled() else None
+            await self.close(done, watcher, receiver, failure, grace)
+        finally:
             if not sender.done():
-                await asyncio.wait({sender}, timeout=grace)
-            pending = {task for task in pending if not task.done()}
-        for task in pending:
-            task.cancel()
-        # Reading the sender's outcome also keeps asyncio from logging it as unretrieved
-        # when the client left while an event was being sent.
-        failure = sender.exception() if sender.done() and not sender.cancelled() else None
-        if revoked:
-            await close_or_abort(websocket, revoked[0][0], revoked[0][1], grace)
+                sender.cancel()
+
+    async def close(
+        self,
+        done: set[asyncio.Task[Any]],
+        watcher: asyncio.Task[Any],
+        receiver: asyncio.Task[tuple[int | None, str]],
+        failure: BaseException | None,
+        grace: float,
+    ) -> None:
+        websocket = self.websocket
+        if self.revoked:
+            await close_or_abort(websocket, self.revoked[0], self.revoked[1], grace)
         elif watcher in done:
-            log.warning("dropped %s from room %s events: not reading", who, room.slug)
+            log.warning("dropped %s from room %s events: not reading", self.who, self.room.slug)
             await close_or_abort(
                 websocket, CloseCode.TRY_AGAIN_LATER, "too many unread events", grace
             )
@@ -196,16 +235,27 @@ async def events_endpoint(websocket: WebSocket) -> None:
                 await close_or_abort(websocket, refusal, reason, grace)
         elif failure is not None and not isinstance(failure, WebSocketDisconnect | RuntimeError):
             raise failure
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        expiry.cancel()
-        if sender is not None and not sender.done():
-            sender.cancel()
-        await unsubscribe()
-        await unwatch()
-        if await state.roster.leave(room.id, connection):
-            await state.controls.record(room, viewer.id, claims.name, "presence.left", {})
+
+    # Events from the room.
+
+    def deliver(self, item: RoomEvent | dict[str, Any]) -> None:
+        if isinstance(item, RoomEvent) and self._removes_me(item):
+            self.revoke(CloseCode.FORBIDDEN, REMOVED)
+        if self.queue.qsize() >= MAX_PENDING:
+            self.overflowed.set()
+            return
+        self.queue.put_nowait(item)
+
+    def revoke(self, code: CloseCode, reason: str) -> None:
+        if self.revoked is None:
+            self.revoked = (code, reason)
+            self.stopped.set()
+
+    def _removes_me(self, event: RoomEvent) -> bool:
+        return (
+            event.type == "participant.removed"
+            and event.data.get("participant_id") == self.viewer.id
+        )
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:

@@ -10,20 +10,18 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket
 
 from crdt.protocol import encode_permission_denied
-from rooms.directory import RefusedError
+from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
+from server.auth import REMOVED, check_standing, identify
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import WebSocketPeer
+from server.sockets.refusals import close_code
 from server.state import AppState
-from server.tokens import InvalidToken, TokenClaims
+from server.tokens import TokenClaims
 
 log = logging.getLogger("roundtable.sync")
-
-REMOVED = "you were removed from this room"
-# Close codes for the domain's refusals, by HTTP status.
-REFUSALS = {403: CloseCode.FORBIDDEN, 409: CloseCode.CONFLICT}
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -43,22 +41,13 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     # read, where a rejected handshake would only be an opaque HTTP 403.
     await websocket.accept()
 
-    token = websocket.query_params.get("token", "")
     try:
-        claims = state.signer.verify(token)
-    except InvalidToken as exc:
-        log.info("refused sync connection to %s/%s: %s", room_slug, doc_name, exc)
-        await _refuse(websocket, CloseCode.UNAUTHORIZED, str(exc))
+        caller = await identify(state, websocket.query_params.get("token", ""), room_slug)
+    except Refused as exc:
+        log.info("refused sync connection to %s/%s: %s", room_slug, doc_name, exc.message)
+        await _refuse(websocket, close_code(exc), exc.message)
         return
-    who = f"{claims.role} {claims.participant_id[:8]}"
-    if claims.room != room_slug:
-        log.info("refused %s: token is for another room than %s", who, room_slug)
-        await _refuse(websocket, CloseCode.FORBIDDEN, "token is for another room")
-        return
-    room = await state.directory.room(room_slug)
-    if room is None:
-        await _refuse(websocket, CloseCode.NOT_FOUND, "no such room")
-        return
+    room, claims, who = caller.room, caller.claims, caller.who
     # Watch the room's events before reading the participant's standing and the
     # document's lock state, so that no removal or lock can fall in between.
     watch = _Watch(claims.participant_id)
@@ -66,18 +55,13 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     try:
         try:
             # Both reads at once: a cohort joining together waits for one round trip each.
-            active, found = await asyncio.gather(
-                state.control_store.participant_active(claims.participant_id),
-                state.directory.find_document(room, doc_name),
+            _, found = await asyncio.gather(
+                check_standing(state, caller), state.directory.find_document(room, doc_name)
             )
-            if not active:
-                log.info("refused %s: removed from room %s", who, room_slug)
-                await _refuse(websocket, CloseCode.FORBIDDEN, REMOVED)
-                return
             info = found or await state.directory.open_document(room, doc_name, claims.role)
-        except RefusedError as exc:
+        except Refused as exc:
             log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
-            await _refuse(websocket, REFUSALS.get(exc.status, CloseCode.BAD_REQUEST), exc.message)
+            await _refuse(websocket, close_code(exc), exc.message)
             return
         await _serve(websocket, state, info, room.slug, claims, who, watch)
     finally:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rooms.directory import RefusedError, clean_text, document_name, is_code
+from rooms.directory import clean_text, document_name, is_code
+from rooms.errors import Invalid
 
 PROPERTY = settings(database=None, max_examples=1000)
 
@@ -81,17 +82,17 @@ ACCEPTED_MULTILINE: dict[str, tuple[str, str]] = {
 @pytest.mark.parametrize("multiline", [False, True])
 @pytest.mark.parametrize("case", list(REFUSED_EVERYWHERE))
 def test_refused_everywhere(case: str, multiline: bool) -> None:
-    with pytest.raises(RefusedError) as refused:
+    with pytest.raises(Invalid) as refused:
         clean_text(REFUSED_EVERYWHERE[case], "name", 64, multiline=multiline)
-    assert (refused.value.status, refused.value.code) == (422, "invalid_name")
+    assert refused.value.reason == "invalid_name"
     assert refused.value.message.startswith("name ")
 
 
 @pytest.mark.parametrize("case", list(REFUSED_ON_ONE_LINE))
 def test_refused_on_one_line(case: str) -> None:
-    with pytest.raises(RefusedError) as refused:
+    with pytest.raises(Invalid) as refused:
         clean_text(REFUSED_ON_ONE_LINE[case], "label", 200)
-    assert (refused.value.status, refused.value.code) == (422, "invalid_label")
+    assert refused.value.reason == "invalid_label"
 
 
 @pytest.mark.parametrize("multiline", [False, True])
@@ -109,7 +110,7 @@ def test_accepted_in_multiline_text(case: str) -> None:
 
 def test_messages_say_what_is_wrong() -> None:
     def message(value: object) -> str:
-        with pytest.raises(RefusedError) as refused:
+        with pytest.raises(Invalid) as refused:
             clean_text(value, "title", 200)
         return refused.value.message
 
@@ -154,10 +155,10 @@ EDGES = st.sampled_from(
 ANY_TEXT = st.text(alphabet=st.one_of(st.characters(exclude_categories=()), EDGES), max_size=40)
 
 
-def _clean(value: str, max_length: int, multiline: bool) -> str | RefusedError:
+def _clean(value: str, max_length: int, multiline: bool) -> str | Invalid:
     try:
         return clean_text(value, "label", max_length, multiline=multiline)
-    except RefusedError as refused:
+    except Invalid as refused:
         return refused
 
 
@@ -169,8 +170,8 @@ def test_any_text_is_refused_or_comes_back_clean(
     value: str, max_length: int, multiline: bool
 ) -> None:
     outcome = _clean(value, max_length, multiline)
-    if isinstance(outcome, RefusedError):
-        assert (outcome.status, outcome.code) == (422, "invalid_label")
+    if isinstance(outcome, Invalid):
+        assert outcome.reason == "invalid_label"
         assert outcome.message.startswith("label ")
         return
     text = outcome

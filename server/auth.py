@@ -1,0 +1,68 @@
+"""Who is asking: the one authentication step of HTTP routes and both sockets.
+
+A participant token (a signed JWT from ``POST /api/join``) names a participant, their
+room and role. A request is taken when the token verifies, names the room of the URL,
+the room exists, and the participant has not been removed since the token was issued.
+Each failure is a :class:`rooms.errors.Refused` that the edge turns into an HTTP
+status or a close code.
+
+:func:`authenticate` does all of it. The sync socket starts watching the room's events
+between :func:`identify` and :func:`check_standing`, so that no removal can fall in
+between unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rooms.comment_views import Viewer
+from rooms.errors import Forbidden, NotFound, Unauthenticated
+from rooms.records import Room
+from server.state import AppState
+from server.tokens import InvalidToken, TokenClaims
+
+REMOVED = "you were removed from this room"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A participant whose token was taken, and their room."""
+
+    room: Room
+    claims: TokenClaims
+
+    @property
+    def viewer(self) -> Viewer:
+        claims = self.claims
+        return Viewer(claims.participant_id, claims.role, claims.name)
+
+    @property
+    def who(self) -> str:
+        """For logs: the role and the start of the participant id."""
+        return f"{self.claims.role} {self.claims.participant_id[:8]}"
+
+
+async def identify(state: AppState, token: str, room_slug: str) -> Caller:
+    """The caller of ``token`` in room ``room_slug``, standing not yet checked."""
+    try:
+        claims = state.signer.verify(token)
+    except InvalidToken as exc:
+        raise Unauthenticated("unauthorized", str(exc)) from exc
+    if claims.room != room_slug:
+        raise Forbidden("forbidden", "token is for another room")
+    room = await state.directory.room(room_slug)
+    if room is None:
+        raise NotFound("unknown_room", "no such room")
+    return Caller(room, claims)
+
+
+async def check_standing(state: AppState, caller: Caller) -> None:
+    """Refuse a participant removed from the room since their token was issued."""
+    if not await state.control_store.participant_active(caller.claims.participant_id):
+        raise Forbidden("removed", REMOVED)
+
+
+async def authenticate(state: AppState, token: str, room_slug: str) -> Caller:
+    caller = await identify(state, token, room_slug)
+    await check_standing(state, caller)
+    return caller

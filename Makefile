@@ -17,13 +17,13 @@ UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 SYNC = $(UV) sync --quiet --locked --inexact --python $(PYTHON)
 
-.PHONY: run test check lint typecheck pytest clean web bench soak fuzz \
+.PHONY: run test check lint typecheck pytest clean web web-check bench soak fuzz \
 	sync sync-test sync-bench lock upgrade test-latest
 
 run: sync
 	$(BIN)/roundtable serve
 
-test: sync-test
+test: sync-test web-check
 	$(MAKE) --no-print-directory check
 
 # The checks alone, with the tools in $(BIN) (test-latest runs them in another venv).
@@ -102,6 +102,12 @@ $(CHROMIUM):
 # Rebuild static/dist after changing static/src (the bundle is committed).
 web: $(WEB_STAMP)
 	cd static && node build.mjs
+
+# The web client's own checks: ESLint (static/eslint.config.js) and the unit tests of its
+# pure logic (static/test/*.test.js, node's test runner). `make test` runs them first.
+# The shell expands the test files: node 22 and later take no directory after --test.
+web-check: $(WEB_STAMP)
+	cd static && npx eslint . && node --test test/*.test.js
 
 clean:
 	rm -rf $(VENV) .uv $(LATEST_VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache

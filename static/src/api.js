@@ -28,6 +28,11 @@ export async function join (invite, name) {
   return parse(response)
 }
 
+/** The words the page shows (templates, reactions, roles with their abilities): no token needed. */
+export async function vocabulary () {
+  return parse(await fetch('/api/vocabulary'))
+}
+
 export class RoomApi {
   constructor (room, token) {
     this.room = room

@@ -44,6 +44,11 @@ export function byId (id) {
   return document.getElementById(id)
 }
 
+/** Show a page: these nodes replace everything in #app. */
+export function showPage (...children) {
+  return replace(byId('app'), ...children)
+}
+
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
 export function time (iso) {

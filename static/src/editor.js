@@ -15,7 +15,7 @@ import {
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
-import { colourClass } from './colours.js'
+import { colourClass } from './logic/colours.js'
 
 /** At most `max` characters of `text`, never cutting a character (an emoji) in half. */
 function clip (text, max) {

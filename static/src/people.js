@@ -1,14 +1,17 @@
 // The roster: who is here, where, and whether they are active; follow; remove.
 
-import { colourClass } from './colours.js'
 import { h, replace } from './dom.js'
+import { colourClass } from './logic/colours.js'
+import { abilities, roleName } from './logic/roles.js'
 
 const STATE_LABEL = { active: 'active', idle: 'idle', away: 'away' }
 
 export class RosterPanel {
-  constructor ({ root, me, onFollow, onRemove }) {
+  /** vocabulary: the server's (roles' names and abilities); me: {id, can}. */
+  constructor ({ root, me, vocabulary, onFollow, onRemove }) {
     this.root = root
     this.me = me
+    this.vocabulary = vocabulary
     this.onFollow = onFollow
     this.onRemove = onRemove
     this.rows = []
@@ -29,7 +32,7 @@ export class RosterPanel {
         h('span', { class: 'rt-dot ' + colourClass(row.colour), 'aria-hidden': 'true' }),
         h('span', { class: 'rt-person-name' }, row.name, me ? ' (you)' : ''),
         h('span', { class: 'rt-person-meta' },
-          row.role, ' · ', row.document ? row.document : 'room', ' · ',
+          roleName(this.vocabulary, row.role), ' · ', row.document ? row.document : 'room', ' · ',
           h('span', { class: 'rt-state' }, STATE_LABEL[row.state] || row.state),
           this.spotlight === row.id ? ' · spotlight' : ''),
         me
@@ -39,7 +42,8 @@ export class RosterPanel {
             'aria-pressed': String(following),
             onclick: () => this.onFollow(following ? null : row.id)
           }, following ? 'Stop following' : 'Follow'),
-        !me && this.me.role === 'facilitator' && row.role !== 'facilitator'
+        // Moderators remove others, except moderators.
+        !me && this.me.can.moderate && !abilities(this.vocabulary, row.role).moderate
           ? h('button', { class: 'rt-link rt-danger', 'aria-haspopup': 'dialog', onclick: () => this.onRemove(row) }, 'Remove')
           : null)
     })

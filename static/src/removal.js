@@ -2,8 +2,10 @@
 // link of their role so that they cannot simply join again, and say what happened.
 
 import { announce, h, replace } from './dom.js'
+import { inviteLink } from './logic/routes.js'
 
-export function removeDialog ({ api, row }) {
+/** row: the roster's {id, name, role}; roleName(key): a role as the page names it. */
+export function removeDialog ({ api, row, roleName }) {
   const rotate = h('input', { type: 'checkbox', id: 'remove-rotate-invite' })
   const status = h('p', { class: 'rt-error', role: 'alert' })
   const body = h('div', { class: 'rt-dialog-body' })
@@ -15,7 +17,7 @@ export function removeDialog ({ api, row }) {
   const confirmStep = () => replace(body,
     h('p', {}, `${row.name}’s connections close at once and their access ends.`),
     h('label', { class: 'rt-check rt-option', for: rotate.id }, rotate,
-      h('span', {}, `Also replace the ${row.role} invite link so they cannot rejoin — everyone who has not joined yet needs the new link`)),
+      h('span', {}, `Also replace the ${roleName(row.role)} invite link so they cannot rejoin — everyone who has not joined yet needs the new link`)),
     status,
     h('div', { class: 'rt-dialog-actions' },
       h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
@@ -26,17 +28,17 @@ export function removeDialog ({ api, row }) {
       const link = h('input', {
         id: 'remove-new-link',
         readonly: true,
-        value: `${location.origin}/join/${invite.code}`,
+        value: inviteLink(location.origin, invite.code),
         onfocus: (event) => event.target.select()
       })
       replace(body,
-        h('p', { role: 'status' }, `${row.name} was removed. The ${invite.role} invite link was replaced: the old one no longer works.`),
-        h('label', { for: link.id }, `New ${invite.role} invite link — share it with everyone who has not joined yet`), link,
+        h('p', { role: 'status' }, `${row.name} was removed. The ${roleName(invite.role)} invite link was replaced: the old one no longer works.`),
+        h('label', { for: link.id }, `New ${roleName(invite.role)} invite link — share it with everyone who has not joined yet`), link,
         h('div', { class: 'rt-dialog-actions' }, done))
-      announce(`${row.name} was removed and the ${invite.role} invite link was replaced.`)
+      announce(`${row.name} was removed and the ${roleName(invite.role)} invite link was replaced.`)
     } else {
       replace(body,
-        h('p', { role: 'status' }, `${row.name} was removed. The ${row.role} invite link still works, so they could join again with it.`),
+        h('p', { role: 'status' }, `${row.name} was removed. The ${roleName(row.role)} invite link still works, so they could join again with it.`),
         h('div', { class: 'rt-dialog-actions' }, done))
       announce(`${row.name} was removed.`)
     }

@@ -16,7 +16,9 @@ export function loadSession (room) {
   try {
     const session = JSON.parse(localStorage.getItem(KEY + room) || 'null')
     if (session && session.expiresAt * 1000 > Date.now()) return session
-  } catch {}
+  } catch {
+    // Not JSON (written by something else): dropped like an expired one.
+  }
   localStorage.removeItem(KEY + room)
   return null
 }

@@ -6,7 +6,16 @@ export const COLOURS = [
   '#ff7f0e', '#17becf', '#7f7f7f', '#bcbd22', '#393b79', '#637939'
 ]
 
+/** The grey of someone the roster does not list (yet). */
+export const NO_COLOUR = '#7f7f7f'
+
 export function colourClass (colour) {
   const index = COLOURS.indexOf(String(colour || '').toLowerCase())
   return index < 0 ? 'rt-c-none' : 'rt-c' + index
+}
+
+/** The colour the roster gives participant `id`, or NO_COLOUR. */
+export function colourOf (roster, id) {
+  const row = roster.find((r) => r.id === id)
+  return row ? row.colour : NO_COLOUR
 }

@@ -183,6 +183,17 @@ class LiveDocument:
         if self.sync.waiting and not self._closed:
             self.ask_processes()
 
+    def state_vector(self) -> bytes:
+        return self.sync.state_vector()
+
+    def missing_for(self, state_vector: bytes) -> bytes:
+        """The update a peer (another process) with ``state_vector`` lacks."""
+        return self.sync.diff(state_vector)
+
+    def owned_awareness(self) -> bytes | None:
+        """The awareness states of this process's own clients, encoded, or None."""
+        return self.awareness.encode_owned()
+
     def relay_awareness(self, update: bytes | None) -> None:
         """Relay a change of local clients' awareness here and to the other processes."""
         if update is not None:

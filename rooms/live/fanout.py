@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from crdt.document import EMPTY_UPDATE, InvalidUpdate
 from crdt.protocol import ProtocolError
 from rooms.live.broker import Broker
 from rooms.live.envelope import EVERYONE, Envelope, Kind, decode, decode_updates, encode_updates
 
-if TYPE_CHECKING:
-    from rooms.live.document import LiveDocument
-
 log = logging.getLogger("roundtable.fanout")
+
+
+class Replica(Protocol):
+    """What the fanout needs of the loaded document it carries (a
+    :class:`rooms.live.document.Replica`)."""
+
+    @property
+    def label(self) -> str: ...
+
+    def state_vector(self) -> bytes:
+        """The document's state vector."""
+        ...
+
+    def missing_for(self, state_vector: bytes) -> bytes:
+        """The update a peer with ``state_vector`` lacks."""
+        ...
+
+    def owned_awareness(self) -> bytes | None:
+        """The awareness states of this process's own clients, encoded, or None."""
+        ...
+
+    def apply_remote_update(self, update: bytes, origin: bytes | None = None) -> None: ...
+
+    def apply_remote_awareness(self, payload: bytes) -> None: ...
 
 
 def document_channel(document_id: int) -> str:
@@ -35,7 +56,7 @@ class DocumentFanout:
     def __init__(self, broker: Broker, document_id: int) -> None:
         self._broker = broker
         self.channel = document_channel(document_id)
-        self._document: LiveDocument | None = None
+        self._document: Replica | None = None
         self._early: list[bytes] = []
         self._outbox: list[bytes] = []
         self._flush_scheduled = False
@@ -47,7 +68,7 @@ class DocumentFanout:
         self._flush_outbox()
         await self._broker.unsubscribe(self.channel)
 
-    def attach(self, document: LiveDocument) -> None:
+    def attach(self, document: Replica) -> None:
         self._document = document
         early, self._early = self._early, []
         for message in early:
@@ -59,7 +80,7 @@ class DocumentFanout:
         document = self._document
         if document is None:
             return
-        self._send(Kind.SYNC_STEP1, b"\x01" + document.sync.state_vector())
+        self._send(Kind.SYNC_STEP1, b"\x01" + document.state_vector())
         self._send(Kind.AWARENESS_QUERY, b"")
 
     def request_missing(self) -> None:
@@ -67,7 +88,7 @@ class DocumentFanout:
         update waits here for edits another process may hold."""
         document = self._document
         if document is not None:
-            self._send(Kind.SYNC_STEP1, b"\x00" + document.sync.state_vector())
+            self._send(Kind.SYNC_STEP1, b"\x00" + document.state_vector())
 
     def publish_update(self, update: bytes) -> None:
         """Queue a client's update; updates queued in one loop turn go out as one message."""
@@ -104,7 +125,7 @@ class DocumentFanout:
         except (ProtocolError, InvalidUpdate) as exc:
             log.warning("dropped a broker message on %s: %s", document.label, exc)
 
-    def _handle(self, document: LiveDocument, envelope: Envelope) -> None:
+    def _handle(self, document: Replica, envelope: Envelope) -> None:
         kind, payload = envelope.kind, envelope.payload
         if kind is Kind.UPDATES:
             for update in decode_updates(payload):
@@ -117,12 +138,12 @@ class DocumentFanout:
             if not payload:
                 raise ProtocolError("empty sync step 1")
             wants_reply, state_vector = payload[0] == 1, payload[1:]
-            missing = document.sync.diff(state_vector)
+            missing = document.missing_for(state_vector)
             if missing != EMPTY_UPDATE:
                 self._send(Kind.SYNC_STEP2, missing, target=envelope.origin)
             if wants_reply:
-                self._send(Kind.SYNC_STEP1, b"\x00" + document.sync.state_vector(), envelope.origin)
+                self._send(Kind.SYNC_STEP1, b"\x00" + document.state_vector(), envelope.origin)
         elif kind is Kind.AWARENESS_QUERY:
-            states = document.awareness.encode_owned()
+            states = document.owned_awareness()
             if states is not None:
                 self._send(Kind.AWARENESS, states, target=envelope.origin)

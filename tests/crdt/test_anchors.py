@@ -45,6 +45,7 @@ from crdt.anchors import (
 )
 from crdt.document import SyncDocument, decode_state_vector
 from crdt.protocol import ProtocolError
+from tests.support.encoding import var
 
 # No example database: the suite must not leave a .hypothesis directory in the repository.
 PROPERTY = settings(database=None, max_examples=300)
@@ -90,19 +91,6 @@ UNICODE_START, UNICODE_END = 18, 27
 # lib0 encoding, to build positions field by field.
 
 
-def var_uint(value: int) -> bytes:
-    assert value >= 0
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def var_int(value: int) -> bytes:
     """lib0 ``writeVarInt``: six value bits and a sign bit first, then seven per byte."""
     magnitude = abs(value)
@@ -122,9 +110,9 @@ def encode_position(
     """An encoded relative position; ``assoc=None`` leaves the optional assoc out."""
     if kind == PositionKind.ROOT:
         name = root.encode("utf-8")
-        body = var_uint(kind) + var_uint(len(name)) + name
+        body = var(kind) + var(len(name)) + name
     else:
-        body = var_uint(kind) + var_uint(client) + var_uint(clock)
+        body = var(kind) + var(client) + var(clock)
     return body + (b"" if assoc is None else var_int(assoc))
 
 

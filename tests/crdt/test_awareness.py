@@ -18,6 +18,7 @@ from crdt.awareness import (
     parse_awareness_update,
 )
 from crdt.protocol import ProtocolError
+from tests.support.encoding import var
 
 PROPERTY = settings(database=None, max_examples=200)
 
@@ -36,22 +37,13 @@ EMPTY_7_CLOCK4 = b"\x01\x07\x04\x02{}"
 def entry(client_id: int, clock: int, state: str | bytes) -> bytes:
     """One awareness entry, without the count."""
     raw = state.encode() if isinstance(state, str) else state
-    return varuint(client_id) + varuint(clock) + varuint(len(raw)) + raw
-
-
-def varuint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return var(client_id) + var(clock) + var(len(raw)) + raw
 
 
 def test_helpers_build_the_literal_vectors() -> None:
     assert b"\x01" + entry(5, 1, '{"x":1}') == X1_CLOCK1
     assert b"\x02" + entry(5, 1, '{"x":1}') + entry(6, 3, '{"y":2}') == CLIENTS_5_AND_6
-    assert varuint(300) == b"\xac\x02"
+    assert var(300) == b"\xac\x02"
 
 
 # parse_awareness_update.
@@ -562,7 +554,7 @@ json_objects = st.dictionaries(
 def test_parse_inverts_the_awareness_encoding(
     entries: list[tuple[int, int, dict[str, object] | None]],
 ) -> None:
-    payload = varuint(len(entries)) + b"".join(
+    payload = var(len(entries)) + b"".join(
         entry(client_id, clock, json.dumps(state)) for client_id, clock, state in entries
     )
     assert parse_awareness_update(payload, CAP) == [AwarenessEntry(*e) for e in entries]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc, Text, UndoManager, XmlElement, XmlFragment, XmlText, write_var_uint
+from pycrdt import Doc, Text, UndoManager, XmlElement, XmlFragment, XmlText
 
 from crdt.document import (
     InvalidUpdate,
@@ -28,16 +28,13 @@ from crdt.items import GONE, ItemIndex, plan
 from crdt.pending import PendingLimits
 from crdt.update import decode_update
 from tests.crdt.test_document import INSERTS_AFDCEB
+from tests.support.encoding import var
 
 PROPERTY = settings(database=None, max_examples=40, deadline=None)
 
 
 def text_of(doc: Doc[Any], name: str = "t") -> str:
     return str(doc.get(name, type=Text))
-
-
-def var(*values: int) -> bytes:
-    return b"".join(write_var_uint(value) for value in values)
 
 
 def test_all_720_orders_of_six_pending_updates_integrate_completely() -> None:

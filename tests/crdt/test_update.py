@@ -17,6 +17,7 @@ from crdt.update import (
     visible_copy,
     without_right_origins,
 )
+from tests.support.encoding import var
 
 PROPERTY = settings(database=None, max_examples=60, deadline=None)
 
@@ -97,10 +98,6 @@ def test_every_strict_prefix_is_refused(data: st.DataObject) -> None:
     cut = data.draw(st.integers(min_value=0, max_value=len(whole) - 1))
     with pytest.raises(ProtocolError):
         decode_update(whole[:cut])
-
-
-def var(*values: int) -> bytes:
-    return b"".join(write_var_uint(value) for value in values)
 
 
 ONE_CHAR = var(1, 1, 5, 0) + b"\x04" + var(1, 1) + b"t" + var(1) + b"x" + var(0)

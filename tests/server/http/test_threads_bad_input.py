@@ -37,6 +37,7 @@ from rooms.roles import Role
 from server.app import create_app
 from server.http.common import MAX_BODY_BYTES
 from tests.support import harness
+from tests.support.encoding import var
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
 from tests.support.threads_client import Person, join
@@ -53,22 +54,9 @@ GUIDE_TEXT = "The quick brown fox jumps over the lazy dog"
 # Building blocks
 
 
-def varuint(value: int) -> bytes:
-    """lib0 unsigned varint."""
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def varstring(value: str | bytes) -> bytes:
     raw = value.encode() if isinstance(value, str) else value
-    return varuint(len(raw)) + raw
+    return var(len(raw)) + raw
 
 
 ASSOC_AFTER = b"\x00"  # lib0 varint 0
@@ -76,11 +64,11 @@ ASSOC_BEFORE = b"\x41"  # lib0 varint -1: sign bit 0x40, value 1
 
 
 def item_position(client: int, clock: int, assoc: bytes = ASSOC_AFTER) -> bytes:
-    return b"\x00" + varuint(client) + varuint(clock) + assoc
+    return b"\x00" + var(client) + var(clock) + assoc
 
 
 def type_position(client: int, clock: int) -> bytes:
-    return b"\x02" + varuint(client) + varuint(clock) + ASSOC_AFTER
+    return b"\x02" + var(client) + var(clock) + ASSOC_AFTER
 
 
 def root_position(name: str | bytes) -> bytes:
@@ -1189,12 +1177,12 @@ def _bad_positions(w: World) -> dict[str, bytes]:
     return {
         "empty bytes": b"",
         "garbage 07 01": b"\x07\x01",
-        "kind 3": b"\x03" + varuint(c) + b"\x00\x00",
+        "kind 3": b"\x03" + var(c) + b"\x00\x00",
         "truncated kind": b"\x80",
         "truncated client": b"\x00\x80\x80",
-        "missing clock": b"\x00" + varuint(c),
-        "truncated clock": b"\x00" + varuint(c) + b"\x85",
-        "truncated assoc": b"\x00" + varuint(c) + b"\x00\x80",
+        "missing clock": b"\x00" + var(c),
+        "truncated clock": b"\x00" + var(c) + b"\x85",
+        "truncated assoc": b"\x00" + var(c) + b"\x00\x80",
         "trailing bytes": item_position(c, 0) + b"\x00",
         "trailing bytes without assoc": item_position(c, 0) + b"\x00\x00\x00",
         "varuint over 53 bits": b"\x00" + b"\xff" * 8 + b"\x01\x00\x00",

@@ -22,7 +22,6 @@ from pycrdt import XmlElement, XmlFragment, XmlText
 from crdt.anchors import anchor_index
 from crdt.document import decode_state_vector
 from rooms.directory import CreatedRoom
-from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from tests.support.harness import RunningServer
 from tests.support.node_client import (
@@ -53,16 +52,9 @@ END = START + len(PASSAGE)  # 19
 # ---------------------------------------------------------------- helpers
 
 
-def live_document(server: RunningServer, room: CreatedRoom, name: str = DOC) -> LiveDocument:
-    for document in server.app_state.hub.documents.values():
-        if document.info.room_id == room.room.id and document.info.name == name:
-            return document
-    raise AssertionError(f"document {name!r} of room {room.room.slug} is not loaded")
-
-
 def server_text(server: RunningServer, room: CreatedRoom, paragraph: int) -> XmlText:
     """The XmlText of paragraph number ``paragraph`` in the server's live document."""
-    fragment = live_document(server, room).sync.ydoc.get("default", type=XmlFragment)
+    fragment = server.live_document(room, DOC).sync.ydoc.get("default", type=XmlFragment)
     element = fragment.children[paragraph]
     assert isinstance(element, XmlElement)
     [text] = list(element.children)
@@ -71,7 +63,7 @@ def server_text(server: RunningServer, room: CreatedRoom, paragraph: int) -> Xml
 
 
 def server_paragraphs(server: RunningServer, room: CreatedRoom, name: str = DOC) -> list[str]:
-    fragment = live_document(server, room, name).sync.ydoc.get("default", type=XmlFragment)
+    fragment = server.live_document(room, name).sync.ydoc.get("default", type=XmlFragment)
     paragraphs = []
     for element in fragment.children:
         assert isinstance(element, XmlElement)
@@ -108,7 +100,7 @@ async def converge(
     await eventually(
         lambda: server_paragraphs(server, room, doc) == expected, 5, "the server to converge"
     )
-    server_state = decode_state_vector(live_document(server, room, doc).sync.state_vector())
+    server_state = decode_state_vector(server.live_document(room, doc).sync.state_vector())
     for client in clients:
         event = client.xml
         assert event is not None
@@ -235,7 +227,7 @@ async def test_anchor_survives_concurrent_edits(server: RunningServer, puppet: N
         assert between(theirs) == PASSAGE
 
     # (b) The server's copy resolves the stored bytes to the same indices.
-    ydoc = live_document(server, setup.room).sync.ydoc
+    ydoc = server.live_document(setup.room, DOC).sync.ydoc
     start_bytes = base64.b64decode(thread["anchor"]["start"])
     end_bytes = base64.b64decode(thread["anchor"]["end"])
     assert anchor_index(ydoc, start_bytes) == node_start
@@ -273,7 +265,7 @@ async def test_deleting_the_passage_detaches_the_anchor(
     assert resolved["start"]["index"] == resolved["end"]["index"] == collapsed
     assert between(resolved) == ""
 
-    ydoc = live_document(server, setup.room).sync.ydoc
+    ydoc = server.live_document(setup.room, DOC).sync.ydoc
     assert anchor_index(ydoc, base64.b64decode(thread["anchor"]["start"])) == collapsed
     assert anchor_index(ydoc, base64.b64decode(thread["anchor"]["end"])) == collapsed
 
@@ -293,7 +285,7 @@ async def test_anchor_from_another_document_is_refused(
     assert (
         state_of(other.xml or {})
         .keys()
-        .isdisjoint(decode_state_vector(live_document(server, setup.room).sync.state_vector()))
+        .isdisjoint(decode_state_vector(server.live_document(setup.room, DOC).sync.state_vector()))
     )
     foreign = {
         "start": await other.relative_position(ANCHORED, START, 0),
@@ -358,7 +350,7 @@ async def test_server_and_yjs_count_the_same_place_after_non_ascii_text(
     assert (node_start, node_end) == (23, 23 + len(PASSAGE))
 
     # The server resolves the same place, counted in UTF-8 bytes as yrs counts.
-    ydoc = live_document(server, setup.room).sync.ydoc
+    ydoc = server.live_document(setup.room, DOC).sync.ydoc
     server_start = anchor_index(ydoc, base64.b64decode(thread["anchor"]["start"]))
     server_end = anchor_index(ydoc, base64.b64decode(thread["anchor"]["end"]))
     assert (server_start, server_end) == (27, 27 + len(PASSAGE.encode()))

@@ -17,7 +17,6 @@ import pytest
 from pycrdt import Doc, Text, XmlElement, XmlFragment, XmlText
 
 from rooms.directory import CreatedRoom
-from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.config import Settings
 from tests.support.harness import RunningServer, run_server
@@ -49,13 +48,6 @@ async def connect(
     """Connect a puppet client to the room's document ``DOC`` and wait until it is synced."""
     await client.connect(server.sync_url(room.room.slug), DOC, token, user)
     await client.wait_synced(WAIT)
-
-
-def live_document(server: RunningServer, room: CreatedRoom, name: str = DOC) -> LiveDocument:
-    for document in server.app_state.hub.documents.values():
-        if document.info.room_id == room.room.id and document.info.name == name:
-            return document
-    raise AssertionError(f"document {name!r} of room {room.room.slug} is not loaded")
 
 
 async def stored_doc(server: RunningServer, room: CreatedRoom, name: str = DOC) -> Doc[Any]:
@@ -150,11 +142,11 @@ async def test_awareness_crosses_and_is_removed_when_a_client_goes(
     [ann] = [s for s in states if has_user("Ann")([s])]
     assert ann["state"]["user"] == {"name": "Ann", "color": "#d1495b"}
     ann_id = ann["clientID"]
-    assert ann_id in live_document(server, room).awareness.states
+    assert ann_id in server.live_document(room, DOC).awareness.states
 
     await a.destroy()
     await b.wait_awareness(lambda states: all(s["clientID"] != ann_id for s in states), WAIT)
-    assert ann_id not in live_document(server, room).awareness.states
+    assert ann_id not in server.live_document(room, DOC).awareness.states
 
     # A clean destroy() announces its own removal (a null state) before closing. A client
     # that vanishes (a killed tab, a dropped network) says nothing: only the server's
@@ -171,7 +163,7 @@ async def test_awareness_crosses_and_is_removed_when_a_client_goes(
         await b.wait_awareness(lambda states: all(s["clientID"] != kim_id for s in states), WAIT)
     finally:
         await other.close()
-    assert live_document(server, room).awareness.states == {}
+    assert server.live_document(room, DOC).awareness.states == {}
 
     # b learnt both from the server, not by losing its own connection (y-websocket also
     # drops every remote state when its socket closes).
@@ -205,7 +197,7 @@ async def test_late_joiner_receives_everything_written_before(
     synced = doc_of(update)
     assert text_of(synced) == expected
     assert str(synced.get("default", type=XmlFragment)) == "<paragraph>first paragraph</paragraph>"
-    assert synced.get_state() == live_document(server, room).sync.state_vector()
+    assert synced.get_state() == server.live_document(room, DOC).sync.state_vector()
     # Presence too: the server sends the states it knows to a newcomer.
     await late.wait_awareness(has_user("Ann"), WAIT)
 
@@ -332,7 +324,7 @@ async def test_document_survives_a_server_restart(sqlite_url: str, puppet: NodeP
             5,
             "the server to receive the edit",
         )
-        assert live_document(first, room).writer.dirty, "the edit must not be stored yet"
+        assert first.live_document(room, DOC).writer.dirty, "the edit must not be stored yet"
         # The block ends with `a` still connected: shutting down must flush anyway.
     close = await a.wait_close(WAIT)
     # A restart is transient for y-websocket (it keeps reconnecting), not a refusal.
@@ -378,7 +370,7 @@ async def test_xml_fragment_paragraph_reaches_clients_and_server(
     assert state_event is not None
     assert state_event["xml"] == "<paragraph>Hello, rich text</paragraph>"
 
-    fragment = live_document(server, room).sync.ydoc.get("default", type=XmlFragment)
+    fragment = server.live_document(room, DOC).sync.ydoc.get("default", type=XmlFragment)
     [paragraph] = list(fragment.children)
     assert isinstance(paragraph, XmlElement)
     assert paragraph.tag == "paragraph"
@@ -450,7 +442,7 @@ async def test_undo_that_writes_a_crossed_item_lands_where_the_client_put_it(
     expected = "<paragraph>c.fZu</paragraph>"
     assert (await a.xml_dump())["xml"] == expected
     await b.wait_xml(lambda event: event["xml"] == expected, WAIT)
-    sync = live_document(server, room).sync
+    sync = server.live_document(room, DOC).sync
     assert sync.uncrossed == 1
     assert str(sync.ydoc.get("default", type=XmlFragment)) == expected
     assert not events_of(puppet, a, "close")

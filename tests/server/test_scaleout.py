@@ -29,14 +29,11 @@ from sqlalchemy import text as sql
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from rooms.directory import CreatedRoom
-from rooms.live.document import LiveDocument
 from rooms.roles import Role
-from server.config import Settings
 from server.redis_broker import RedisBroker
 from server.storage.migrate import upgrade
 from tests.support.cluster import (
     DOC,
-    SECRET,
     Database,
     Launcher,
     RedisProxy,
@@ -52,7 +49,7 @@ from tests.support.cluster import (
 )
 from tests.support.harness import RunningServer, run_server
 from tests.support.node_client import NodePuppet
-from tests.support.settings import fast_settings
+from tests.support.settings import cluster_settings
 from tests.support.timing import eventually, timeout
 from tests.support.yclient import YClient, open_synced
 
@@ -80,23 +77,6 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 # ------------------------------------------------------------------- helpers
-
-
-def cluster_settings(postgres_url: str, redis_url: str, prefix: str, **overrides: Any) -> Settings:
-    return fast_settings(
-        postgres_url,
-        redis_url=redis_url,
-        redis_prefix=prefix,
-        secret_key=SECRET,
-        **overrides,
-    )
-
-
-def live_document(server: RunningServer, room: CreatedRoom, name: str = DOC) -> LiveDocument:
-    for document in server.app_state.hub.documents.values():
-        if document.info.room_id == room.room.id and document.info.name == name:
-            return document
-    raise AssertionError(f"document {name!r} of room {room.room.slug} is not loaded")
 
 
 def redis_broker(server: RunningServer) -> RedisBroker:
@@ -208,8 +188,8 @@ async def test_clients_on_two_servers_converge_and_each_update_is_stored_once(
             assert final.endswith("<na>[ann]hello world[bo]<nb>")
 
             # The traffic went through Redis, on this test's prefix.
-            document_id = live_document(a, room).info.id
-            assert live_document(b, room).info.id == document_id
+            document_id = a.live_document(room, DOC).info.id
+            assert b.live_document(room, DOC).info.id == document_id
             channel = f"{prefix}:doc:{document_id}"
             numsub = dict(await redis.pubsub_numsub(channel))
             assert numsub[channel.encode()] == 2, numsub
@@ -220,8 +200,8 @@ async def test_clients_on_two_servers_converge_and_each_update_is_stored_once(
             await b.app_state.hub.flush_all()
             assert await stored_text(a, room) == final
             assert await update_rows(a.app_state.store.engine, document_id) == edits
-            assert live_document(a, room).writer.flushed_updates == 5
-            assert live_document(b, room).writer.flushed_updates == 5
+            assert a.live_document(room, DOC).writer.flushed_updates == 5
+            assert b.live_document(room, DOC).writer.flushed_updates == 5
         finally:
             await close_all([ann, bo])
 
@@ -289,11 +269,11 @@ async def test_awareness_crosses_servers_and_goes_with_its_connection(
             await bo.wait_until(lambda: removed(bo, ann_id))
             await nb.wait_awareness(lambda states: not has_user("Ann")(states), WAIT)
             await eventually(
-                lambda: ann_id not in live_document(b, room).awareness.states,
+                lambda: ann_id not in b.live_document(room, DOC).awareness.states,
                 5,
                 "Ann's state to leave B",
             )
-            assert nia_id in live_document(b, room).awareness.states
+            assert nia_id in b.live_document(room, DOC).awareness.states
 
             # A stops gracefully with Nia still connected: B hears that she is gone long
             # before the 30 s timeout would drop her state.
@@ -302,7 +282,7 @@ async def test_awareness_crosses_servers_and_goes_with_its_connection(
             await bo.wait_until(lambda: removed(bo, nia_id))
             await nb.wait_awareness(lambda states: not has_user("Nia")(states), WAIT)
             assert time.monotonic() - started < AWARENESS_TIMEOUT / 2
-            assert nia_id not in live_document(b, room).awareness.states
+            assert nia_id not in b.live_document(room, DOC).awareness.states
         finally:
             await close_all(clients)
             await stack_a.aclose()
@@ -346,7 +326,9 @@ async def test_an_observer_on_one_server_changes_nothing_anywhere(
             await a.app_state.hub.flush_all()
             await b.app_state.hub.flush_all()
             assert await stored_text(a, room) == "base!?"
-            assert await update_rows(a.app_state.store.engine, live_document(a, room).info.id) == 3
+            assert (
+                await update_rows(a.app_state.store.engine, a.live_document(room, DOC).info.id) == 3
+            )
             assert len(obs.denied) == 1
             assert obs.is_open
         finally:
@@ -367,7 +349,7 @@ async def test_a_document_loaded_later_gets_what_the_other_server_has_not_stored
         try:
             ann.insert(0, text)
             await eventually(lambda: a.live_text(room, DOC) == text, 5, "A to have the edit")
-            assert live_document(a, room).writer.dirty
+            assert a.live_document(room, DOC).writer.dirty
             assert await stored_text(a, room) == ""
             assert b.live_text(room, DOC) is None, "B must load the document only now"
 
@@ -379,14 +361,18 @@ async def test_a_document_loaded_later_gets_what_the_other_server_has_not_stored
             assert await stored_text(b, room) == ""
             # B relays what it got from A but never stores it: that is A's to store.
             await b.app_state.hub.flush_all()
-            assert await update_rows(b.app_state.store.engine, live_document(b, room).info.id) == 0
+            assert (
+                await update_rows(b.app_state.store.engine, b.live_document(room, DOC).info.id) == 0
+            )
 
             bo.insert(0, "> ")
             await ann.wait_text("> " + text)
             await b.app_state.hub.flush_all()
             await a.app_state.hub.flush_all()
             assert await stored_text(a, room) == "> " + text
-            assert await update_rows(a.app_state.store.engine, live_document(a, room).info.id) == 2
+            assert (
+                await update_rows(a.app_state.store.engine, a.live_document(room, DOC).info.id) == 2
+            )
         finally:
             await close_all(clients)
 
@@ -530,8 +516,8 @@ async def test_awareness_set_during_a_redis_outage_crosses_once_it_returns(
             await bo.send_awareness(awareness_update(bo_id, 1, {"user": {"name": "Bo"}}))
             await eventually(
                 lambda: (
-                    ann_id in live_document(a, room).awareness.states
-                    and bo_id in live_document(b, room).awareness.states
+                    ann_id in a.live_document(room, DOC).awareness.states
+                    and bo_id in b.live_document(room, DOC).awareness.states
                 ),
                 5,
                 "each server to take its own client's state",
@@ -650,7 +636,7 @@ async def test_a_document_opened_while_the_broker_resubscribes_is_subscribed_too
                 lambda: redis_broker(a).connected.is_set(), 10, "A to reconnect to Redis"
             )
 
-            channels = [f"{prefix}:doc:{live_document(a, room, n).info.id}" for n in names]
+            channels = [f"{prefix}:doc:{a.live_document(room, n).info.id}" for n in names]
             counts = dict(await redis.pubsub_numsub(*channels))
             subscribers = {c: counts[c.encode()] for c in channels}
             # End to end: B's client writes on one of them; A must get it.

@@ -15,6 +15,7 @@ from pycrdt import Doc, Text
 
 from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom
+from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.app import create_app
 from server.cli import WEBSOCKET_OPTIONS
@@ -37,12 +38,23 @@ class RunningServer:
         """The y-websocket ``serverUrl`` of a room: the client appends ``/{doc}``."""
         return f"ws://127.0.0.1:{self.port}/sync/{room}"
 
-    def live_text(self, room: CreatedRoom, name: str) -> str | None:
-        """The text of a loaded document as the server holds it, or None if not loaded."""
+    def loaded(self, room: CreatedRoom, name: str) -> LiveDocument | None:
+        """The loaded document ``name`` of ``room``, or None if it is not loaded."""
         for document in self.app_state.hub.documents.values():
             if document.info.room_id == room.room.id and document.info.name == name:
-                return str(document.sync.ydoc.get("text", type=Text))
+                return document
         return None
+
+    def live_document(self, room: CreatedRoom, name: str) -> LiveDocument:
+        document = self.loaded(room, name)
+        if document is None:
+            raise AssertionError(f"document {name!r} of room {room.room.slug} is not loaded")
+        return document
+
+    def live_text(self, room: CreatedRoom, name: str) -> str | None:
+        """The text of a loaded document as the server holds it, or None if not loaded."""
+        document = self.loaded(room, name)
+        return None if document is None else str(document.sync.ydoc.get("text", type=Text))
 
     async def stored_document(self, room: CreatedRoom, name: str) -> Doc[Any]:
         """Flush the write-behind buffers, then rebuild the document from the database."""

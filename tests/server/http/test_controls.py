@@ -31,32 +31,19 @@ from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awaren
 from crdt.protocol import PermissionDenied, decode_message
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
-from server.config import Settings
 from tests.support.harness import RunningServer, run_server
 from tests.support.node_client import NodePuppet
-from tests.support.settings import fast_settings
+from tests.support.settings import cluster_settings, fast_settings
 from tests.support.threads_client import EventFeed, Person, event_feed, events_url, join
 from tests.support.timing import eventually, timeout
 from tests.support.yclient import YClient, open_synced
 
 DOC = "guide"
 WAIT = timeout(10.0)
-SECRET = "controls-test-secret-key-0123456789abcdef0123456789"
 LOCKED = "locked"
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-def cluster_settings(postgres_url: str, redis_url: str) -> Settings:
-    """Settings for two processes sharing one database and one Redis (on a prefix of
-    this test alone), with one signing key: a token issued by one works on both."""
-    return fast_settings(
-        postgres_url,
-        redis_url=redis_url,
-        redis_prefix="rt-controls-" + uuid.uuid4().hex,
-        secret_key=SECRET,
-    )
 
 
 # ------------------------------------------------------------------- helpers

@@ -38,9 +38,9 @@ from rooms.live.envelope import Kind, decode
 from rooms.live.peer import CloseCode
 from rooms.presence import presence_channel
 from rooms.roles import Role
-from tests.server.test_scaleout import cluster_settings
 from tests.support.cluster import Launcher, ServeProcess
 from tests.support.harness import RunningServer, run_server
+from tests.support.settings import cluster_settings
 from tests.support.threads_client import EventFeed, Person, join
 from tests.support.timing import eventually, timeout
 

@@ -23,9 +23,8 @@ from crdt.protocol import encode_sync_step2, encode_update
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.storage.store import SqlStore, create_engine
-from tests.server.http.test_controls import cluster_settings
 from tests.support.harness import RunningServer, run_server
-from tests.support.settings import fast_settings
+from tests.support.settings import cluster_settings, fast_settings
 from tests.support.threads_client import Person, join
 from tests.support.timing import eventually
 from tests.support.yclient import YClient, open_synced

@@ -1,10 +1,14 @@
 """Comment threads and questions: who may do what, input checks, and live events.
 
-Every method takes the acting :class:`Viewer` and raises :class:`~rooms.errors.Refused` (with
-the HTTP status that fits) for anything not allowed; nothing is stored then. After a
-change is stored, a room event names the thread (and comment) that changed; the event
-carries ids only, and :meth:`Comments.render` turns it into what one participant may
-see, read fresh from storage, so a comment deleted since is not replayed to anyone.
+Every method takes the acting :class:`Viewer` and typed inputs (:class:`ThreadDraft`,
+:class:`CommentDraft`, :class:`ThreadChanges`, :class:`SettingsChanges`,
+:class:`ThreadFilter`), checks their values (text, lengths, allowed words, ids) and
+raises a :class:`~rooms.errors.Refused` for anything not allowed; nothing is stored
+then. Reading JSON into these inputs is the edge's work (:mod:`server.http.inputs`).
+After a change is stored, a room event names the thread (and comment) that changed;
+the event carries ids only, and :meth:`Comments.render` turns it into what one
+participant may see, read fresh from storage, so a comment deleted since is not
+replayed to anyone.
 """
 
 from __future__ import annotations
@@ -12,24 +16,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
 
 from crdt.anchors import canonical, check_in_document, decode_relative_position
 from crdt.protocol import ProtocolError
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
-from rooms.directory import (
-    bounded_int,
-    clean_text,
-    existing_document,
-    is_code,
-    require_bool,
-)
+from rooms.directory import clean_text, existing_document, is_code
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
+from rooms.ports import Store, ThreadStore
 from rooms.records import DocumentInfo, Participant, Room, RoomEvent
 from rooms.roles import Role
-from rooms.store import Store
 from rooms.threads import (
     Anchor,
     Comment,
@@ -41,7 +42,6 @@ from rooms.threads import (
     ThreadKind,
     ThreadQuery,
     ThreadStatus,
-    ThreadStore,
 )
 
 log = logging.getLogger("roundtable.comments")
@@ -52,18 +52,118 @@ MAX_MENTIONS = 20
 MAX_PAGE = 100
 # The largest participant cap a room may set (0 is no cap).
 MAX_PARTICIPANT_CAP = 100_000
+# What a question's answers may be, for listing them.
+ANSWER_STATES = ("unanswered", "answered", "accepted")
 
 
-def _body(value: object) -> str:
+class Unset(Enum):
+    """The value of a field that a change leaves as it is (where None means something)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorDraft:
+    """The passage a new thread is about: two Yjs relative positions, base64 as the
+    client encoded them (``Y.encodeRelativePosition``), and the text the range held."""
+
+    start: str
+    end: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadDraft:
+    """A thread to start: its opening comment, and where and how it is asked."""
+
+    body: str
+    # A ThreadKind value.
+    kind: str = ThreadKind.COMMENT
+    # The name of one of the room's documents; None: a thread about the room.
+    document: str | None = None
+    # A passage of the document (which then must be given).
+    anchor: AnchorDraft | None = None
+    # Only questions can be anonymous, and not a facilitator's.
+    anonymous: bool = False
+    # Only questions can be post-first; None: as the room's settings say.
+    post_first: bool | None = None
+    # Ids of the participants the body mentions.
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommentDraft:
+    """The text of a reply, or the new text of an edited comment."""
+
+    body: str
+    # Ids of the participants the body mentions.
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadChanges:
+    """What to change in a thread; None (or UNSET) leaves a field as it is."""
+
+    # A ThreadStatus value: resolve or reopen.
+    status: str | None = None
+    locked: bool | None = None
+    # A reply of the question to accept as its answer; None takes the acceptance back.
+    accepted_comment_id: int | Unset | None = UNSET
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.status is None
+            and self.locked is None
+            and isinstance(self.accepted_comment_id, Unset)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanges:
+    """Room settings to change; None (or UNSET) leaves a setting as it is."""
+
+    observers_can_ask: bool | None = None
+    post_first_questions: bool | None = None
+    # None: the server's default; 0: no cap.
+    max_participants: int | Unset | None = UNSET
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.observers_can_ask is None
+            and self.post_first_questions is None
+            and isinstance(self.max_participants, Unset)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilter:
+    """Which threads to list, one page at a time; None means any."""
+
+    # The name of one of the room's documents.
+    document: str | None = None
+    # True: only threads about the room (no document); False: only document threads.
+    general: bool | None = None
+    kind: ThreadKind | None = None
+    status: ThreadStatus | None = None
+    # For questions: one of ANSWER_STATES.
+    answer_state: str | None = None
+    # Only the threads the viewer started.
+    mine: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def _body(value: str) -> str:
     return clean_text(value, "body", MAX_BODY_CHARS, multiline=True)
 
 
-def _flag(value: object, field: str, default: bool) -> bool:
-    return default if value is None else require_bool(value, field)
-
-
-def _id(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+def _positive_id(value: int, field: str) -> int:
+    if not 0 < value < 2**63:
         raise Invalid(f"invalid_{field}", f"{field} must be a positive integer")
     return value
 
@@ -89,44 +189,23 @@ class Comments:
             raise NotFound("unknown_thread", "no such thread in this room")
         return thread
 
-    async def list_threads(self, room: Room, query: ThreadQuery) -> list[Thread]:
-        return await self._threads.list_threads(room.id, query)
-
-    async def query(self, room: Room, viewer: Viewer, params: dict[str, str]) -> ThreadQuery:
-        """A :class:`ThreadQuery` from URL query parameters."""
-        known = {"document", "general", "kind", "status", "answer_state", "mine", "limit", "offset"}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise Invalid("invalid_query", f"unknown parameter {unknown[0]!r}")
-
-        def choice(name: str, allowed: list[str]) -> str | None:
-            value = params.get(name)
-            if value is not None and value not in allowed:
-                raise Invalid("invalid_query", f"{name} must be one of {allowed}")
-            return value
-
-        def number(name: str, default: int, low: int, high: int) -> int:
-            raw = params.get(name)
-            if raw is None:
-                return default
-            return bounded_int(raw, name, low, high)
-
+    async def list_threads(self, room: Room, viewer: Viewer, filters: ThreadFilter) -> list[Thread]:
+        """One page of the room's threads: unanswered questions first, then by latest
+        activity."""
         document_id = None
-        if "document" in params:
-            document_id = (await existing_document(self._store, room, params["document"])).id
-        general = choice("general", ["true", "false"])
-        kind = choice("kind", [k.value for k in ThreadKind])
-        status = choice("status", [s.value for s in ThreadStatus])
-        return ThreadQuery(
+        if filters.document is not None:
+            document_id = (await existing_document(self._store, room, filters.document)).id
+        query = ThreadQuery(
             document_id=document_id,
-            general=None if general is None else general == "true",
-            kind=ThreadKind(kind) if kind else None,
-            status=ThreadStatus(status) if status else None,
-            answer_state=choice("answer_state", ["unanswered", "answered", "accepted"]),
-            author_id=viewer.id if choice("mine", ["true", "false"]) == "true" else None,
-            limit=number("limit", 50, 1, MAX_PAGE),
-            offset=number("offset", 0, 0, 10**9),
+            general=filters.general,
+            kind=filters.kind,
+            status=filters.status,
+            answer_state=filters.answer_state,
+            author_id=viewer.id if filters.mine else None,
+            limit=filters.limit,
+            offset=filters.offset,
         )
+        return await self._threads.list_threads(room.id, query)
 
     async def mentions(
         self, room: Room, viewer: Viewer, limit: int, offset: int
@@ -159,15 +238,14 @@ class Comments:
 
     # Writing
 
-    async def create_thread(self, room: Room, viewer: Viewer, body: dict[str, Any]) -> Thread:
-        kind_value = body.get("kind", ThreadKind.COMMENT.value)
-        if kind_value not in [k.value for k in ThreadKind]:
+    async def create_thread(self, room: Room, viewer: Viewer, draft: ThreadDraft) -> Thread:
+        if draft.kind not in [k.value for k in ThreadKind]:
             raise Invalid("invalid_kind", "kind must be 'comment' or 'question'")
-        kind = ThreadKind(kind_value)
+        kind = ThreadKind(draft.kind)
         settings = await self._threads.room_settings(room.id)
         document = None
-        if body.get("document") is not None:
-            document = await existing_document(self._store, room, body.get("document"))
+        if draft.document is not None:
+            document = await existing_document(self._store, room, draft.document)
         mentor = document is not None and document.mentor_id == viewer.id
         if (
             viewer.role is Role.OBSERVER
@@ -180,30 +258,32 @@ class Comments:
                 if kind is ThreadKind.QUESTION
                 else "observers cannot start threads",
             )
-        anonymous = _flag(body.get("anonymous"), "anonymous", False)
-        if anonymous and kind is not ThreadKind.QUESTION:
+        if draft.anonymous and kind is not ThreadKind.QUESTION:
             raise Invalid("invalid_anonymous", "only questions can be anonymous")
-        if anonymous and viewer.is_facilitator:
+        if draft.anonymous and viewer.is_facilitator:
             raise Invalid("invalid_anonymous", "facilitators ask under their name")
-        post_first = _flag(body.get("post_first"), "post_first", settings.post_first_questions)
-        if kind is not ThreadKind.QUESTION:
-            if body.get("post_first") is not None:
-                raise Invalid("invalid_post_first", "only questions can be post-first")
+        if kind is ThreadKind.QUESTION:
+            post_first = (
+                settings.post_first_questions if draft.post_first is None else draft.post_first
+            )
+        elif draft.post_first is not None:
+            raise Invalid("invalid_post_first", "only questions can be post-first")
+        else:
             post_first = False
-        text = _body(body.get("body"))
+        text = _body(draft.body)
         anchor = None
-        if body.get("anchor") is not None:
+        if draft.anchor is not None:
             if document is None:
                 raise Invalid("invalid_anchor", "an anchor needs a document")
-            anchor = await self._anchor(room, document, body.get("anchor"))
-        mentions = await self._mentions(room, body.get("mentions"))
+            anchor = await self._anchor(room, document, draft.anchor)
+        mentions = await self._mentions(room, draft.mentions)
         thread_id = await self._threads.create_thread(
             NewThread(
                 room_id=room.id,
                 document_id=None if document is None else document.id,
                 kind=kind,
                 author_id=viewer.id,
-                anonymous=anonymous,
+                anonymous=draft.anonymous,
                 anchor=anchor,
                 post_first=post_first,
                 body=text,
@@ -214,7 +294,7 @@ class Comments:
         return await self.thread(room, thread_id)
 
     async def reply(
-        self, room: Room, viewer: Viewer, thread_id: int, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, thread_id: int, draft: CommentDraft
     ) -> tuple[Thread, int]:
         """Store a reply; returns the thread and the new comment's id."""
         thread = await self.thread(room, thread_id)
@@ -225,14 +305,14 @@ class Comments:
         ):
             raise Forbidden("forbidden", "observers cannot reply")
         self._check_unlocked(thread, viewer)
-        text = _body(body.get("body"))
-        mentions = await self._mentions(room, body.get("mentions"))
+        text = _body(draft.body)
+        mentions = await self._mentions(room, draft.mentions)
         comment_id = await self._threads.add_comment(thread.id, viewer.id, text, mentions)
         await self._publish(room, "comment.created", thread.id, comment_id)
         return await self.thread(room, thread.id), comment_id
 
     async def edit(
-        self, room: Room, viewer: Viewer, comment_id: int, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, comment_id: int, draft: CommentDraft
     ) -> Thread:
         thread, comment = await self._comment(room, comment_id)
         if comment.author.id != viewer.id:
@@ -240,8 +320,8 @@ class Comments:
         if comment.state is not CommentState.VISIBLE:
             raise Conflict("not_editable", f"this comment is {comment.state.value}")
         self._check_unlocked(thread, viewer)
-        text = _body(body.get("body"))
-        mentions = await self._mentions(room, body.get("mentions"))
+        text = _body(draft.body)
+        mentions = await self._mentions(room, draft.mentions)
         await self._threads.edit_comment(comment.id, text, mentions)
         await self._publish(room, "comment.updated", thread.id, comment.id)
         return await self.thread(room, thread.id)
@@ -258,7 +338,8 @@ class Comments:
         await self._publish(room, "comment.updated", thread.id, comment.id)
         return await self.thread(room, thread.id)
 
-    async def moderate(self, room: Room, viewer: Viewer, comment_id: int, action: object) -> Thread:
+    async def moderate(self, room: Room, viewer: Viewer, comment_id: int, action: str) -> Thread:
+        """Hide, unhide or remove a comment (``action``)."""
         if not viewer.is_facilitator:
             raise Forbidden("forbidden", "only facilitators moderate comments")
         thread, comment = await self._comment(room, comment_id)
@@ -267,7 +348,7 @@ class Comments:
             "unhide": ({CommentState.HIDDEN}, CommentState.VISIBLE),
             "remove": ({CommentState.VISIBLE, CommentState.HIDDEN}, CommentState.REMOVED),
         }
-        if not isinstance(action, str) or action not in allowed:
+        if action not in allowed:
             raise Invalid("invalid_action", "action must be hide, unhide or remove")
         sources, target = allowed[action]
         if comment.state not in sources:
@@ -279,11 +360,12 @@ class Comments:
         return await self.thread(room, thread.id)
 
     async def react(
-        self, room: Room, viewer: Viewer, comment_id: int, reaction: object, on: bool
+        self, room: Room, viewer: Viewer, comment_id: int, reaction: str, on: bool
     ) -> Thread:
+        """Give (``on``) or take back a reaction (a Reaction value) to a comment."""
         if viewer.role is Role.OBSERVER:
             raise Forbidden("forbidden", "observers cannot react")
-        if not isinstance(reaction, str) or reaction not in [r.value for r in Reaction]:
+        if reaction not in [r.value for r in Reaction]:
             raise Invalid(
                 "invalid_reaction", f"reaction must be one of {[r.value for r in Reaction]}"
             )
@@ -296,42 +378,37 @@ class Comments:
         return await self.thread(room, thread.id)
 
     async def update_thread(
-        self, room: Room, viewer: Viewer, thread_id: int, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, thread_id: int, changes: ThreadChanges
     ) -> Thread:
         """Resolve or reopen (``status``), lock (``locked``), accept an answer."""
         thread = await self.thread(room, thread_id)
-        unknown = sorted(set(body) - {"status", "locked", "accepted_comment_id"})
-        if unknown or not body:
-            raise Invalid(
-                "invalid_change",
-                f"unknown field {unknown[0]!r}" if unknown else "nothing to change",
-            )
+        if changes.empty:
+            raise Invalid("invalid_change", "nothing to change")
         owner = viewer.id == thread.author.id or viewer.is_facilitator
         status = None
-        if "status" in body:
-            if body["status"] not in [s.value for s in ThreadStatus]:
+        if changes.status is not None:
+            if changes.status not in [s.value for s in ThreadStatus]:
                 raise Invalid("invalid_status", "status must be 'open' or 'resolved'")
             if not owner:
                 raise Forbidden(
                     "forbidden", "only the thread's author or a facilitator resolves it"
                 )
-            status = ThreadStatus(body["status"])
-        locked = None
-        if "locked" in body:
-            locked = require_bool(body["locked"], "locked")
-            if not viewer.is_facilitator:
-                raise Forbidden("forbidden", "only facilitators lock threads")
+            status = ThreadStatus(changes.status)
+        locked = changes.locked
+        if locked is not None and not viewer.is_facilitator:
+            raise Forbidden("forbidden", "only facilitators lock threads")
         accepted: int | bool | None = False
-        if "accepted_comment_id" in body:
+        if not isinstance(changes.accepted_comment_id, Unset):
             if thread.kind is not ThreadKind.QUESTION:
                 raise Invalid("not_a_question", "only questions have accepted answers")
             if not owner:
                 raise Forbidden("forbidden", "only the asker or a facilitator accepts an answer")
-            raw = body["accepted_comment_id"]
-            if raw is None:
+            if changes.accepted_comment_id is None:
                 accepted = None
             else:
-                answer = thread.comment(_id(raw, "accepted_comment_id"))
+                answer = thread.comment(
+                    _positive_id(changes.accepted_comment_id, "accepted_comment_id")
+                )
                 if answer is None or answer.id == thread.opening.id:
                     raise Invalid("invalid_answer", "that is not a reply in this thread")
                 if not answer.counts_as_reply:
@@ -344,32 +421,26 @@ class Comments:
         return await self.thread(room, thread.id)
 
     async def update_settings(
-        self, room: Room, viewer: Viewer, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, changes: SettingsChanges
     ) -> RoomSettings:
         if not viewer.is_facilitator:
             raise Forbidden("forbidden", "only facilitators change room settings")
         current = await self._threads.room_settings(room.id)
-        unknown = sorted(
-            set(body) - {"observers_can_ask", "post_first_questions", "max_participants"}
-        )
-        if unknown or not body:
-            raise Invalid(
-                "invalid_change",
-                f"unknown setting {unknown[0]!r}" if unknown else "nothing to change",
-            )
+        if changes.empty:
+            raise Invalid("invalid_change", "nothing to change")
         settings = RoomSettings(
-            observers_can_ask=require_bool(body["observers_can_ask"], "observers_can_ask")
-            if "observers_can_ask" in body
-            else current.observers_can_ask,
-            post_first_questions=require_bool(body["post_first_questions"], "post_first_questions")
-            if "post_first_questions" in body
-            else current.post_first_questions,
-            max_participants=_participant_cap(body["max_participants"])
-            if "max_participants" in body
-            else current.max_participants,
+            observers_can_ask=current.observers_can_ask
+            if changes.observers_can_ask is None
+            else changes.observers_can_ask,
+            post_first_questions=current.post_first_questions
+            if changes.post_first_questions is None
+            else changes.post_first_questions,
+            max_participants=current.max_participants
+            if isinstance(changes.max_participants, Unset)
+            else _participant_cap(changes.max_participants),
         )
         await self._threads.update_room_settings(room.id, settings)
-        await self._events.publish_or_log(room.id, "settings.updated", settings_json(settings))
+        await self._events.publish_or_log(room.id, "settings.updated", _settings_data(settings))
         return settings
 
     # Live events
@@ -451,19 +522,14 @@ class Comments:
         info = await self._store.get_document(room.id, document)
         return info is not None and info.mentor_id == viewer.id
 
-    async def _anchor(self, room: Room, document: DocumentInfo, raw: object) -> Anchor:
-        if not isinstance(raw, dict) or set(raw) != {"start", "end", "quote"}:
-            raise Invalid("invalid_anchor", "anchor must be an object with start, end and quote")
-        quote = clean_text(raw["quote"], "quote", MAX_QUOTE_CHARS, multiline=True)
+    async def _anchor(self, room: Room, document: DocumentInfo, draft: AnchorDraft) -> Anchor:
+        quote = clean_text(draft.quote, "quote", MAX_QUOTE_CHARS, multiline=True)
         async with self._hub.holding(document, room.slug) as live:
             state_vector = live.sync.state_vector()
             root_of = live.sync.root_of
         positions = []
-        for end in ("start", "end"):
-            value = raw[end]
+        for end, value in (("start", draft.start), ("end", draft.end)):
             try:
-                if not isinstance(value, str):
-                    raise ProtocolError(f"{end} must be a base64 string")
                 position = decode_relative_position(base64.b64decode(value, validate=True))
                 check_in_document(position, state_vector, root_of)
             # b64decode raises ValueError for a string that is not ASCII.
@@ -472,12 +538,10 @@ class Comments:
             positions.append(canonical(position))
         return Anchor(positions[0], positions[1], quote)
 
-    async def _mentions(self, room: Room, raw: object) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, list) or not all(is_code(m) for m in raw):
+    async def _mentions(self, room: Room, mentioned: Sequence[str]) -> tuple[str, ...]:
+        if not all(is_code(m) for m in mentioned):
             raise Invalid("invalid_mentions", "mentions must be a list of participant ids")
-        ids = tuple(dict.fromkeys(raw))
+        ids = tuple(dict.fromkeys(mentioned))
         if len(ids) > MAX_MENTIONS:
             raise Invalid("invalid_mentions", f"at most {MAX_MENTIONS} people can be mentioned")
         for participant_id in ids:
@@ -487,14 +551,10 @@ class Comments:
         return ids
 
 
-def _participant_cap(value: object) -> int | None:
+def _participant_cap(value: int | None) -> int | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 0 <= value <= MAX_PARTICIPANT_CAP
-    ):
+    if not 0 <= value <= MAX_PARTICIPANT_CAP:
         raise Invalid(
             "invalid_max_participants",
             f"max_participants must be null (the server's default), 0 (no cap) or an "
@@ -503,7 +563,8 @@ def _participant_cap(value: object) -> int | None:
     return value
 
 
-def settings_json(settings: RoomSettings) -> dict[str, Any]:
+def _settings_data(settings: RoomSettings) -> dict[str, Any]:
+    """The data of a ``settings.updated`` room event (as ``GET /settings`` shows them)."""
     return {
         "observers_can_ask": settings.observers_can_ask,
         "post_first_questions": settings.post_first_questions,

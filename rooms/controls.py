@@ -1,45 +1,100 @@
 """The facilitator's controls, documents from templates, versions, export and the audit log.
 
-Each method checks who may act and raises :class:`~rooms.errors.Refused` otherwise, with
-nothing changed. A change is stored, published as a room event (which every process
-delivers to the room's event sockets, and which open sync connections watch for
-locks and removals), and recorded in the audit log.
+Each method takes typed inputs (:class:`NewDocument`, :class:`TimerRequest`, plain
+values), checks who may act and what the values are, and raises
+:class:`~rooms.errors.Refused` otherwise, with nothing changed. A change is stored,
+published as a room event (which every process delivers to the room's event sockets,
+and which open sync connections watch for locks and removals), and recorded in the
+audit log.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from crdt.content import append_blocks, edit, replace_with, to_html, to_markdown
 from rooms.comment_views import Viewer
-from rooms.control_records import AuditEntry, ControlStore, VersionInfo
+from rooms.control_records import AuditEntry, VersionInfo
 from rooms.directory import (
     clean_text,
     document_name,
     existing_document,
     is_code,
     new_document,
-    require_bool,
 )
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
-from rooms.records import DocumentInfo, Invite, Room
+from rooms.ports import ControlStore, Store, StoreError, ThreadStore
+from rooms.records import DocumentInfo, Invite, Participant, Room
 from rooms.roles import Role
-from rooms.store import Store, StoreError
 from rooms.templates import TEMPLATES
-from rooms.threads import ThreadStore
 
 log = logging.getLogger("roundtable.controls")
 
 MAX_TIMER_SECONDS = 24 * 3600
 MAX_VERSION_NAME = 200
+MAX_TIMER_LABEL = 200
 
 
-def document_json(info: DocumentInfo) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    """A document to create, empty or from a template, optionally with a mentor."""
+
+    name: str
+    # A key of rooms.templates.TEMPLATES.
+    template: str | None = None
+    # The participant id of who follows the document.
+    mentor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRequest:
+    """A session timer to start: how long it runs, and what it is for."""
+
+    seconds: int
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """The session timer everyone sees (``started_at`` is None when none is stored)."""
+
+    started_at: datetime | None
+    ends_at: datetime
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """Who is in the spotlight and the running timer, if any."""
+
+    spotlight: Participant | None
+    timer: Timer | None
+
+
+class ExportFormat(StrEnum):
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """A document's content (or one of its versions') in ``format``."""
+
+    content: str
+    format: ExportFormat
+    # The name of the document exported.
+    document: str
+
+
+def _document_data(info: DocumentInfo) -> dict[str, Any]:
+    """A document in room events (as the HTTP API shows it)."""
     return {
         "name": info.name,
         "created_at": info.created_at.isoformat(),
@@ -50,25 +105,14 @@ def document_json(info: DocumentInfo) -> dict[str, Any]:
     }
 
 
-def version_json(version: VersionInfo) -> dict[str, Any]:
+def _version_data(version: VersionInfo) -> dict[str, Any]:
+    """A version in room events (as the HTTP API shows it)."""
     return {
         "id": version.id,
         "name": version.name,
         "reason": version.reason,
         "created_by": version.created_by,
         "created_at": version.created_at.isoformat(),
-    }
-
-
-def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "at": entry.at.isoformat(),
-        "actor": None
-        if entry.actor_id is None
-        else {"id": entry.actor_id, "name": entry.actor_name},
-        "action": entry.action,
-        "details": entry.details,
     }
 
 
@@ -91,47 +135,35 @@ class Controls:
 
     # Room state
 
-    async def room_state(self, room: Room) -> dict[str, Any]:
+    async def room_state(self, room: Room) -> SessionState:
         """The spotlight and the timer, for a client that just arrived."""
         state = await self._controls.room_controls(room.id)
         spotlight = None
         if state.spotlight_id is not None:
-            person = await self._threads.get_participant(state.spotlight_id)
-            if person is not None:
-                spotlight = {"id": person.id, "name": person.name}
+            spotlight = await self._threads.get_participant(state.spotlight_id)
         timer = None
         if state.timer_ends_at is not None and state.timer_ends_at > datetime.now(UTC):
-            timer = {
-                "started_at": state.timer_started_at.isoformat()
-                if state.timer_started_at
-                else None,
-                "ends_at": state.timer_ends_at.isoformat(),
-                "label": state.timer_label,
-            }
-        return {"spotlight": spotlight, "timer": timer}
+            timer = Timer(state.timer_started_at, state.timer_ends_at, state.timer_label)
+        return SessionState(spotlight, timer)
 
     # Documents
 
-    async def document(self, room: Room, name: object) -> DocumentInfo:
+    async def document(self, room: Room, name: str) -> DocumentInfo:
         return await existing_document(self._store, room, name)
 
-    async def create_document(
-        self, room: Room, viewer: Viewer, body: dict[str, Any]
-    ) -> DocumentInfo:
+    async def create_document(self, room: Room, viewer: Viewer, draft: NewDocument) -> DocumentInfo:
         if not viewer.role.can_create_documents:
             raise Forbidden("forbidden", f"a {viewer.role} cannot create documents")
-        name = document_name(body.get("name"))
+        name = document_name(draft.name)
         if name is None:
             raise Invalid(
                 "invalid_name",
                 "name: 1 to 100 letters, digits, spaces, dots, dashes or underscores",
             )
-        template_key = body.get("template")
-        if template_key is not None and (
-            not isinstance(template_key, str) or template_key not in TEMPLATES
-        ):
+        template_key = draft.template
+        if template_key is not None and template_key not in TEMPLATES:
             raise Invalid("invalid_template", f"template must be one of {sorted(TEMPLATES)}")
-        mentor_id = await self._mentor(room, body.get("mentor"))
+        mentor_id = await self._mentor(room, draft.mentor)
         if await self._store.get_document(room.id, name) is not None:
             raise Conflict("document_exists", "a document with this name exists")
         info = await new_document(self._store, room, name, self._max_documents)
@@ -141,39 +173,33 @@ class Controls:
         if template_key is not None:
             await self._edit(room, info, append_blocks(TEMPLATES[template_key].blocks))
         created = await self._controls.document_by_id(info.id) or info
-        await self._publish(room, "document.created", {"document": document_json(created)})
+        await self._publish(room, "document.created", {"document": _document_data(created)})
         await self._record(
             room, viewer, "document.created", {"document": name, "template": template_key}
         )
         return created
 
     async def set_mentor(
-        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, name: str, mentor: str | None
     ) -> DocumentInfo:
+        """Choose the document's mentor (a participant id), or clear it (None)."""
         info = await self.document(room, name)
         if not (viewer.role is Role.FACILITATOR or viewer.id == info.created_by):
             raise Forbidden(
                 "forbidden", "only the document's creator or a facilitator sets its mentor"
             )
-        if set(body) != {"mentor"}:
-            raise Invalid("invalid_change", 'send {"mentor": participant id or null}')
-        mentor_id = await self._mentor(room, body["mentor"])
+        mentor_id = await self._mentor(room, mentor)
         await self._controls.set_document_mentor(info.id, mentor_id)
         updated = await self._controls.document_by_id(info.id) or info
-        await self._publish(room, "document.updated", {"document": document_json(updated)})
+        await self._publish(room, "document.updated", {"document": _document_data(updated)})
         await self._record(
             room, viewer, "document.mentor", {"document": info.name, "mentor": mentor_id}
         )
         return updated
 
-    async def lock(
-        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
-    ) -> DocumentInfo:
+    async def lock(self, room: Room, viewer: Viewer, name: str, locked: bool) -> DocumentInfo:
         self._facilitator(viewer, "lock documents")
         info = await self.document(room, name)
-        if set(body) != {"locked"}:
-            raise Invalid("invalid_change", 'send {"locked": true or false}')
-        locked = require_bool(body["locked"], "locked")
         if locked == info.locked:
             return info
         await self._controls.set_document_locked(info.id, locked)
@@ -192,11 +218,12 @@ class Controls:
     # Versions and export
 
     async def save_version(
-        self, room: Room, viewer: Viewer, name: str, body: dict[str, Any]
+        self, room: Room, viewer: Viewer, name: str, version_name: str
     ) -> VersionInfo:
+        """Save the content of the document called ``name`` as ``version_name``."""
         self._facilitator(viewer, "save versions")
         info = await self.document(room, name)
-        label = clean_text(body.get("name"), "name", MAX_VERSION_NAME)
+        label = clean_text(version_name, "name", MAX_VERSION_NAME)
         version = await self._save_version(room, info, label, "manual", viewer.id)
         await self._record(
             room, viewer, "version.saved", {"document": info.name, "version": version.id}
@@ -226,7 +253,7 @@ class Controls:
         await self._publish(
             room,
             "document.restored",
-            {"document": info.name, "version": version_json(version), "by": viewer.name},
+            {"document": info.name, "version": _version_data(version), "by": viewer.name},
         )
         await self._record(
             room, viewer, "version.restored", {"document": info.name, "version": version.id}
@@ -234,11 +261,11 @@ class Controls:
         return backup
 
     async def export(
-        self, room: Room, name: str, format: str | None, version_id: int | None = None
-    ) -> tuple[str, str, str]:
-        """(content, media type, file name) of the document or one of its versions."""
+        self, room: Room, name: str, format: str, version_id: int | None = None
+    ) -> Export:
+        """The document, or one of its versions, in ``format`` (an ExportFormat value)."""
         info = await self.document(room, name)
-        if format not in ("markdown", "html"):
+        if format not in [f.value for f in ExportFormat]:
             raise Invalid("invalid_format", "format must be markdown or html")
         if version_id is None:
             state = await self.current_state(room, info)
@@ -246,9 +273,9 @@ class Controls:
         else:
             version, state = await self.version(room, name, version_id)
             title = f"{info.name} — {version.name}"
-        if format == "markdown":
-            return to_markdown(state), "text/markdown; charset=utf-8", f"{info.name}.md"
-        return to_html(state, title), "text/html; charset=utf-8", f"{info.name}.html"
+        if format == ExportFormat.MARKDOWN:
+            return Export(to_markdown(state), ExportFormat.MARKDOWN, info.name)
+        return Export(to_html(state, title), ExportFormat.HTML, info.name)
 
     async def current_state(self, room: Room, info: DocumentInfo) -> bytes:
         async with self._hub.holding(info, room.slug) as live:
@@ -257,16 +284,11 @@ class Controls:
     # People and invites
 
     async def remove(
-        self, room: Room, viewer: Viewer, participant_id: str, body: dict[str, Any] | None = None
+        self, room: Room, viewer: Viewer, participant_id: str, rotate_invite: bool = False
     ) -> Invite | None:
-        """Remove a participant; with ``{"rotate_invite": true}``, also replace the invite
-        of their role (so they cannot simply join again) and return the new one."""
+        """Remove a participant; with ``rotate_invite``, also replace the invite of their
+        role (so they cannot simply join again) and return the new one."""
         self._facilitator(viewer, "remove participants")
-        body = body or {}
-        unknown = sorted(set(body) - {"rotate_invite"})
-        if unknown:
-            raise Invalid("invalid_change", f"unknown field {unknown[0]!r}")
-        rotate = require_bool(body.get("rotate_invite", False), "rotate_invite")
         person = None
         if is_code(participant_id):
             person = await self._threads.get_participant(participant_id)
@@ -281,7 +303,7 @@ class Controls:
         await self._record(
             room, viewer, "participant.removed", {"participant": person.id, "name": person.name}
         )
-        return await self.rotate_invite(room, viewer, person.role.value) if rotate else None
+        return await self.rotate_invite(room, viewer, person.role.value) if rotate_invite else None
 
     async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
         self._facilitator(viewer, "rotate invites")
@@ -294,25 +316,32 @@ class Controls:
 
     # Session: timer, spotlight, end
 
-    async def start_timer(self, room: Room, viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
+    async def start_timer(self, room: Room, viewer: Viewer, request: TimerRequest) -> Timer:
         self._facilitator(viewer, "run the timer")
-        seconds = body.get("seconds")
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int)
-            or not 0 < seconds <= MAX_TIMER_SECONDS
-        ):
+        seconds = request.seconds
+        if not 0 < seconds <= MAX_TIMER_SECONDS:
             raise Invalid(
                 "invalid_seconds", f"seconds must be an integer from 1 to {MAX_TIMER_SECONDS}"
             )
-        label = None if body.get("label") is None else clean_text(body["label"], "label", 200)
+        label = (
+            None if request.label is None else clean_text(request.label, "label", MAX_TIMER_LABEL)
+        )
         started = datetime.now(UTC)
         ends = started + timedelta(seconds=seconds)
         await self._controls.set_timer(room.id, started, ends, label)
-        timer = {"started_at": started.isoformat(), "ends_at": ends.isoformat(), "label": label}
-        await self._publish(room, "timer.started", {**timer, "seconds": seconds, "by": viewer.name})
+        await self._publish(
+            room,
+            "timer.started",
+            {
+                "started_at": started.isoformat(),
+                "ends_at": ends.isoformat(),
+                "label": label,
+                "seconds": seconds,
+                "by": viewer.name,
+            },
+        )
         await self._record(room, viewer, "timer.started", {"seconds": seconds, "label": label})
-        return timer
+        return Timer(started, ends, label)
 
     async def stop_timer(self, room: Room, viewer: Viewer) -> None:
         self._facilitator(viewer, "run the timer")
@@ -373,12 +402,12 @@ class Controls:
         if viewer.role is not Role.FACILITATOR:
             raise Forbidden("forbidden", f"only facilitators {what}")
 
-    async def _mentor(self, room: Room, raw: object) -> str | None:
-        if raw is None:
+    async def _mentor(self, room: Room, mentor: str | None) -> str | None:
+        if mentor is None:
             return None
-        if not is_code(raw):
+        if not is_code(mentor):
             raise Invalid("invalid_mentor", "mentor must be a participant id")
-        person = await self._threads.get_participant(raw)
+        person = await self._threads.get_participant(mentor)
         if person is None or person.room_id != room.id or person.removed:
             raise Invalid("invalid_mentor", "the mentor is not in this room")
         return person.id
@@ -389,7 +418,7 @@ class Controls:
         state = await self.current_state(room, info)
         version = await self._controls.save_version(info.id, name, reason, created_by, state)
         await self._publish(
-            room, "version.saved", {"document": info.name, "version": version_json(version)}
+            room, "version.saved", {"document": info.name, "version": _version_data(version)}
         )
         return version
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Protocol, TypeGuard
 
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
+from rooms.ports import DocumentLimitReached, ParticipantLimitReached, Store
 from rooms.records import DocumentInfo, Participant, Room
 from rooms.roles import Role
-from rooms.store import DocumentLimitReached, ParticipantLimitReached, Store
 from rooms.threads import RoomSettings
 
 MAX_NAME_LENGTH = 64
@@ -73,19 +73,6 @@ def is_code(value: object) -> TypeGuard[str]:
     """Whether ``value`` can be an invite code or a participant id. Anything else (a lone
     surrogate, or a NUL, which PostgreSQL refuses) names nobody and is not looked up."""
     return isinstance(value, str) and _CODE.fullmatch(value) is not None
-
-
-def require_bool(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid(f"invalid_{field}", f"{field} must be true or false")
-    return value
-
-
-def bounded_int(raw: str, name: str, low: int, high: int) -> int:
-    """A query parameter holding an integer from ``low`` to ``high`` (ASCII digits only)."""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-        raise Invalid("invalid_query", f"{name} must be an integer from {low} to {high}")
-    return int(raw)
 
 
 async def existing_document(store: Store, room: Room, name: object) -> DocumentInfo:
@@ -153,7 +140,7 @@ class RoomDirectory:
         self._settings = settings
         self._rooms: dict[str, Room] = {}
 
-    async def create_room(self, title: object, slug: str | None = None) -> CreatedRoom:
+    async def create_room(self, title: str, slug: str | None = None) -> CreatedRoom:
         clean_title = clean_text(title, "title", MAX_TITLE_LENGTH)
         invites = {role: secrets.token_urlsafe(12) for role in Role}
         room = await self._store.create_room(slug or slugify(clean_title), clean_title, invites)
@@ -169,7 +156,7 @@ class RoomDirectory:
                 self._rooms[slug] = room
         return room
 
-    async def join(self, invite_code: object, name: object) -> tuple[Participant, Room]:
+    async def join(self, invite_code: str, name: str) -> tuple[Participant, Room]:
         if not is_code(invite_code):
             raise Invalid("invalid_invite", "invite must be an invite code")
         display_name = clean_text(name, "name", MAX_NAME_LENGTH)

@@ -24,8 +24,8 @@ from typing import Any
 from crdt.protocol import ProtocolError
 from rooms.live.broker import Broker
 from rooms.live.envelope import EVERYONE, Envelope, Kind, decode
+from rooms.ports import Store, StoreError
 from rooms.records import RoomEvent
-from rooms.store import Store, StoreError
 
 log = logging.getLogger("roundtable.events")
 

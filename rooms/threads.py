@@ -1,12 +1,10 @@
-"""Comment threads and questions: the records, and the storage interface they need."""
+"""Comment threads and questions: the records a :class:`rooms.ports.ThreadStore` keeps."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from rooms.records import Participant
 from rooms.roles import Role
@@ -160,69 +158,3 @@ class ThreadQuery:
     author_id: str | None = None
     limit: int = 50
     offset: int = 0
-
-
-class ThreadStore(Protocol):
-    """Durable threads. Each method is one transaction."""
-
-    async def get_participant(self, participant_id: str) -> Participant | None: ...
-
-    async def list_participants(
-        self, room_id: int, limit: int | None = None, after: Participant | None = None
-    ) -> list[Participant]:
-        """The room's participants who were not removed, in order of joining; with
-        ``after``, only those who joined after that one (removed or not)."""
-        ...
-
-    async def create_thread(self, draft: NewThread) -> int:
-        """Store a thread with its opening comment and mentions; returns the thread id."""
-        ...
-
-    async def add_comment(
-        self, thread_id: int, author_id: str, body: str, mention_ids: Sequence[str]
-    ) -> int:
-        """Store a reply and count it on the thread; returns the comment id."""
-        ...
-
-    async def load_thread(self, thread_id: int) -> Thread | None: ...
-
-    async def list_threads(self, room_id: int, query: ThreadQuery) -> list[Thread]:
-        """Questions without answers first, then by latest activity."""
-        ...
-
-    async def thread_of_comment(self, comment_id: int) -> int | None: ...
-
-    async def edit_comment(
-        self, comment_id: int, body: str, mention_ids: Sequence[str]
-    ) -> None: ...
-
-    async def set_comment_state(self, comment_id: int, state: CommentState) -> None:
-        """Change a comment's state; deleting or removing erases its body and mentions."""
-        ...
-
-    async def update_thread(
-        self,
-        thread_id: int,
-        *,
-        status: ThreadStatus | None = None,
-        locked: bool | None = None,
-        accepted_comment_id: int | bool | None = False,
-    ) -> None:
-        """Change the given fields; ``accepted_comment_id=False`` leaves it unchanged."""
-        ...
-
-    async def set_reaction(
-        self, comment_id: int, participant_id: str, reaction: Reaction, on: bool
-    ) -> bool:
-        """Add or take back a reaction; returns whether anything changed."""
-        ...
-
-    async def mentions_of(
-        self, room_id: int, participant_id: str, limit: int, offset: int
-    ) -> list[tuple[int, int]]:
-        """(thread id, comment id) of comments that mention the participant, newest first."""
-        ...
-
-    async def room_settings(self, room_id: int) -> RoomSettings: ...
-
-    async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None: ...

@@ -22,8 +22,8 @@ from rooms.events import RoomEvents
 from rooms.live.broker import Broker, LocalBroker
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.writer import WriterSettings
+from rooms.ports import StoreError
 from rooms.presence import Roster
-from rooms.store import StoreError
 from server.config import Settings
 from server.http.common import RequestRefused, error, refused
 from server.http.headers import SecurityHeaders

@@ -13,8 +13,8 @@ from rooms.live.fanout import DocumentFanout
 from rooms.live.peer import Peer
 from rooms.live.recovery import Recovery
 from rooms.live.writer import DocumentWriter, WriterSettings
+from rooms.ports import Store, StoreError
 from rooms.records import DocumentInfo, StoredDocument
-from rooms.store import Store, StoreError
 
 log = logging.getLogger("roundtable.hub")
 

@@ -15,8 +15,8 @@ from rooms.live.document import LiveDocument
 from rooms.live.fanout import DocumentFanout
 from rooms.live.recovery import Recovery
 from rooms.live.writer import WriterSettings
+from rooms.ports import Store
 from rooms.records import DocumentInfo
-from rooms.store import Store
 
 log = logging.getLogger("roundtable.hub")
 

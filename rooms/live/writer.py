@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crdt.document import fold
-from rooms.store import Store
+from rooms.ports import Store
 
 log = logging.getLogger("roundtable.storage")
 

@@ -1,5 +1,8 @@
-"""What every route shares: the JSON error shape, reading bodies and query numbers,
-and who is asking (the bearer token, the room, the participant still active).
+"""What every route shares: the JSON error shape, reading bodies, and who is asking
+(the bearer token, the room, the participant still active).
+
+Reading a body's fields and a query string into the domain's inputs is
+:mod:`server.http.inputs`; rendering records, :mod:`server.http.views`.
 """
 
 from __future__ import annotations
@@ -7,13 +10,11 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rooms.comment_views import Viewer
-from rooms.directory import bounded_int
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated
 from rooms.records import Room
 from server.auth import Caller, authenticate
@@ -56,7 +57,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _optional_json_body(request: Request) -> dict[str, Any]:
+async def optional_json_body(request: Request) -> dict[str, Any]:
     """The JSON body, or an empty one when the request carries none (a bare DELETE)."""
     headers = request.headers
     if (
@@ -91,14 +92,6 @@ async def viewer_for(request: Request) -> tuple[Room, Viewer]:
     """The room of the URL and who is asking, from their participant token."""
     caller = await caller_of(request)
     return caller.room, caller.viewer
-
-
-def query_number(
-    request: Request, name: str, default: int | None, low: int, high: int
-) -> int | None:
-    """An integer query parameter from ``low`` to ``high``, or ``default`` when absent."""
-    raw = request.query_params.get(name)
-    return default if raw is None else bounded_int(raw, name, low, high)
 
 
 # The HTTP status of each kind of refusal (rooms.errors).
@@ -138,11 +131,3 @@ async def refused(request: Request, exc: Exception) -> Response:
         return error(exc.status, exc.reason, exc.message)
     assert isinstance(exc, Refused)
     return error(status_of(exc), exc.reason, exc.message)
-
-
-def _download(content: str, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
-    )

@@ -9,8 +9,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.controls import document_json
-from server.http.common import _download, app_state, json_body, room_for, viewer_for
+from server.http import inputs
+from server.http.common import app_state, json_body, room_for, viewer_for
+from server.http.views import document_json, download
 
 
 async def room_documents(request: Request) -> Response:
@@ -45,8 +46,8 @@ async def create_document(request: Request) -> Response:
         description: The document
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
-    info = await app_state(request).controls.create_document(room, viewer, body)
+    draft = inputs.new_document(await json_body(request))
+    info = await app_state(request).controls.create_document(room, viewer, draft)
     return JSONResponse({"document": document_json(info)}, status_code=201)
 
 
@@ -70,9 +71,9 @@ async def update_document(request: Request) -> Response:
         description: The document
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    mentor = inputs.mentor_choice(await json_body(request))
     info = await app_state(request).controls.set_mentor(
-        room, viewer, request.path_params["doc"], body
+        room, viewer, request.path_params["doc"], mentor
     )
     return JSONResponse({"document": document_json(info)})
 
@@ -97,8 +98,8 @@ async def lock_document(request: Request) -> Response:
         description: The document
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
-    info = await app_state(request).controls.lock(room, viewer, request.path_params["doc"], body)
+    locked = inputs.lock_choice(await json_body(request))
+    info = await app_state(request).controls.lock(room, viewer, request.path_params["doc"], locked)
     return JSONResponse({"document": document_json(info)})
 
 
@@ -114,7 +115,7 @@ async def export_document(request: Request) -> Response:
         description: The content, as a download
     """
     room, _ = await viewer_for(request)
-    content, media_type, filename = await app_state(request).controls.export(
-        room, request.path_params["doc"], request.query_params.get("format")
+    export = await app_state(request).controls.export(
+        room, request.path_params["doc"], request.query_params.get("format", "")
     )
-    return _download(content, media_type, filename)
+    return download(export)

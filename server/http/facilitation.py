@@ -9,8 +9,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.controls import audit_json, version_json
-from server.http.common import app_state, json_body, query_number, viewer_for
+from server.http import inputs
+from server.http.common import app_state, json_body, viewer_for
+from server.http.views import audit_json, timer_json, version_json
 
 
 async def start_timer(request: Request) -> Response:
@@ -32,9 +33,9 @@ async def start_timer(request: Request) -> Response:
         description: The timer
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
-    timer = await app_state(request).controls.start_timer(room, viewer, body)
-    return JSONResponse({"timer": timer})
+    timer_request = inputs.timer_request(await json_body(request))
+    timer = await app_state(request).controls.start_timer(room, viewer, timer_request)
+    return JSONResponse({"timer": timer_json(timer)})
 
 
 async def stop_timer(request: Request) -> Response:
@@ -90,8 +91,8 @@ async def audit(request: Request) -> Response:
         description: Entries with time, actor, action and details
     """
     room, viewer = await viewer_for(request)
-    limit = query_number(request, "limit", 100, 1, 500) or 100
-    before = query_number(request, "before", None, 1, 2**62)
+    limit = inputs.query_number(request.query_params, "limit", 100, 1, 500) or 100
+    before = inputs.query_number(request.query_params, "before", None, 1, 2**62)
     entries = await app_state(request).controls.audit_log(room, viewer, limit, before)
     return JSONResponse(
         {

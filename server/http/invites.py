@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from rooms.errors import Forbidden
 from rooms.roles import Role
+from server.http import inputs
 from server.http.common import app_state, error, json_body, log, room_for, viewer_for
+from server.http.views import person_json
 
 
 async def join(request: Request) -> Response:
@@ -59,7 +61,8 @@ async def join(request: Request) -> Response:
         response = error(429, "too_many_joins", refusal.message)
         response.headers["retry-after"] = str(refusal.retry_after)
         return response
-    participant, room = await state.directory.join(body.get("invite"), body.get("name"))
+    invite, name = inputs.join_request(body)
+    participant, room = await state.directory.join(invite, name)
     token, expires_at = state.signer.issue(participant, room)
     await state.controls.record(
         room,
@@ -76,11 +79,7 @@ async def join(request: Request) -> Response:
             "room": room.slug,
             "title": room.title,
             "role": participant.role.value,
-            "participant": {
-                "id": participant.id,
-                "name": participant.name,
-                "role": participant.role.value,
-            },
+            "participant": person_json(participant),
         }
     )
 

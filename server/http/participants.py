@@ -10,7 +10,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.http.common import _optional_json_body, app_state, query_number, viewer_for
+from server.http import inputs
+from server.http.common import app_state, optional_json_body, viewer_for
+from server.http.views import person_json
 
 PARTICIPANTS_PAGE = 100
 
@@ -46,14 +48,16 @@ async def participants(request: Request) -> Response:
     """
     room, _ = await viewer_for(request)
     limit = (
-        query_number(request, "limit", PARTICIPANTS_PAGE, 1, MAX_PARTICIPANTS_PAGE)
+        inputs.query_number(
+            request.query_params, "limit", PARTICIPANTS_PAGE, 1, MAX_PARTICIPANTS_PAGE
+        )
         or PARTICIPANTS_PAGE
     )
     after = request.query_params.get("after")
     people = await app_state(request).comments.participants(room, limit, after)
     return JSONResponse(
         {
-            "participants": [{"id": p.id, "name": p.name, "role": p.role.value} for p in people],
+            "participants": [person_json(p) for p in people],
             "next_after": people[-1].id if len(people) == limit else None,
         }
     )
@@ -114,9 +118,9 @@ async def remove_participant(request: Request) -> Response:
         description: Removed (without rotate_invite)
     """
     room, viewer = await viewer_for(request)
-    body = await _optional_json_body(request)
+    rotate_invite = inputs.removal(await optional_json_body(request))
     participant_id = request.path_params["participant"]
-    invite = await app_state(request).controls.remove(room, viewer, participant_id, body)
+    invite = await app_state(request).controls.remove(room, viewer, participant_id, rotate_invite)
     if invite is None:
         return Response(status_code=204)
     return JSONResponse(

@@ -10,10 +10,10 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.comments import settings_json
-from rooms.controls import document_json
 from rooms.errors import Forbidden, Unauthenticated
+from server.http import inputs
 from server.http.common import app_state, bearer, json_body, log, viewer_for
+from server.http.views import document_json, session_json, settings_json
 
 
 async def create_room(request: Request) -> Response:
@@ -51,8 +51,8 @@ async def create_room(request: Request) -> Response:
         )
     if not hmac.compare_digest(bearer(request).encode(), admin.encode()):
         raise Unauthenticated("unauthorized", "wrong admin token")
-    body = await json_body(request)
-    created = await state.directory.create_room(body.get("title"))
+    title = inputs.room_title(await json_body(request))
+    created = await state.directory.create_room(title)
     log.info("created room %s", created.room.slug)
     return JSONResponse(
         {
@@ -75,7 +75,7 @@ async def room_state(request: Request) -> Response:
     room, viewer = await viewer_for(request)
     state = app_state(request)
     documents = await state.store.list_documents(room.id)
-    controls = await state.controls.room_state(room)
+    session = await state.controls.room_state(room)
     return JSONResponse(
         {
             "room": room.slug,
@@ -85,7 +85,7 @@ async def room_state(request: Request) -> Response:
             "roster": await state.roster.known_roster(room.id),
             "settings": settings_json(await state.comments.settings(room)),
             "seq": await state.store.last_event_seq(room.id),
-            **controls,
+            **session_json(session),
         }
     )
 
@@ -133,6 +133,6 @@ async def update_settings(request: Request) -> Response:
         $ref: '#/components/responses/Settings'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
-    settings = await app_state(request).comments.update_settings(room, viewer, body)
+    changes = inputs.settings_changes(await json_body(request))
+    settings = await app_state(request).comments.update_settings(room, viewer, changes)
     return JSONResponse({"settings": settings_json(settings)})

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from rooms.comment_views import Viewer, comment_view, thread_meta, thread_view
 from rooms.comments import MAX_PAGE
 from rooms.threads import Thread
-from server.http.common import app_state, json_body, query_number, viewer_for
+from server.http import inputs
+from server.http.common import app_state, json_body, viewer_for
 
 
 def _with_comment(thread: Thread, comment_id: int, viewer: Viewer) -> dict[str, Any]:
@@ -54,14 +55,13 @@ async def list_threads(request: Request) -> Response:
                 next_offset: {type: [integer, 'null']}
     """
     room, viewer = await viewer_for(request)
-    comments = app_state(request).comments
-    query = await comments.query(room, viewer, dict(request.query_params))
-    threads = await comments.list_threads(room, query)
-    full = len(threads) == query.limit
+    filters = inputs.thread_filter(request.query_params)
+    threads = await app_state(request).comments.list_threads(room, viewer, filters)
+    full = len(threads) == filters.limit
     return JSONResponse(
         {
             "threads": [thread_view(t, viewer) for t in threads],
-            "next_offset": query.offset + query.limit if full else None,
+            "next_offset": filters.offset + filters.limit if full else None,
         }
     )
 
@@ -80,8 +80,8 @@ async def create_thread(request: Request) -> Response:
         $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
-    thread = await app_state(request).comments.create_thread(room, viewer, body)
+    draft = inputs.thread_draft(await json_body(request))
+    thread = await app_state(request).comments.create_thread(room, viewer, draft)
     return JSONResponse({"thread": thread_view(thread, viewer)}, status_code=201)
 
 
@@ -126,9 +126,9 @@ async def update_thread(request: Request) -> Response:
         $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    changes = inputs.thread_changes(await json_body(request))
     thread = await app_state(request).comments.update_thread(
-        room, viewer, request.path_params["thread"], body
+        room, viewer, request.path_params["thread"], changes
     )
     return JSONResponse({"thread": thread_view(thread, viewer)})
 
@@ -149,9 +149,9 @@ async def reply(request: Request) -> Response:
         $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    draft = inputs.comment_draft(await json_body(request))
     thread, comment_id = await app_state(request).comments.reply(
-        room, viewer, request.path_params["thread"], body
+        room, viewer, request.path_params["thread"], draft
     )
     return JSONResponse(_with_comment(thread, comment_id, viewer), status_code=201)
 
@@ -172,9 +172,9 @@ async def edit_comment(request: Request) -> Response:
         $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    draft = inputs.comment_draft(await json_body(request))
     comment_id = request.path_params["comment"]
-    thread = await app_state(request).comments.edit(room, viewer, comment_id, body)
+    thread = await app_state(request).comments.edit(room, viewer, comment_id, draft)
     return JSONResponse(_with_comment(thread, comment_id, viewer))
 
 
@@ -214,11 +214,9 @@ async def moderate_comment(request: Request) -> Response:
         $ref: '#/components/responses/ThreadAndComment'
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    action = inputs.moderation(await json_body(request))
     comment_id = request.path_params["comment"]
-    thread = await app_state(request).comments.moderate(
-        room, viewer, comment_id, body.get("action")
-    )
+    thread = await app_state(request).comments.moderate(room, viewer, comment_id, action)
     return JSONResponse(_with_comment(thread, comment_id, viewer))
 
 
@@ -271,8 +269,7 @@ async def mentions(request: Request) -> Response:
                 next_offset: {type: [integer, 'null']}
     """
     room, viewer = await viewer_for(request)
-    limit = query_number(request, "limit", 50, 1, MAX_PAGE) or 50
-    offset = query_number(request, "offset", 0, 0, 10**9) or 0
+    limit, offset = inputs.page(request.query_params, 50, MAX_PAGE)
     found = await app_state(request).comments.mentions(room, viewer, limit, offset)
     items = []
     for thread, comment_id in found:

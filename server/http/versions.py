@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from crdt.content import to_markdown
-from rooms.controls import version_json
-from server.http.common import _download, app_state, json_body, viewer_for
+from server.http import inputs
+from server.http.common import app_state, json_body, viewer_for
+from server.http.views import download, version_json
 
 
 async def list_versions(request: Request) -> Response:
@@ -47,9 +48,9 @@ async def save_version(request: Request) -> Response:
         description: The version
     """
     room, viewer = await viewer_for(request)
-    body = await json_body(request)
+    name = inputs.version_name(await json_body(request))
     version = await app_state(request).controls.save_version(
-        room, viewer, request.path_params["doc"], body
+        room, viewer, request.path_params["doc"], name
     )
     return JSONResponse({"version": version_json(version)}, status_code=201)
 
@@ -85,13 +86,13 @@ async def export_version(request: Request) -> Response:
         description: The content, as a download
     """
     room, _ = await viewer_for(request)
-    content, media_type, filename = await app_state(request).controls.export(
+    export = await app_state(request).controls.export(
         room,
         request.path_params["doc"],
-        request.query_params.get("format"),
+        request.query_params.get("format", ""),
         request.path_params["version"],
     )
-    return _download(content, media_type, filename)
+    return download(export)
 
 
 async def restore_version(request: Request) -> Response:

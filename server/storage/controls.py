@@ -1,4 +1,4 @@
-"""The :class:`rooms.control_records.ControlStore` on SQLAlchemy 2 async."""
+"""The :class:`rooms.ports.ControlStore` on SQLAlchemy 2 async."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from rooms.control_records import AuditEntry, RoomControls, VersionInfo
+from rooms.ports import StoreError
 from rooms.records import DocumentInfo, Invite, Room
 from rooms.roles import Role
-from rooms.store import StoreError
 from server.storage.store import document_info
 from server.storage.tables import (
     AuditRow,

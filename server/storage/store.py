@@ -1,4 +1,4 @@
-"""The :class:`rooms.store.Store` on SQLAlchemy 2 async: SQLite by default, PostgreSQL too."""
+"""The :class:`rooms.ports.Store` on SQLAlchemy 2 async: SQLite by default, PostgreSQL too."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from rooms.ports import DocumentLimitReached, ParticipantLimitReached, StoreError
 from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
-from rooms.store import DocumentLimitReached, ParticipantLimitReached, StoreError
 from server.storage.tables import (
     ClientClaimRow,
     DocumentRow,

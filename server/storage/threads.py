@@ -1,4 +1,4 @@
-"""The :class:`rooms.threads.ThreadStore` on SQLAlchemy 2 async."""
+"""The :class:`rooms.ports.ThreadStore` on SQLAlchemy 2 async."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import Select, and_, case, delete, func, insert, or_, select, up
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from rooms.ports import StoreError
 from rooms.records import Participant
 from rooms.roles import Role
-from rooms.store import StoreError
 from rooms.threads import (
     Anchor,
     Author,

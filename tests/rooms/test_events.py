@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rooms.events import RoomEvents
 from rooms.live.broker import MemoryBus
+from rooms.memory import MemoryStore
 from rooms.records import RoomEvent
-from rooms.store import MemoryStore
 from tests.support.timing import eventually
 
 

@@ -27,9 +27,9 @@ from rooms.live.envelope import Kind, decode
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.session import SyncSession
 from rooms.live.writer import WriterSettings
+from rooms.memory import MemoryStore
 from rooms.records import DocumentInfo, StoredDocument
 from rooms.roles import Role
-from rooms.store import MemoryStore
 from tests.support.timing import eventually
 
 SLOW_FLUSH = WriterSettings(flush_interval=600)
@@ -121,7 +121,7 @@ async def _document(store: MemoryStore) -> DocumentInfo:
 
 def _stored_text(store: MemoryStore, document_id: int) -> str:
     doc: Doc[Any] = Doc()
-    stored = store.documents[document_id]
+    stored = store.state.documents[document_id]
     for update in (stored.snapshot, *(u for _, u in stored.log)):
         if update:
             doc.apply_update(update)
@@ -145,7 +145,7 @@ async def test_updates_cross_processes_and_are_stored_once() -> None:
     await eventually(lambda: alice.text == "hello world")
     await hub_a.flush_all()
     await hub_b.flush_all()
-    log = store.documents[info.id].log
+    log = store.state.documents[info.id].log
     assert len(log) == 2, "each update is stored once, by the process its client used"
     assert _stored_text(store, info.id) == "hello world"
 
@@ -186,7 +186,7 @@ async def test_a_new_process_gets_what_others_have_not_stored_yet() -> None:
     hub_a, hub_b = _hub(store, bus.broker()), _hub(store, bus.broker())
     alice = Client(await hub_a.acquire(info, "room"))
     alice.insert(0, "not stored yet")
-    assert store.documents[info.id].log == []
+    assert store.state.documents[info.id].log == []
     bob = Client(await hub_b.acquire(info, "room"))
     await eventually(lambda: bob.text == "not stored yet", what="the load-time sync exchange")
 
@@ -271,7 +271,7 @@ async def test_a_single_process_stores_nothing_twice_on_unload() -> None:
     Client(document).insert(0, "once")
     hub.release(document)
     await eventually(lambda: not hub.documents)
-    assert len(store.documents[info.id].log) == 1
+    assert len(store.state.documents[info.id].log) == 1
 
 
 async def test_a_process_that_is_gone_has_its_unstored_updates_stored_by_a_survivor() -> None:
@@ -290,7 +290,7 @@ async def test_a_process_that_is_gone_has_its_unstored_updates_stored_by_a_survi
     await broker_b.process_gone(broker_a.origin)
     doc_b = hub_b.documents[info.id]
     await doc_b.writer.flush()
-    log = store.documents[info.id].log
+    log = store.state.documents[info.id].log
     # What storage lacked (A's update) is stored with B's pending one, in its place.
     assert len(log) == 1
     assert set(decode_state_vector(get_state(log[0][1]))) == {
@@ -302,7 +302,7 @@ async def test_a_process_that_is_gone_has_its_unstored_updates_stored_by_a_survi
     assert broker_a.origin not in doc_b.remote_origins
     await broker_b.process_gone(broker_a.origin)
     await doc_b.writer.flush()
-    assert len(store.documents[info.id].log) == 1
+    assert len(store.state.documents[info.id].log) == 1
     await hub_b.close()
 
 
@@ -318,4 +318,4 @@ async def test_a_process_gone_after_storing_everything_leaves_nothing_to_store()
     await hub_a.close()
     await broker_b.process_gone(broker_a.origin)
     await hub_b.close()
-    assert len(store.documents[info.id].log) == 1
+    assert len(store.state.documents[info.id].log) == 1

@@ -15,8 +15,9 @@ from rooms.live.broker import MemoryBus
 from rooms.live.document import LiveDocument
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.writer import WriterSettings
+from rooms.memory import MemoryStore
+from rooms.ports import StoreError
 from rooms.records import DocumentInfo, StoredDocument
-from rooms.store import MemoryStore, StoreError
 from tests.support.timing import eventually, timeout
 
 NEVER = 3600.0
@@ -48,7 +49,7 @@ class CountingStore(MemoryStore):
         await super().append_updates(document_id, updates)
 
     def text(self, document_id: int) -> str:
-        doc = self.documents[document_id]
+        doc = self.state.documents[document_id]
         stored = SyncDocument(doc.snapshot, [u for _, u in doc.log])
         return str(stored.ydoc.get("content", type=Text))
 
@@ -104,7 +105,7 @@ async def hubs(store: CountingStore) -> AsyncIterator[list[DocumentHub]]:
     """Hubs a test registers here are closed at its end."""
     created: list[DocumentHub] = []
     yield created
-    store.fail_writes = None
+    store.state.fail_writes = None
     store.fail_loads = None
     for gate in (store.append_gate, store.load_gate):
         if gate is not None:
@@ -208,13 +209,13 @@ async def test_document_with_failing_writes_stays_loaded_while_dirty(
     hub = new_hub(store, hubs, hub_settings(idle=0.01))
     live = await hub.acquire(document, "room")
     Editor().type(live, "unsaved")
-    store.fail_writes = OSError("database is down")
+    store.state.fail_writes = OSError("database is down")
     hub.release(live)
     await eventually(lambda: live.writer.failures >= 3, what="repeated unload attempts")
     assert hub.documents.get(document.id) is live
     assert live.writer.dirty
-    assert store.documents[document.id].log == []
-    store.fail_writes = None
+    assert store.state.documents[document.id].log == []
+    store.state.fail_writes = None
     await eventually(lambda: document.id not in hub.documents, what="the unload after recovery")
     assert not live.writer.dirty
     assert store.text(document.id) == "unsaved"
@@ -265,11 +266,11 @@ async def test_close_retries_a_failing_write(
     hub = new_hub(store, hubs, hub_settings())
     live = await hub.acquire(document, "room")
     Editor().type(live, "late")
-    store.fail_writes = OSError("database restarting")
+    store.state.fail_writes = OSError("database restarting")
     closing = asyncio.create_task(hub.close(attempts=50, retry_delay=0.01))
     await eventually(lambda: store.appends >= 2, what="two failed attempts")
     assert not closing.done()
-    store.fail_writes = None
+    store.state.fail_writes = None
     await asyncio.wait_for(closing, timeout())
     assert store.text(document.id) == "late"
 
@@ -280,7 +281,7 @@ async def test_close_raises_when_every_attempt_fails(
     hub = new_hub(store, hubs, hub_settings())
     live = await hub.acquire(document, "room")
     Editor().type(live, "lost")
-    store.fail_writes = OSError("database gone")
+    store.state.fail_writes = OSError("database gone")
     with pytest.raises(StoreError):
         await hub.close(attempts=3, retry_delay=0.01)
     assert store.appends == 3
@@ -299,10 +300,10 @@ async def test_failed_unload_of_a_reacquired_document_still_retries_the_write(
     await eventually(lambda: store.appends == 1, what="the unload's flush")
     again = await hub.acquire(document, "room")
     assert again is live
-    store.fail_writes = OSError("database is down")
+    store.state.fail_writes = OSError("database is down")
     gate.set()
     await eventually(lambda: live.writer.failures == 1, what="the failed flush")
-    store.fail_writes = None
+    store.state.fail_writes = None
     # The writer promises a retry with backoff: at most flush_interval * 2 here.
     await eventually(lambda: not live.writer.dirty, what="the retried write")
     assert store.text(document.id) == "typed"

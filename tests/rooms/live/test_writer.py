@@ -11,8 +11,9 @@ from pycrdt import Doc, Text
 
 from crdt.document import SyncDocument
 from rooms.live.writer import DocumentWriter, WriterSettings
+from rooms.memory import MemoryStore
+from rooms.ports import StoreError
 from rooms.records import DocumentInfo, StoredDocument
-from rooms.store import MemoryStore, StoreError
 from tests.support.timing import eventually, timeout
 
 # Writers that never flush on their own: the test calls flush() itself.
@@ -62,7 +63,7 @@ class RecordingStore(MemoryStore):
         return replaced
 
     def log(self, document_id: int) -> list[bytes]:
-        return [update for _, update in self.documents[document_id].log]
+        return [update for _, update in self.state.documents[document_id].log]
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ async def writers(store: RecordingStore) -> AsyncIterator[list[DocumentWriter]]:
     """Writers a test registers here are closed (timers cancelled) at its end."""
     created: list[DocumentWriter] = []
     yield created
-    store.fail_writes = None
+    store.state.fail_writes = None
     if store.append_gate is not None:
         store.append_gate.set()
     for writer in created:
@@ -165,7 +166,7 @@ async def test_failed_flush_keeps_updates_pending_and_retries_store_each_once_in
 ) -> None:
     writer = new_writer(store, document, writers)
     updates = keystrokes("abcdefgh")
-    store.fail_writes = OSError("database is down")
+    store.state.fail_writes = OSError("database is down")
     for update in updates[:3]:
         writer.enqueue(update)
     with pytest.raises(StoreError):
@@ -182,7 +183,7 @@ async def test_failed_flush_keeps_updates_pending_and_retries_store_each_once_in
     assert writer.failures == 2
     assert writer.flushed_updates == 0
 
-    store.fail_writes = None
+    store.state.fail_writes = None
     for update in updates[6:]:
         writer.enqueue(update)
     await writer.flush()
@@ -209,12 +210,12 @@ async def test_updates_enqueued_during_a_failing_flush_stay_after_the_batch(
     # While the write is in flight, more updates arrive; then the write fails.
     for update in updates[3:]:
         writer.enqueue(update)
-    store.fail_writes = OSError("connection reset")
+    store.state.fail_writes = OSError("connection reset")
     store.append_gate.set()
     with pytest.raises(StoreError):
         await asyncio.wait_for(flushing, timeout())
     assert writer.dirty
-    store.fail_writes = None
+    store.state.fail_writes = None
     await writer.flush()
     assert store.log(document.id) == updates
     assert text_of(await store.load_document(document.id)) == "abcdef"
@@ -239,7 +240,7 @@ async def test_timer_retries_until_the_store_recovers(
 ) -> None:
     writer = new_writer(store, document, writers, flush_interval=0.01, max_retry_delay=0.05)
     updates = keystrokes("retry me")
-    store.fail_writes = OSError("database is down")
+    store.state.fail_writes = OSError("database is down")
     for update in updates[:4]:
         writer.enqueue(update)
     await eventually(lambda: writer.failures >= 3, what="three failed timed flushes")
@@ -247,7 +248,7 @@ async def test_timer_retries_until_the_store_recovers(
     assert store.log(document.id) == []
     for update in updates[4:]:
         writer.enqueue(update)
-    store.fail_writes = None
+    store.state.fail_writes = None
     await eventually(lambda: not writer.dirty, what="the retry after recovery")
     assert writer.failures == 0
     assert store.log(document.id) == updates
@@ -272,11 +273,11 @@ async def test_close_raises_when_the_final_write_fails(
 ) -> None:
     writer = new_writer(store, document, writers)
     writer.enqueue(keystrokes("x")[0])
-    store.fail_writes = OSError("disk full")
+    store.state.fail_writes = OSError("disk full")
     with pytest.raises(StoreError):
         await writer.close()
     assert writer.dirty
-    store.fail_writes = None
+    store.state.fail_writes = None
     await writer.close()
     assert not writer.dirty
     assert len(store.log(document.id)) == 1
@@ -290,7 +291,7 @@ async def test_flush_compacts_once_the_log_reaches_the_threshold(
     for update in updates[:3]:
         writer.enqueue(update)
     await writer.flush()
-    assert store.documents[document.id].snapshot is None
+    assert store.state.documents[document.id].snapshot is None
     writer.enqueue(updates[3])
     await writer.flush()
     stored = await store.load_document(document.id)
@@ -318,7 +319,7 @@ async def test_failed_compaction_keeps_the_log_and_is_tried_again(
     await writer.flush()  # the append succeeded: the compaction failure does not raise
     assert not writer.dirty
     assert store.log(document.id) == updates[:2]
-    assert store.documents[document.id].snapshot is None
+    assert store.state.documents[document.id].snapshot is None
     store.fail_snapshots = None
     writer.enqueue(updates[2])
     await writer.flush()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from rooms.store import StoreError
+from rooms.ports import StoreError
 from server.storage.migrate import upgrade
 from server.storage.store import SqlStore, create_engine
 

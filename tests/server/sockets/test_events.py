@@ -27,9 +27,9 @@ from websockets.exceptions import ConnectionClosed
 import server.sockets.events as events_endpoint
 from rooms.directory import CreatedRoom
 from rooms.live.peer import CloseCode
+from rooms.ports import StoreError
 from rooms.records import Participant, Room
 from rooms.roles import Role
-from rooms.store import StoreError
 from rooms.threads import Thread
 from server.redis_broker import RedisBroker
 from server.tokens import TokenSigner

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crdt.document import SyncDocument, compact
 from rooms.live.writer import DocumentWriter, WriterSettings
+from rooms.ports import StoreError
 from rooms.records import DocumentInfo, StoredDocument
 from rooms.roles import Role
-from rooms.store import StoreError
 from server.storage.migrate import alembic_config, upgrade
 from server.storage.store import SqlStore, create_engine
 from server.storage.tables import ParticipantRow, UpdateRow, utcnow

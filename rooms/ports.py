@@ -1,0 +1,293 @@
+"""The storage ports: what the domain asks of durable storage, and how storage fails.
+
+Three protocols, all backed by one database (or one :class:`rooms.memory.MemoryState`),
+so that what one of them writes the others read:
+
+- :class:`Store`: rooms and their invites, participants joining (with the room's
+  participant limit), documents (with the room's document limit), each document's
+  snapshot and update log, Yjs client-id claims, the room event log with its gapless
+  sequence numbers, and the records of the processes serving. The live documents
+  (:mod:`rooms.live`), the room events and the room directory use it.
+- :class:`ThreadStore`: participants looked up and listed, comment threads and
+  questions with their comments, reactions and mentions, and a room's settings. The
+  comment service (:mod:`rooms.comments`) and the controls use it.
+- :class:`ControlStore`: what a facilitator changes: a participant's standing and
+  removal, invite rotation, a document's lock, description and mentor, the room's
+  spotlight and timer, saved document versions, and the room's audit log. The
+  controls service (:mod:`rooms.controls`) uses it.
+
+Adapters: ``server.storage.store.SqlStore``, ``server.storage.threads.SqlThreadStore``
+and ``server.storage.controls.SqlControlStore`` (SQLAlchemy 2 async on SQLite or
+PostgreSQL, sharing one engine), and :class:`rooms.memory.MemoryStore`,
+:class:`rooms.memory.MemoryThreadStore` and :class:`rooms.memory.MemoryControlStore`
+(plain dicts, sharing one state) for tests. ``tests/contract`` runs the same assertions
+against both.
+
+The records the ports carry live next to the domain that uses them:
+:mod:`rooms.records`, :mod:`rooms.threads` and :mod:`rooms.control_records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from rooms.control_records import AuditEntry, RoomControls, VersionInfo
+from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
+from rooms.roles import Role
+from rooms.threads import (
+    CommentState,
+    NewThread,
+    Reaction,
+    RoomSettings,
+    Thread,
+    ThreadQuery,
+    ThreadStatus,
+)
+
+
+class StoreError(Exception):
+    """Storage failed; the caller keeps its data and may retry."""
+
+
+class DocumentLimitReached(Exception):
+    """The room already holds as many documents as it may."""
+
+
+class ParticipantLimitReached(Exception):
+    """The room already holds as many members and observers as it may."""
+
+
+class Store(Protocol):
+    """Durable state: rooms, invites, participants, documents and their update logs."""
+
+    async def create_room(self, slug: str, title: str, invites: dict[Role, str]) -> Room: ...
+
+    async def get_room(self, slug: str) -> Room | None: ...
+
+    async def get_invite(self, code: str) -> Invite | None:
+        """The invite, revoked or not (see :attr:`Invite.revoked`)."""
+        ...
+
+    async def list_invites(self, room_id: int) -> list[Invite]:
+        """The room's invites that were not revoked, oldest first."""
+        ...
+
+    async def add_participant(
+        self, room_id: int, name: str, role: Role, limit: int = 0
+    ) -> Participant:
+        """Store a new participant.
+
+        With ``limit`` above 0, raise :class:`ParticipantLimitReached` if the room already
+        holds that many members and observers who were not removed; concurrent joins (in
+        any process) cannot pass it.
+        """
+        ...
+
+    async def list_documents(self, room_id: int) -> list[DocumentInfo]:
+        """The room's documents in order of creation."""
+        ...
+
+    async def get_document(self, room_id: int, name: str) -> DocumentInfo | None: ...
+
+    async def create_document(self, room_id: int, name: str, limit: int = 0) -> DocumentInfo:
+        """Create the document, or return it if another caller already did.
+
+        With ``limit`` above 0, raise :class:`DocumentLimitReached` if the room already
+        holds that many documents (even when one of them is called ``name``);
+        concurrent creations (in any process) cannot pass it.
+        """
+        ...
+
+    async def load_document(self, document_id: int) -> StoredDocument:
+        """The snapshot and the log after it, oldest first; :class:`StoreError` for an
+        unknown document."""
+        ...
+
+    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+        """Append to the log in one transaction: all are stored or none."""
+        ...
+
+    async def replace_snapshot(
+        self,
+        document_id: int,
+        expected_version: int,
+        snapshot: bytes,
+        folded_update_ids: Sequence[int],
+    ) -> bool:
+        """Store ``snapshot`` and delete the log rows ``folded_update_ids``, atomically.
+
+        Returns False, changing nothing, if the snapshot version is no longer
+        ``expected_version`` (another compaction won the race) or there is no such
+        document.
+        """
+        ...
+
+    async def claim_clients(
+        self, document_id: int, participant_id: str, client_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Give each of ``client_ids`` that nobody holds in the document to
+        ``participant_id``, and return the owner of every one of them. The first claim
+        wins, in every process; a claim never changes."""
+        ...
+
+    async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
+        """Store an event with the room's next sequence number, atomically.
+
+        ``data`` is stored as JSON: :meth:`events_since` reads back what JSON keeps of
+        it (lists for tuples, string keys)."""
+        ...
+
+    async def events_since(self, room_id: int, after_seq: int, limit: int) -> list[RoomEvent]:
+        """The room's events with ``seq > after_seq``, oldest first, at most ``limit``."""
+        ...
+
+    async def last_event_seq(self, room_id: int) -> int:
+        """The sequence number of the room's latest event (0 before the first)."""
+        ...
+
+    async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> list[str]:
+        """Record that the process ``run_id`` serves from now on, and return the other
+        records found: processes running now, or ones that did not stop cleanly
+        (:meth:`end_run`) and may have relayed edits they never stored. With ``sole``
+        (no other process shares this database) each is a dead process's and removed;
+        otherwise only those not renewed for ``stale_after`` seconds are removed."""
+        ...
+
+    async def renew_run(self, run_id: str) -> None:
+        """Mark the process ``run_id`` as alive now."""
+        ...
+
+    async def end_run(self, run_id: str) -> None:
+        """The process ``run_id`` stopped cleanly: everything it relayed is stored."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ThreadStore(Protocol):
+    """Durable threads. Each method is one transaction."""
+
+    async def get_participant(self, participant_id: str) -> Participant | None: ...
+
+    async def list_participants(
+        self, room_id: int, limit: int | None = None, after: Participant | None = None
+    ) -> list[Participant]:
+        """The room's participants who were not removed, in order of joining; with
+        ``after``, only those who joined after that one (removed or not)."""
+        ...
+
+    async def create_thread(self, draft: NewThread) -> int:
+        """Store a thread with its opening comment and mentions; returns the thread id."""
+        ...
+
+    async def add_comment(
+        self, thread_id: int, author_id: str, body: str, mention_ids: Sequence[str]
+    ) -> int:
+        """Store a reply and count it on the thread; returns the comment id."""
+        ...
+
+    async def load_thread(self, thread_id: int) -> Thread | None: ...
+
+    async def list_threads(self, room_id: int, query: ThreadQuery) -> list[Thread]:
+        """Questions without answers first, then by latest activity."""
+        ...
+
+    async def thread_of_comment(self, comment_id: int) -> int | None: ...
+
+    async def edit_comment(
+        self, comment_id: int, body: str, mention_ids: Sequence[str]
+    ) -> None: ...
+
+    async def set_comment_state(self, comment_id: int, state: CommentState) -> None:
+        """Change a comment's state; deleting or removing erases its body and mentions."""
+        ...
+
+    async def update_thread(
+        self,
+        thread_id: int,
+        *,
+        status: ThreadStatus | None = None,
+        locked: bool | None = None,
+        accepted_comment_id: int | bool | None = False,
+    ) -> None:
+        """Change the given fields; ``accepted_comment_id=False`` leaves it unchanged."""
+        ...
+
+    async def set_reaction(
+        self, comment_id: int, participant_id: str, reaction: Reaction, on: bool
+    ) -> bool:
+        """Add or take back a reaction; returns whether anything changed."""
+        ...
+
+    async def mentions_of(
+        self, room_id: int, participant_id: str, limit: int, offset: int
+    ) -> list[tuple[int, int]]:
+        """(thread id, comment id) of comments that mention the participant, newest first."""
+        ...
+
+    async def room_settings(self, room_id: int) -> RoomSettings: ...
+
+    async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None: ...
+
+
+class ControlStore(Protocol):
+    """Durable state of the facilitator's controls. Each method is one transaction."""
+
+    async def participant_active(self, participant_id: str) -> bool:
+        """Whether the participant exists and was not removed."""
+        ...
+
+    async def remove_participant(self, participant_id: str) -> None: ...
+
+    async def rotate_invite(self, room_id: int, role: Role, code: str) -> Invite:
+        """Revoke the role's current invite codes and store ``code`` in their place."""
+        ...
+
+    async def document_by_id(self, document_id: int) -> DocumentInfo | None: ...
+
+    async def set_document_locked(self, document_id: int, locked: bool) -> None: ...
+
+    async def describe_document(
+        self, document_id: int, template: str | None, created_by: str | None
+    ) -> None: ...
+
+    async def set_document_mentor(self, document_id: int, mentor_id: str | None) -> None: ...
+
+    async def room_controls(self, room_id: int) -> RoomControls: ...
+
+    async def set_spotlight(self, room_id: int, participant_id: str | None) -> None: ...
+
+    async def set_timer(
+        self,
+        room_id: int,
+        started_at: datetime | None,
+        ends_at: datetime | None,
+        label: str | None,
+    ) -> None: ...
+
+    async def save_version(
+        self, document_id: int, name: str, reason: str, created_by: str | None, state: bytes
+    ) -> VersionInfo: ...
+
+    async def list_versions(self, document_id: int) -> list[VersionInfo]:
+        """Newest first."""
+        ...
+
+    async def get_version(self, version_id: int) -> tuple[VersionInfo, bytes] | None: ...
+
+    async def record(
+        self,
+        room_id: int,
+        actor_id: str | None,
+        actor_name: str,
+        action: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Append to the room's audit log."""
+        ...
+
+    async def audit_log(self, room_id: int, limit: int, before_id: int | None) -> list[AuditEntry]:
+        """Newest first."""
+        ...

@@ -1,0 +1,1 @@
+"""Contract tests: the same assertions against every adapter of a port."""

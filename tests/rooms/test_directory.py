@@ -1,4 +1,7 @@
-"""The checks of what people type and send: ``clean_text``, ``is_code``, ``document_name``.
+"""The checks of what people type and send (``clean_text``, ``is_code``,
+``document_name``), and the room directory on in-memory storage: creating rooms,
+joining by invite within the room's participant cap, and finding or creating documents
+within the document limit.
 
 ``clean_text`` is the one check of free text (names, titles, labels, comment bodies,
 quotes); the HTTP tests of every field that uses it are in
@@ -13,8 +16,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rooms.directory import clean_text, document_name, is_code
-from rooms.errors import Invalid
+from rooms.directory import RoomDirectory, clean_text, document_name, is_code
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from rooms.memory import MemoryControlStore, MemoryStore, MemoryThreadStore
+from rooms.roles import Role
+from rooms.threads import RoomSettings
 
 PROPERTY = settings(database=None, max_examples=1000)
 
@@ -221,3 +227,193 @@ def test_not_codes(value: object) -> None:
 )
 def test_document_names_are_compared_in_nfc(value: object, name: str | None) -> None:
     assert document_name(value) == name
+
+
+# The room directory
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+def _directory(
+    store: MemoryStore, max_documents: int = 0, max_participants: int = 0
+) -> RoomDirectory:
+    """A directory that reads each room's own cap from the room settings, as the app's."""
+    return RoomDirectory(store, max_documents, max_participants, MemoryThreadStore(store.state))
+
+
+async def test_a_new_room_has_one_invite_per_role(store: MemoryStore) -> None:
+    directory = _directory(store)
+    created = await directory.create_room("  Café Reading Group! ")
+    room = created.room
+    assert room.title == "Café Reading Group!"
+    assert room.slug.startswith("cafe-reading-group-") and len(room.slug) == 25
+    assert set(created.invites) == set(Role)
+    assert len(set(created.invites.values())) == 3
+    assert all(is_code(code) for code in created.invites.values())
+    for role, code in created.invites.items():
+        invite = await store.get_invite(code)
+        assert invite is not None
+        assert (invite.room, invite.role, invite.revoked) == (room, role, False)
+    assert await directory.room(room.slug) == room
+    assert await directory.room("no-such-room") is None
+    named = await directory.create_room("Other", slug="chosen")
+    assert named.room.slug == "chosen"
+    assert (await directory.create_room("!!!")).room.slug.startswith("room-")
+    for title in ("", "   ", "x" * 201, "a\x00b"):
+        with pytest.raises(Invalid) as refused:
+            await directory.create_room(title)
+        assert refused.value.reason == "invalid_title"
+
+
+async def test_joining_gives_the_role_of_the_invite(store: MemoryStore) -> None:
+    directory = _directory(store)
+    created = await directory.create_room("Room")
+    for role in Role:
+        participant, room = await directory.join(created.invites[role], f"  {role.label} ")
+        assert room == created.room
+        assert (participant.role, participant.name, participant.room_id) == (
+            role,
+            role.label,
+            room.id,
+        )
+        assert participant.removed is False
+        assert is_code(participant.id)
+    ids = [p.id for p in await MemoryThreadStore(store.state).list_participants(created.room.id)]
+    assert len(set(ids)) == 3
+
+
+async def test_joining_needs_a_live_invite_and_a_name(store: MemoryStore) -> None:
+    directory = _directory(store)
+    created = await directory.create_room("Room")
+    member_code = created.invites[Role.MEMBER]
+    await MemoryControlStore(store.state).rotate_invite(created.room.id, Role.MEMBER, "fresh")
+    cases: list[tuple[str, str, type[Refused], str]] = [
+        ("not a code", "Ann", Invalid, "invalid_invite"),
+        ("", "Ann", Invalid, "invalid_invite"),
+        ("unknown", "Ann", NotFound, "unknown_invite"),
+        (member_code, "Ann", NotFound, "unknown_invite"),
+        ("fresh", "", Invalid, "invalid_name"),
+        ("fresh", "x" * 65, Invalid, "invalid_name"),
+        ("fresh", "Ann\u202e", Invalid, "invalid_name"),
+    ]
+    for code, name, kind, reason in cases:
+        with pytest.raises(kind) as refused:
+            await directory.join(code, name)
+        assert refused.value.reason == reason, (code, name)
+    assert store.state.participants == {}
+    participant, _ = await directory.join("fresh", "Ann")
+    assert participant.role is Role.MEMBER
+
+
+async def test_the_server_cap_counts_members_and_observers_only(store: MemoryStore) -> None:
+    directory = _directory(store, max_participants=2)
+    created = await directory.create_room("Room")
+    assert await directory.participant_cap(created.room) == 2
+    await directory.join(created.invites[Role.MEMBER], "Ann")
+    await directory.join(created.invites[Role.OBSERVER], "Olive")
+    for role in (Role.MEMBER, Role.OBSERVER):
+        with pytest.raises(Conflict) as full:
+            await directory.join(created.invites[role], "One too many")
+        assert full.value.reason == "room_full"
+        assert "2 participants at most" in full.value.message
+    # Facilitators always get in, so that someone can still run a full room.
+    fay, _ = await directory.join(created.invites[Role.FACILITATOR], "Fay")
+    assert fay.role is Role.FACILITATOR
+    assert len(store.state.participants) == 3
+
+
+async def test_a_removed_participant_frees_a_seat(store: MemoryStore) -> None:
+    directory = _directory(store, max_participants=1)
+    created = await directory.create_room("Room")
+    ann, _ = await directory.join(created.invites[Role.MEMBER], "Ann")
+    with pytest.raises(Conflict):
+        await directory.join(created.invites[Role.MEMBER], "Bob")
+    await MemoryControlStore(store.state).remove_participant(ann.id)
+    bob, _ = await directory.join(created.invites[Role.MEMBER], "Bob")
+    assert bob.name == "Bob"
+
+
+async def test_a_rooms_own_cap_overrides_the_servers(store: MemoryStore) -> None:
+    directory = _directory(store, max_participants=1)
+    threads = MemoryThreadStore(store.state)
+    small, large = (await directory.create_room("Small"), await directory.create_room("Large"))
+    await threads.update_room_settings(small.room.id, RoomSettings(max_participants=2))
+    await threads.update_room_settings(large.room.id, RoomSettings(max_participants=0))
+    assert await directory.participant_cap(small.room) == 2
+    assert await directory.participant_cap(large.room) == 0
+    for name in ("Ann", "Bob"):
+        await directory.join(small.invites[Role.MEMBER], name)
+    with pytest.raises(Conflict) as full:
+        await directory.join(small.invites[Role.MEMBER], "Cy")
+    assert full.value.reason == "room_full"
+    # 0: no cap at all, whatever the server's default.
+    for i in range(5):
+        await directory.join(large.invites[Role.MEMBER], f"P{i}")
+    # None: the server's default again.
+    await threads.update_room_settings(large.room.id, RoomSettings(max_participants=None))
+    assert await directory.participant_cap(large.room) == 1
+    with pytest.raises(Conflict):
+        await directory.join(large.invites[Role.OBSERVER], "Late")
+
+
+async def test_without_a_settings_source_the_server_cap_holds(store: MemoryStore) -> None:
+    directory = RoomDirectory(store, max_participants=1)
+    created = await directory.create_room("Room")
+    await MemoryThreadStore(store.state).update_room_settings(
+        created.room.id, RoomSettings(max_participants=0)
+    )
+    assert await directory.participant_cap(created.room) == 1
+
+
+async def test_editors_open_new_documents_and_observers_only_existing_ones(
+    store: MemoryStore,
+) -> None:
+    directory = _directory(store)
+    room = (await directory.create_room("Room")).room
+    notes = await directory.open_document(room, "Notes", Role.MEMBER)
+    assert (notes.name, notes.room_id, notes.locked) == ("Notes", room.id, False)
+    assert await directory.open_document(room, "Notes", Role.OBSERVER) == notes
+    assert await directory.open_document(room, "Notes", Role.FACILITATOR) == notes
+    with pytest.raises(Forbidden) as refused:
+        await directory.open_document(room, "Fresh", Role.OBSERVER)
+    assert refused.value.reason == "forbidden"
+    guide = await directory.open_document(room, "Guide", Role.FACILITATOR)
+    assert [d.name for d in await directory.documents(room)] == ["Notes", "Guide"]
+    assert await directory.find_document(room, "Guide") == guide
+    assert await directory.find_document(room, "Fresh") is None
+    other = (await directory.create_room("Other")).room
+    assert await directory.find_document(other, "Notes") is None
+    assert await directory.documents(other) == []
+
+
+async def test_document_names_are_checked_and_found_in_nfc(store: MemoryStore) -> None:
+    directory = _directory(store)
+    room = (await directory.create_room("Room")).room
+    cafe = await directory.open_document(room, "Caf\u00e9", Role.MEMBER)
+    assert await directory.open_document(room, "Cafe\u0301", Role.MEMBER) == cafe
+    assert await directory.find_document(room, "Cafe\u0301") == cafe
+    for name in ("", " lead", "../x", "x" * 101, "a\u202eb"):
+        with pytest.raises(Invalid) as refused:
+            await directory.open_document(room, name, Role.MEMBER)
+        assert refused.value.reason == "invalid_document_name"
+        with pytest.raises(Invalid):
+            await directory.find_document(room, name)
+    assert len(await directory.documents(room)) == 1
+
+
+async def test_a_full_room_opens_its_documents_but_makes_no_more(store: MemoryStore) -> None:
+    directory = _directory(store, max_documents=2)
+    room = (await directory.create_room("Room")).room
+    one = await directory.open_document(room, "One", Role.MEMBER)
+    await directory.open_document(room, "Two", Role.MEMBER)
+    with pytest.raises(Conflict) as full:
+        await directory.open_document(room, "Three", Role.FACILITATOR)
+    assert full.value.reason == "too_many_documents"
+    assert "at most 2 documents" in full.value.message
+    assert await directory.open_document(room, "One", Role.MEMBER) == one
+    # The limit is per room.
+    other = (await directory.create_room("Other")).room
+    assert (await directory.open_document(other, "Three", Role.MEMBER)).name == "Three"

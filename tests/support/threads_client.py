@@ -122,13 +122,10 @@ class EventConnection:
 
 
 @asynccontextmanager
-async def event_connection(
-    url: str, first: tuple[str, ...] = ("ready", "resync")
-) -> AsyncIterator[EventConnection]:
-    """Connect, wait for a message of a type in ``first``, and collect messages until the
-    block ends."""
+async def open_events(url: str, **options: Any) -> AsyncIterator[EventConnection]:
+    """Connect without waiting for anything; read every message in the background."""
     feed = EventFeed()
-    async with connect(url) as ws:
+    async with connect(url, **options) as ws:
 
         async def read() -> None:
             with contextlib.suppress(ConnectionClosed):
@@ -137,12 +134,22 @@ async def event_connection(
 
         reader = asyncio.create_task(read())
         try:
-            await feed.wait_for(lambda m: m["type"] in first)
             yield EventConnection(ws, feed, reader)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+
+@asynccontextmanager
+async def event_connection(
+    url: str, first: tuple[str, ...] = ("ready", "resync")
+) -> AsyncIterator[EventConnection]:
+    """Connect, wait for a message of a type in ``first``, and collect messages until the
+    block ends."""
+    async with open_events(url) as connection:
+        await connection.feed.wait_for(lambda m: m["type"] in first)
+        yield connection
 
 
 @asynccontextmanager

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import pytest
-from pycrdt import Doc, Text
+from pycrdt import Text
 
 from crdt.document import SyncDocument
 from rooms.live.writer import DocumentWriter, WriterSettings
 from rooms.memory import MemoryStore
 from rooms.ports import StoreError
 from rooms.records import DocumentInfo, StoredDocument
+from tests.support.encoding import keystrokes, text_of
 from tests.support.timing import eventually, timeout
 
 # Writers that never flush on their own: the test calls flush() itself.
@@ -87,21 +87,6 @@ async def writers(store: RecordingStore) -> AsyncIterator[list[DocumentWriter]]:
         store.append_gate.set()
     for writer in created:
         await writer.close()
-
-
-def keystrokes(content: str, client_id: int | None = None) -> list[bytes]:
-    doc: Doc[Any] = Doc(client_id=client_id)
-    ytext = doc.get("content", type=Text)
-    updates: list[bytes] = []
-    subscription = doc.observe(lambda event: updates.append(event.update))
-    for char in content:
-        ytext += char
-    doc.unobserve(subscription)
-    return updates
-
-
-def text_of(stored: StoredDocument) -> str:
-    return str(SyncDocument(stored.snapshot, stored.updates).ydoc.get("content", type=Text))
 
 
 def new_writer(

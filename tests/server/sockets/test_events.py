@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 import server.sockets.events as events_endpoint
@@ -35,7 +35,7 @@ from server.redis_broker import RedisBroker
 from server.tokens import TokenSigner
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
-from tests.support.threads_client import EventFeed, Person, events_url, join
+from tests.support.threads_client import EventFeed, Person, events_url, join, open_events
 from tests.support.timing import eventually, timeout
 
 # One signing key for both servers of a test: a token issued by one works on the other.
@@ -89,21 +89,8 @@ class Socket:
 @asynccontextmanager
 async def open_socket(url: str, **options: Any) -> AsyncIterator[Socket]:
     """Connect without waiting for anything; read every message in the background."""
-    feed = EventFeed()
-    async with connect(url, **options) as ws:
-
-        async def read() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                async for raw in ws:
-                    feed._add(json.loads(raw))
-
-        reader = asyncio.create_task(read())
-        try:
-            yield Socket(ws, feed, reader)
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+    async with open_events(url, **options) as connection:
+        yield Socket(connection.ws, connection.feed, connection.reader)
 
 
 @asynccontextmanager

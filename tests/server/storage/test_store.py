@@ -22,6 +22,7 @@ from rooms.roles import Role
 from server.storage.migrate import alembic_config, upgrade
 from server.storage.store import SqlStore, create_engine
 from server.storage.tables import ParticipantRow, UpdateRow, utcnow
+from tests.support.encoding import keystrokes, text_of
 from tests.support.timing import timeout
 
 # Writers in these tests never flush on their own: the tests call flush() themselves.
@@ -55,23 +56,6 @@ _slugs = itertools.count(1)
 async def new_document(store: SqlStore, name: str = "notes") -> DocumentInfo:
     room = await store.create_room(f"room-{next(_slugs)}", "A room", {})
     return await store.create_document(room.id, name)
-
-
-def keystrokes(content: str, client_id: int | None = None) -> list[bytes]:
-    """One update per character, as an editor typing ``content`` at the end emits them."""
-    doc: Doc[Any] = Doc(client_id=client_id)
-    ytext = doc.get("content", type=Text)
-    updates: list[bytes] = []
-    subscription = doc.observe(lambda event: updates.append(event.update))
-    for char in content:
-        ytext += char
-    doc.unobserve(subscription)
-    assert len(updates) == len(content)
-    return updates
-
-
-def text_of(stored: StoredDocument) -> str:
-    return str(SyncDocument(stored.snapshot, stored.updates).ydoc.get("content", type=Text))
 
 
 def map_entry(key: str, value: str, client_id: int) -> bytes:

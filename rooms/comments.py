@@ -28,7 +28,7 @@ from rooms.directory import clean_text, existing_document, is_code
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
-from rooms.ports import Store, ThreadStore
+from rooms.ports import ParticipantStore, Store, ThreadStore
 from rooms.records import DocumentInfo, Participant, Room, RoomEvent
 from rooms.roles import Role
 from rooms.threads import (
@@ -170,10 +170,16 @@ def _positive_id(value: int, field: str) -> int:
 
 class Comments:
     def __init__(
-        self, store: Store, threads: ThreadStore, events: RoomEvents, hub: DocumentHub
+        self,
+        store: Store,
+        threads: ThreadStore,
+        participants: ParticipantStore,
+        events: RoomEvents,
+        hub: DocumentHub,
     ) -> None:
         self._store = store
         self._threads = threads
+        self._participants = participants
         self._events = events
         self._hub = hub
         # Loads in flight, shared by the connections rendering the same live event.
@@ -228,10 +234,10 @@ class Comments:
         the participant whose id is ``after`` (the last of the previous page)."""
         cursor = None
         if after is not None:
-            cursor = await self._threads.get_participant(after) if is_code(after) else None
+            cursor = await self._participants.get_participant(after) if is_code(after) else None
             if cursor is None or cursor.room_id != room.id:
                 raise Invalid("invalid_query", "after must be the id of a participant of this room")
-        return await self._threads.list_participants(room.id, limit, cursor)
+        return await self._participants.list_participants(room.id, limit, cursor)
 
     async def settings(self, room: Room) -> RoomSettings:
         return await self._threads.room_settings(room.id)
@@ -545,7 +551,7 @@ class Comments:
         if len(ids) > MAX_MENTIONS:
             raise Invalid("invalid_mentions", f"at most {MAX_MENTIONS} people can be mentioned")
         for participant_id in ids:
-            participant = await self._threads.get_participant(participant_id)
+            participant = await self._participants.get_participant(participant_id)
             if participant is None or participant.room_id != room.id or participant.removed:
                 raise Invalid("invalid_mentions", "a mentioned participant is not in this room")
         return ids

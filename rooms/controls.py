@@ -30,7 +30,7 @@ from rooms.directory import (
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
-from rooms.ports import ControlStore, Store, StoreError, ThreadStore
+from rooms.ports import ControlStore, ParticipantStore, Store, StoreError, ThreadStore
 from rooms.records import DocumentInfo, Invite, Participant, Room
 from rooms.roles import Role
 from rooms.templates import TEMPLATES
@@ -122,6 +122,7 @@ class Controls:
         store: Store,
         controls: ControlStore,
         threads: ThreadStore,
+        participants: ParticipantStore,
         events: RoomEvents,
         hub: DocumentHub,
         max_documents: int = 0,
@@ -130,6 +131,7 @@ class Controls:
         self._max_documents = max_documents
         self._controls = controls
         self._threads = threads
+        self._participants = participants
         self._events = events
         self._hub = hub
 
@@ -140,7 +142,7 @@ class Controls:
         state = await self._controls.room_controls(room.id)
         spotlight = None
         if state.spotlight_id is not None:
-            spotlight = await self._threads.get_participant(state.spotlight_id)
+            spotlight = await self._participants.get_participant(state.spotlight_id)
         timer = None
         if state.timer_ends_at is not None and state.timer_ends_at > datetime.now(UTC):
             timer = Timer(state.timer_started_at, state.timer_ends_at, state.timer_label)
@@ -291,12 +293,12 @@ class Controls:
         self._facilitator(viewer, "remove participants")
         person = None
         if is_code(participant_id):
-            person = await self._threads.get_participant(participant_id)
+            person = await self._participants.get_participant(participant_id)
         if person is None or person.room_id != room.id or person.removed:
             raise NotFound("unknown_participant", "no such participant in this room")
         if person.role is Role.FACILITATOR:
             raise Forbidden("forbidden", "facilitators cannot be removed")
-        await self._controls.remove_participant(person.id)
+        await self._participants.remove_participant(person.id)
         await self._publish(
             room, "participant.removed", {"participant_id": person.id, "name": person.name}
         )
@@ -407,7 +409,7 @@ class Controls:
             return None
         if not is_code(mentor):
             raise Invalid("invalid_mentor", "mentor must be a participant id")
-        person = await self._threads.get_participant(mentor)
+        person = await self._participants.get_participant(mentor)
         if person is None or person.room_id != room.id or person.removed:
             raise Invalid("invalid_mentor", "the mentor is not in this room")
         return person.id

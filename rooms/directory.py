@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeGuard
 
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
-from rooms.ports import DocumentLimitReached, ParticipantLimitReached, Store
+from rooms.ports import DocumentLimitReached, ParticipantLimitReached, ParticipantStore, Store
 from rooms.records import DocumentInfo, Participant, Room
 from rooms.roles import Role
 from rooms.threads import RoomSettings
@@ -130,11 +130,13 @@ class RoomDirectory:
     def __init__(
         self,
         store: Store,
+        participants: ParticipantStore,
         max_documents: int = 0,
         max_participants: int = 0,
         settings: RoomSettingsSource | None = None,
     ) -> None:
         self._store = store
+        self._participants = participants
         self._max_documents = max_documents
         self._max_participants = max_participants
         self._settings = settings
@@ -165,7 +167,7 @@ class RoomDirectory:
             raise NotFound("unknown_invite", "this invite is unknown or was revoked")
         cap = 0 if invite.role is Role.FACILITATOR else await self.participant_cap(invite.room)
         try:
-            participant = await self._store.add_participant(
+            participant = await self._participants.add_participant(
                 invite.room.id, display_name, invite.role, cap
             )
         except ParticipantLimitReached:

@@ -1,8 +1,9 @@
 """The storage ports in memory, for fast tests of the domain.
 
-:class:`MemoryStore`, :class:`MemoryThreadStore` and :class:`MemoryControlStore` share
-one :class:`MemoryState`, as the SQL adapters share one database: a participant added
-through the store is found by the thread store and removed through the control store.
+:class:`MemoryStore`, :class:`MemoryParticipantStore`, :class:`MemoryThreadStore` and
+:class:`MemoryControlStore` share one :class:`MemoryState`, as the SQL adapters share one
+database: a participant added through the participant store can be mentioned through the
+thread store and spotlighted through the control store.
 They behave as the SQL adapters do (``tests/contract`` checks both): the same ordering
 and paging, ids counted per kind from 1, ``None`` or defaults for unknown ids where SQL
 finds no row, and :class:`StoreError` where SQL breaks a key or a foreign key.
@@ -114,7 +115,7 @@ class MemoryAuditEntry:
 
 @dataclass
 class MemoryState:
-    """Everything the three memory adapters store: one "database"."""
+    """Everything the four memory adapters store: one "database"."""
 
     rooms: dict[int, MemoryRoom] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
@@ -171,23 +172,6 @@ class MemoryStore:
 
     async def list_invites(self, room_id: int) -> list[Invite]:
         return [i for i in self.state.invites.values() if i.room.id == room_id and not i.revoked]
-
-    async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
-    ) -> Participant:
-        state = self.state
-        state.check_writable()
-        held = sum(
-            1
-            for p in state.participants.values()
-            if p.room_id == room_id and p.role is not Role.FACILITATOR and not p.removed
-        )
-        if 0 < limit <= held:
-            raise ParticipantLimitReached
-        _require(room_id in state.rooms, f"no room {room_id}")
-        participant = Participant(uuid.uuid4().hex, room_id, name, role, _now())
-        state.participants[participant.id] = participant
-        return participant
 
     async def list_documents(self, room_id: int) -> list[DocumentInfo]:
         return [d.info for d in self.state.documents.values() if d.info.room_id == room_id]
@@ -310,11 +294,28 @@ class MemoryStore:
         return None
 
 
-class MemoryThreadStore:
-    """A :class:`rooms.ports.ThreadStore` in dicts."""
+class MemoryParticipantStore:
+    """A :class:`rooms.ports.ParticipantStore` in dicts."""
 
     def __init__(self, state: MemoryState) -> None:
         self.state = state
+
+    async def add_participant(
+        self, room_id: int, name: str, role: Role, limit: int = 0
+    ) -> Participant:
+        state = self.state
+        state.check_writable()
+        held = sum(
+            1
+            for p in state.participants.values()
+            if p.room_id == room_id and p.role is not Role.FACILITATOR and not p.removed
+        )
+        if 0 < limit <= held:
+            raise ParticipantLimitReached
+        _require(room_id in state.rooms, f"no room {room_id}")
+        participant = Participant(uuid.uuid4().hex, room_id, name, role, _now())
+        state.participants[participant.id] = participant
+        return participant
 
     async def get_participant(self, participant_id: str) -> Participant | None:
         return self.state.participants.get(participant_id)
@@ -330,6 +331,23 @@ class MemoryThreadStore:
             found = [p for p in found if (p.created_at, p.id) > (after.created_at, after.id)]
         found = [p for p in found if not p.removed]
         return found if limit is None else found[:limit]
+
+    async def participant_active(self, participant_id: str) -> bool:
+        participant = self.state.participants.get(participant_id)
+        return participant is not None and not participant.removed
+
+    async def remove_participant(self, participant_id: str) -> None:
+        self.state.check_writable()
+        participant = self.state.participants.get(participant_id)
+        if participant is not None:
+            self.state.participants[participant_id] = replace(participant, removed=True)
+
+
+class MemoryThreadStore:
+    """A :class:`rooms.ports.ThreadStore` in dicts."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
 
     def _check_mentions(self, mention_ids: Sequence[str]) -> None:
         _require(len(set(mention_ids)) == len(mention_ids), "a participant mentioned twice")
@@ -576,16 +594,6 @@ class MemoryControlStore:
 
     def __init__(self, state: MemoryState) -> None:
         self.state = state
-
-    async def participant_active(self, participant_id: str) -> bool:
-        participant = self.state.participants.get(participant_id)
-        return participant is not None and not participant.removed
-
-    async def remove_participant(self, participant_id: str) -> None:
-        self.state.check_writable()
-        participant = self.state.participants.get(participant_id)
-        if participant is not None:
-            self.state.participants[participant_id] = replace(participant, removed=True)
 
     async def rotate_invite(self, room_id: int, role: Role, code: str) -> Invite:
         state = self.state

@@ -1,27 +1,31 @@
 """The storage ports: what the domain asks of durable storage, and how storage fails.
 
-Three protocols, all backed by one database (or one :class:`rooms.memory.MemoryState`),
+Four protocols, all backed by one database (or one :class:`rooms.memory.MemoryState`),
 so that what one of them writes the others read:
 
-- :class:`Store`: rooms and their invites, participants joining (with the room's
-  participant limit), documents (with the room's document limit), each document's
-  snapshot and update log, Yjs client-id claims, the room event log with its gapless
-  sequence numbers, and the records of the processes serving. The live documents
-  (:mod:`rooms.live`), the room events and the room directory use it.
-- :class:`ThreadStore`: participants looked up and listed, comment threads and
-  questions with their comments, reactions and mentions, and a room's settings. The
-  comment service (:mod:`rooms.comments`) and the controls use it.
-- :class:`ControlStore`: what a facilitator changes: a participant's standing and
-  removal, invite rotation, a document's lock, description and mentor, the room's
-  spotlight and timer, saved document versions, and the room's audit log. The
-  controls service (:mod:`rooms.controls`) uses it.
+- :class:`Store`: rooms and their invites, documents (with the room's document limit),
+  each document's snapshot and update log, Yjs client-id claims, the room event log
+  with its gapless sequence numbers, and the records of the processes serving. The
+  live documents (:mod:`rooms.live`), the room events and the room directory use it.
+- :class:`ParticipantStore`: participants joining (with the room's participant limit),
+  looked up and listed, their standing and removal. The room directory, the comment
+  service, the controls and the server's authentication use it.
+- :class:`ThreadStore`: comment threads and questions with their comments, reactions
+  and mentions, and a room's settings. The comment service (:mod:`rooms.comments`) and
+  the controls use it.
+- :class:`ControlStore`: what a facilitator changes: invite rotation, a document's
+  lock, description and mentor, the room's spotlight and timer, saved document
+  versions, and the room's audit log. The controls service (:mod:`rooms.controls`)
+  uses it.
 
-Adapters: ``server.storage.store.SqlStore``, ``server.storage.threads.SqlThreadStore``
-and ``server.storage.controls.SqlControlStore`` (SQLAlchemy 2 async on SQLite or
+Adapters: ``server.storage.store.SqlStore``,
+``server.storage.participants.SqlParticipantStore``,
+``server.storage.threads.SqlThreadStore`` and
+``server.storage.controls.SqlControlStore`` (SQLAlchemy 2 async on SQLite or
 PostgreSQL, sharing one engine), and :class:`rooms.memory.MemoryStore`,
-:class:`rooms.memory.MemoryThreadStore` and :class:`rooms.memory.MemoryControlStore`
-(plain dicts, sharing one state) for tests. ``tests/contract`` runs the same assertions
-against both.
+:class:`rooms.memory.MemoryParticipantStore`, :class:`rooms.memory.MemoryThreadStore`
+and :class:`rooms.memory.MemoryControlStore` (plain dicts, sharing one state) for
+tests. ``tests/contract`` runs the same assertions against both.
 
 The records the ports carry live next to the domain that uses them:
 :mod:`rooms.records`, :mod:`rooms.threads` and :mod:`rooms.control_records`.
@@ -60,7 +64,7 @@ class ParticipantLimitReached(Exception):
 
 
 class Store(Protocol):
-    """Durable state: rooms, invites, participants, documents and their update logs."""
+    """Durable state: rooms, invites, documents and their update logs."""
 
     async def create_room(self, slug: str, title: str, invites: dict[Role, str]) -> Room: ...
 
@@ -72,17 +76,6 @@ class Store(Protocol):
 
     async def list_invites(self, room_id: int) -> list[Invite]:
         """The room's invites that were not revoked, oldest first."""
-        ...
-
-    async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
-    ) -> Participant:
-        """Store a new participant.
-
-        With ``limit`` above 0, raise :class:`ParticipantLimitReached` if the room already
-        holds that many members and observers who were not removed; concurrent joins (in
-        any process) cannot pass it.
-        """
         ...
 
     async def list_documents(self, room_id: int) -> list[DocumentInfo]:
@@ -166,8 +159,19 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
-class ThreadStore(Protocol):
-    """Durable threads. Each method is one transaction."""
+class ParticipantStore(Protocol):
+    """Durable participants: joining, lookup, listing, standing and removal."""
+
+    async def add_participant(
+        self, room_id: int, name: str, role: Role, limit: int = 0
+    ) -> Participant:
+        """Store a new participant.
+
+        With ``limit`` above 0, raise :class:`ParticipantLimitReached` if the room already
+        holds that many members and observers who were not removed; concurrent joins (in
+        any process) cannot pass it.
+        """
+        ...
 
     async def get_participant(self, participant_id: str) -> Participant | None: ...
 
@@ -177,6 +181,16 @@ class ThreadStore(Protocol):
         """The room's participants who were not removed, in order of joining; with
         ``after``, only those who joined after that one (removed or not)."""
         ...
+
+    async def participant_active(self, participant_id: str) -> bool:
+        """Whether the participant exists and was not removed."""
+        ...
+
+    async def remove_participant(self, participant_id: str) -> None: ...
+
+
+class ThreadStore(Protocol):
+    """Durable threads. Each method is one transaction."""
 
     async def create_thread(self, draft: NewThread) -> int:
         """Store a thread with its opening comment and mentions; returns the thread id."""
@@ -234,12 +248,6 @@ class ThreadStore(Protocol):
 
 class ControlStore(Protocol):
     """Durable state of the facilitator's controls. Each method is one transaction."""
-
-    async def participant_active(self, participant_id: str) -> bool:
-        """Whether the participant exists and was not removed."""
-        ...
-
-    async def remove_participant(self, participant_id: str) -> None: ...
 
     async def rotate_invite(self, room_id: int, role: Role, code: str) -> Invite:
         """Revoke the role's current invite codes and store ``code`` in their place."""

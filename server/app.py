@@ -37,6 +37,7 @@ from server.sockets.peer import KeepServerSend
 from server.state import AppState
 from server.storage.controls import SqlControlStore
 from server.storage.migrate import upgrade
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine, new_secret
 from server.storage.threads import SqlThreadStore
 from server.tokens import TokenSigner
@@ -85,22 +86,34 @@ async def open_state(settings: Settings) -> AppState:
         log.warning("the previous process did not stop cleanly: recovering its last edits")
         hub.recovery.begin()
     events = RoomEvents(store, broker)
+    participants = SqlParticipantStore(engine)
     threads = SqlThreadStore(engine)
     control_store = SqlControlStore(engine)
     return AppState(
         settings=settings,
         store=store,
+        participants=participants,
         threads=threads,
         control_store=control_store,
         directory=RoomDirectory(
-            store, settings.max_documents_per_room, settings.max_participants_per_room, threads
+            store,
+            participants,
+            settings.max_documents_per_room,
+            settings.max_participants_per_room,
+            threads,
         ),
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
-        comments=Comments(store, threads, events, hub),
+        comments=Comments(store, threads, participants, events, hub),
         controls=Controls(
-            store, control_store, threads, events, hub, settings.max_documents_per_room
+            store,
+            control_store,
+            threads,
+            participants,
+            events,
+            hub,
+            settings.max_documents_per_room,
         ),
         admission=Admission(settings),
         join_limits=JoinLimits(

@@ -58,7 +58,7 @@ async def identify(state: AppState, token: str, room_slug: str) -> Caller:
 
 async def check_standing(state: AppState, caller: Caller) -> None:
     """Refuse a participant removed from the room since their token was issued."""
-    if not await state.control_store.participant_active(caller.claims.participant_id):
+    if not await state.participants.participant_active(caller.claims.participant_id):
         raise Forbidden("removed", REMOVED)
 
 

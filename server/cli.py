@@ -20,6 +20,7 @@ from rooms.roles import Role
 from server.config import Settings
 from server.logs import configure_logging
 from server.storage.migrate import upgrade
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 
 DEMO_SLUG = "demo"
@@ -40,7 +41,7 @@ async def _with_directory(database_url: str) -> tuple[SqlStore, RoomDirectory]:
     engine = create_engine(database_url)
     await upgrade(engine)
     store = SqlStore(engine)
-    return store, RoomDirectory(store)
+    return store, RoomDirectory(store, SqlParticipantStore(engine))
 
 
 async def _demo_invite(database_url: str) -> str:

@@ -15,6 +15,7 @@ from server.config import Settings
 from server.rate_limit import JoinLimits
 from server.sockets.admission import Admission
 from server.storage.controls import SqlControlStore
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore
 from server.storage.threads import SqlThreadStore
 from server.tokens import TokenSigner
@@ -24,6 +25,7 @@ from server.tokens import TokenSigner
 class AppState:
     settings: Settings
     store: SqlStore
+    participants: SqlParticipantStore
     threads: SqlThreadStore
     control_store: SqlControlStore
     directory: RoomDirectory

@@ -19,7 +19,6 @@ from server.storage.tables import (
     AuditRow,
     DocumentRow,
     InviteRow,
-    ParticipantRow,
     RoomRow,
     VersionRow,
     utcnow,
@@ -36,23 +35,6 @@ class SqlControlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def participant_active(self, participant_id: str) -> bool:
-        # Asked on every connection: a plain connection costs half an ORM session.
-        async with self._engine.connect() as connection:
-            removed = await connection.execute(
-                select(ParticipantRow.removed_at).where(ParticipantRow.id == participant_id)
-            )
-            row = removed.first()
-        return row is not None and row[0] is None
-
-    async def remove_participant(self, participant_id: str) -> None:
-        await self._update(
-            update(ParticipantRow)
-            .where(ParticipantRow.id == participant_id, ParticipantRow.removed_at.is_(None))
-            .values(removed_at=utcnow()),
-            "remove a participant",
-        )
 
     async def rotate_invite(self, room_id: int, role: Role, code: str) -> Invite:
         now = utcnow()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,14 +14,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from rooms.ports import DocumentLimitReached, ParticipantLimitReached, StoreError
-from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
+from rooms.ports import DocumentLimitReached, StoreError
+from rooms.records import DocumentInfo, Invite, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
 from server.storage.tables import (
     ClientClaimRow,
     DocumentRow,
     InviteRow,
-    ParticipantRow,
     RoomEventRow,
     RoomRow,
     SettingRow,
@@ -179,56 +177,6 @@ class SqlStore:
                 .order_by(InviteRow.created_at)
             )
             return [Invite(r.code, _room(room), Role(r.role)) for r in rows]
-
-    async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
-    ) -> Participant:
-        participant_id, created_at = uuid.uuid4().hex, utcnow()
-        if limit <= 0:
-            async with self._sessions.begin() as session:
-                session.add(
-                    ParticipantRow(
-                        id=participant_id,
-                        room_id=room_id,
-                        name=name,
-                        role=role.value,
-                        created_at=created_at,
-                    )
-                )
-            return Participant(participant_id, room_id, name, role, created_at)
-        held = (
-            select(func.count())
-            .select_from(ParticipantRow)
-            .where(
-                ParticipantRow.room_id == room_id,
-                ParticipantRow.removed_at.is_(None),
-                ParticipantRow.role != Role.FACILITATOR.value,
-            )
-            .scalar_subquery()
-        )
-        # As for documents: one statement counts and inserts (under SQLite's write lock),
-        # and PostgreSQL first locks the room's row so that joins take turns.
-        values = select(
-            literal(participant_id),
-            literal(room_id),
-            literal(name),
-            literal(role.value),
-            literal(created_at, UTCDateTime()),
-        ).where(held < limit)
-        statement = (
-            insert(ParticipantRow)
-            .from_select(["id", "room_id", "name", "role", "created_at"], values)
-            .returning(ParticipantRow.id)
-        )
-        async with self._sessions.begin() as session:
-            if self.engine.dialect.name == "postgresql":
-                await session.execute(
-                    select(RoomRow.id).where(RoomRow.id == room_id).with_for_update()
-                )
-            inserted = (await session.execute(statement)).scalar_one_or_none()
-        if inserted is None:
-            raise ParticipantLimitReached
-        return Participant(participant_id, room_id, name, role, created_at)
 
     async def list_documents(self, room_id: int) -> list[DocumentInfo]:
         async with self._sessions() as session:

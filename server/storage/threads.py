@@ -6,12 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Select, case, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rooms.ports import StoreError
-from rooms.records import Participant
 from rooms.roles import Role
 from rooms.threads import (
     Anchor,
@@ -41,12 +40,6 @@ _ThreadSelect = Select[ThreadRow, ParticipantRow, str]
 _ERASED = (CommentState.DELETED.value, CommentState.REMOVED.value)
 
 
-def _participant(row: ParticipantRow) -> Participant:
-    return Participant(
-        row.id, row.room_id, row.name, Role(row.role), row.created_at, row.removed_at is not None
-    )
-
-
 def _author(row: ParticipantRow) -> Author:
     return Author(row.id, row.name, Role(row.role))
 
@@ -56,36 +49,6 @@ class SqlThreadStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def get_participant(self, participant_id: str) -> Participant | None:
-        async with self._sessions() as session:
-            row = await session.get(ParticipantRow, participant_id)
-            return None if row is None else _participant(row)
-
-    async def list_participants(
-        self, room_id: int, limit: int | None = None, after: Participant | None = None
-    ) -> list[Participant]:
-        statement = (
-            select(ParticipantRow)
-            .where(ParticipantRow.room_id == room_id, ParticipantRow.removed_at.is_(None))
-            .order_by(ParticipantRow.created_at, ParticipantRow.id)
-            .limit(limit)
-        )
-        if after is not None:
-            # Keyset: a page starts right after the last row of the one before, so joins
-            # and removals in between neither repeat nor skip anyone.
-            statement = statement.where(
-                or_(
-                    ParticipantRow.created_at > after.created_at,
-                    and_(
-                        ParticipantRow.created_at == after.created_at,
-                        ParticipantRow.id > after.id,
-                    ),
-                )
-            )
-        async with self._sessions() as session:
-            rows = await session.scalars(statement)
-            return [_participant(r) for r in rows]
 
     async def create_thread(self, draft: NewThread) -> int:
         now = utcnow()

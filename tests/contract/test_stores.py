@@ -1,6 +1,6 @@
 """The storage ports' contract: the same assertions on every backend.
 
-Each test gets the three stores of one backend, sharing its state as the application
+Each test gets the four stores of one backend, sharing its state as the application
 shares one database: ``memory`` (rooms/memory.py), ``sqlite`` and ``postgres`` (the SQL
 adapters in server/storage on one engine). A behaviour asserted here is what the domain
 may rely on, whichever backend runs it.
@@ -19,11 +19,18 @@ from typing import Any
 import pytest
 
 from rooms.control_records import RoomControls
-from rooms.memory import MemoryControlStore, MemoryState, MemoryStore, MemoryThreadStore
+from rooms.memory import (
+    MemoryControlStore,
+    MemoryParticipantStore,
+    MemoryState,
+    MemoryStore,
+    MemoryThreadStore,
+)
 from rooms.ports import (
     ControlStore,
     DocumentLimitReached,
     ParticipantLimitReached,
+    ParticipantStore,
     Store,
     StoreError,
     ThreadStore,
@@ -43,6 +50,7 @@ from rooms.threads import (
 )
 from server.storage.controls import SqlControlStore
 from server.storage.migrate import upgrade
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 from server.storage.threads import SqlThreadStore
 from tests.support.services import fresh_postgres_database
@@ -51,18 +59,24 @@ from tests.support.services import fresh_postgres_database
 @dataclass
 class Stores:
     store: Store
+    participants: ParticipantStore
     threads: ThreadStore
     controls: ControlStore
 
 
 @asynccontextmanager
 async def sql_stores(url: str) -> AsyncIterator[Stores]:
-    """The three SQL adapters on one engine, as ``server.app.open_state`` builds them."""
+    """The four SQL adapters on one engine, as ``server.app.open_state`` builds them."""
     engine = create_engine(url)
     await upgrade(engine)
     store = SqlStore(engine)
     try:
-        yield Stores(store, SqlThreadStore(engine), SqlControlStore(engine))
+        yield Stores(
+            store,
+            SqlParticipantStore(engine),
+            SqlThreadStore(engine),
+            SqlControlStore(engine),
+        )
     finally:
         await store.close()
 
@@ -71,7 +85,12 @@ async def sql_stores(url: str) -> AsyncIterator[Stores]:
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     if request.param == "memory":
         state = MemoryState()
-        yield Stores(MemoryStore(state), MemoryThreadStore(state), MemoryControlStore(state))
+        yield Stores(
+            MemoryStore(state),
+            MemoryParticipantStore(state),
+            MemoryThreadStore(state),
+            MemoryControlStore(state),
+        )
     elif request.param == "sqlite":
         async with sql_stores(f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}") as sql:
             yield sql
@@ -112,9 +131,9 @@ async def cast(stores: Stores, slug: str = "room") -> Cast:
     store = stores.store
     room = await store.create_room(slug, "Room", {})
     document = await store.create_document(room.id, "notes")
-    ann = await store.add_participant(room.id, "Ann", Role.MEMBER)
-    bob = await store.add_participant(room.id, "Bob", Role.MEMBER)
-    cat = await store.add_participant(room.id, "Cat", Role.FACILITATOR)
+    ann = await stores.participants.add_participant(room.id, "Ann", Role.MEMBER)
+    bob = await stores.participants.add_participant(room.id, "Bob", Role.MEMBER)
+    cat = await stores.participants.add_participant(room.id, "Cat", Role.FACILITATOR)
     return Cast(room, document, ann, bob, cat)
 
 
@@ -187,57 +206,59 @@ async def test_rotating_an_invite_revokes_the_roles_codes(stores: Stores) -> Non
 # --- participants --------------------------------------------------------------------------
 
 
-async def test_a_participant_joins_and_is_found_by_every_port(stores: Stores) -> None:
+async def test_a_participant_joins_and_is_found(stores: Stores) -> None:
     room = await stores.store.create_room("room", "Room", {})
     before = datetime.now(UTC)
-    ann = await stores.store.add_participant(room.id, "Ann", Role.OBSERVER)
+    ann = await stores.participants.add_participant(room.id, "Ann", Role.OBSERVER)
     assert (ann.room_id, ann.name, ann.role, ann.removed) == (room.id, "Ann", Role.OBSERVER, False)
     assert recent(ann.created_at, before)
-    bob = await stores.store.add_participant(room.id, "Ann", Role.MEMBER)
+    bob = await stores.participants.add_participant(room.id, "Ann", Role.MEMBER)
     assert bob.id != ann.id, "names need not be unique, ids are"
-    assert await stores.threads.get_participant(ann.id) == ann
-    assert await stores.threads.get_participant("nobody") is None
-    assert await stores.controls.participant_active(ann.id)
-    assert not await stores.controls.participant_active("nobody")
+    assert await stores.participants.get_participant(ann.id) == ann
+    assert await stores.participants.get_participant("nobody") is None
+    assert await stores.participants.participant_active(ann.id)
+    assert not await stores.participants.participant_active("nobody")
 
 
-async def test_removal_is_seen_by_every_port(stores: Stores) -> None:
+async def test_removal_is_seen_by_lookup_and_listing(stores: Stores) -> None:
     c = await cast(stores)
-    await stores.controls.remove_participant(c.bob.id)
-    assert not await stores.controls.participant_active(c.bob.id)
-    assert await stores.controls.participant_active(c.ann.id)
-    assert await stores.threads.get_participant(c.bob.id) == replace(c.bob, removed=True)
-    assert await stores.threads.list_participants(c.room.id) == sorted(
+    await stores.participants.remove_participant(c.bob.id)
+    assert not await stores.participants.participant_active(c.bob.id)
+    assert await stores.participants.participant_active(c.ann.id)
+    assert await stores.participants.get_participant(c.bob.id) == replace(c.bob, removed=True)
+    assert await stores.participants.list_participants(c.room.id) == sorted(
         [c.ann, c.cat], key=lambda p: (p.created_at, p.id)
     )
-    await stores.controls.remove_participant(c.bob.id)  # again: nothing changes
-    await stores.controls.remove_participant("nobody")
-    assert await stores.threads.get_participant(c.bob.id) == replace(c.bob, removed=True)
+    await stores.participants.remove_participant(c.bob.id)  # again: nothing changes
+    await stores.participants.remove_participant("nobody")
+    assert await stores.participants.get_participant(c.bob.id) == replace(c.bob, removed=True)
 
 
 async def test_participants_are_listed_in_order_of_joining_and_paged(stores: Stores) -> None:
-    store, threads = stores.store, stores.threads
+    store, participants = stores.store, stores.participants
     room = await store.create_room("room", "Room", {})
     other = await store.create_room("other", "Other", {})
     joined = []
     for i in range(7):
-        joined.append(await store.add_participant(room.id, f"P{i}", Role.MEMBER))
-        await store.add_participant(other.id, f"O{i}", Role.MEMBER)
+        joined.append(await participants.add_participant(room.id, f"P{i}", Role.MEMBER))
+        await participants.add_participant(other.id, f"O{i}", Role.MEMBER)
     assert [p.created_at for p in joined] == sorted(p.created_at for p in joined)
     # "Order of joining" is (created_at, id): ids break a tie of timestamps.
     in_order = sorted(joined, key=lambda p: (p.created_at, p.id))
-    assert await threads.list_participants(room.id) == in_order
-    assert await threads.list_participants(room.id, limit=3) == in_order[:3]
-    assert await threads.list_participants(room.id, limit=3, after=in_order[2]) == in_order[3:6]
-    assert await threads.list_participants(room.id, after=in_order[-1]) == []
-    assert await threads.list_participants(room.id + 1000) == []
+    assert await participants.list_participants(room.id) == in_order
+    assert await participants.list_participants(room.id, limit=3) == in_order[:3]
+    assert (
+        await participants.list_participants(room.id, limit=3, after=in_order[2]) == in_order[3:6]
+    )
+    assert await participants.list_participants(room.id, after=in_order[-1]) == []
+    assert await participants.list_participants(room.id + 1000) == []
 
     # A page starts right after the one it follows, even once that one was removed.
-    await stores.controls.remove_participant(in_order[2].id)
-    await stores.controls.remove_participant(in_order[4].id)
-    page = await threads.list_participants(room.id, limit=2, after=in_order[2])
+    await participants.remove_participant(in_order[2].id)
+    await participants.remove_participant(in_order[4].id)
+    page = await participants.list_participants(room.id, limit=2, after=in_order[2])
     assert page == [in_order[3], in_order[5]]
-    assert await threads.list_participants(room.id) == [
+    assert await participants.list_participants(room.id) == [
         p for i, p in enumerate(in_order) if i not in (2, 4)
     ]
 
@@ -248,21 +269,21 @@ async def test_the_participant_limit_counts_members_and_observers_not_removed(
     store = stores.store
     room = await store.create_room("room", "Room", {})
     other = await store.create_room("other", "Other", {})
-    await store.add_participant(room.id, "Fay", Role.FACILITATOR, limit=2)
-    ann = await store.add_participant(room.id, "Ann", Role.MEMBER, limit=2)
-    await store.add_participant(room.id, "Obi", Role.OBSERVER, limit=2)
+    await stores.participants.add_participant(room.id, "Fay", Role.FACILITATOR, limit=2)
+    ann = await stores.participants.add_participant(room.id, "Ann", Role.MEMBER, limit=2)
+    await stores.participants.add_participant(room.id, "Obi", Role.OBSERVER, limit=2)
     with pytest.raises(ParticipantLimitReached):
-        await store.add_participant(room.id, "Bob", Role.MEMBER, limit=2)
+        await stores.participants.add_participant(room.id, "Bob", Role.MEMBER, limit=2)
     # The limit looks at the room, not at who joins: the caller passes 0 to let one in.
     with pytest.raises(ParticipantLimitReached):
-        await store.add_participant(room.id, "Fred", Role.FACILITATOR, limit=2)
-    fred = await store.add_participant(room.id, "Fred", Role.FACILITATOR)
-    bob = await store.add_participant(room.id, "Bob", Role.MEMBER, limit=0)
-    assert await store.add_participant(other.id, "Oli", Role.MEMBER, limit=1)
-    await stores.controls.remove_participant(ann.id)
-    await stores.controls.remove_participant(bob.id)
-    cy = await store.add_participant(room.id, "Cy", Role.MEMBER, limit=2)
-    listed = await stores.threads.list_participants(room.id)
+        await stores.participants.add_participant(room.id, "Fred", Role.FACILITATOR, limit=2)
+    fred = await stores.participants.add_participant(room.id, "Fred", Role.FACILITATOR)
+    bob = await stores.participants.add_participant(room.id, "Bob", Role.MEMBER, limit=0)
+    assert await stores.participants.add_participant(other.id, "Oli", Role.MEMBER, limit=1)
+    await stores.participants.remove_participant(ann.id)
+    await stores.participants.remove_participant(bob.id)
+    cy = await stores.participants.add_participant(room.id, "Cy", Role.MEMBER, limit=2)
+    listed = await stores.participants.list_participants(room.id)
     assert {p.name for p in listed} == {"Fay", "Obi", "Fred", "Cy"}
     assert fred in listed
     assert cy in listed
@@ -271,13 +292,13 @@ async def test_the_participant_limit_counts_members_and_observers_not_removed(
 async def test_concurrent_joins_cannot_pass_the_limit(stores: Stores) -> None:
     room = await stores.store.create_room("room", "Room", {})
     results = await asyncio.gather(
-        *(stores.store.add_participant(room.id, f"P{i}", Role.MEMBER, 3) for i in range(8)),
+        *(stores.participants.add_participant(room.id, f"P{i}", Role.MEMBER, 3) for i in range(8)),
         return_exceptions=True,
     )
     joined = [r for r in results if isinstance(r, Participant)]
     assert len(joined) == 3
     assert all(isinstance(r, ParticipantLimitReached) for r in results if r not in joined)
-    assert len(await stores.threads.list_participants(room.id)) == 3
+    assert len(await stores.participants.list_participants(room.id)) == 3
 
 
 # --- documents -----------------------------------------------------------------------------

@@ -704,7 +704,7 @@ async def test_only_people_in_the_room_can_be_mentioned(cohort: Cohort) -> None:
     other = await c.domain.directory.create_room("Other")
     stranger = await c.domain.join(other, Role.MEMBER, "Sam")
     gone = await c.join(Role.MEMBER, "Gone")
-    await c.domain.control_store.remove_participant(gone.id)
+    await c.domain.participants.remove_participant(gone.id)
     crowd = tuple([(await c.join(Role.MEMBER, f"P{i}")).id for i in range(MAX_MENTIONS + 1)])
     for mentions in ((stranger.id,), (gone.id,), ("nobody",), ("a b",), crowd):
         async with c.refuses(Invalid, "invalid_mentions"):
@@ -815,7 +815,7 @@ async def test_participants_are_listed_page_by_page(cohort: Cohort) -> None:
     assert first + rest == everyone
     assert await comments.participants(c.room, after=everyone[-1].id) == []
 
-    await c.domain.control_store.remove_participant(c.bob.id)
+    await c.domain.participants.remove_participant(c.bob.id)
     assert c.bob.id not in [p.id for p in await comments.participants(c.room)]
     other = await c.domain.directory.create_room("Other")
     stranger = await c.domain.join(other, Role.MEMBER, "Sam")

@@ -99,7 +99,7 @@ async def test_a_new_document_is_checked(cohort: Cohort) -> None:
     c = cohort
     other = await c.domain.directory.create_room("Other")
     stranger = await c.domain.join(other, Role.MEMBER, "Sam")
-    await c.domain.control_store.remove_participant(c.bob.id)
+    await c.domain.participants.remove_participant(c.bob.id)
     await c.domain.controls.create_document(c.room, c.fay, NewDocument("Taken"))
     create = c.domain.controls.create_document
     async with c.refuses(Forbidden, "forbidden"):
@@ -119,7 +119,9 @@ async def test_a_new_document_is_checked(cohort: Cohort) -> None:
 async def test_a_room_holds_at_most_its_document_limit(cohort: Cohort) -> None:
     c = cohort
     d = c.domain
-    limited = Controls(d.store, d.control_store, d.threads, d.events, d.hub, max_documents=2)
+    limited = Controls(
+        d.store, d.control_store, d.threads, d.participants, d.events, d.hub, max_documents=2
+    )
     await limited.create_document(c.room, c.fay, NewDocument("One"))
     await limited.create_document(c.room, c.ann, NewDocument("Two"))
     async with c.refuses(Conflict, "too_many_documents"):
@@ -355,7 +357,7 @@ async def test_a_removed_participant_is_gone_and_announced(cohort: Cohort) -> No
         async with c.refuses(Forbidden, "forbidden"):
             await c.domain.controls.remove(c.room, who, c.bob.id)
     assert await c.domain.controls.remove(c.room, c.fay, c.bob.id) is None
-    assert await c.domain.control_store.participant_active(c.bob.id) is False
+    assert await c.domain.participants.participant_active(c.bob.id) is False
     listed = await c.domain.comments.participants(c.room)
     assert sorted(p.name for p in listed) == ["Ann", "Fay", "Olive"]
     assert await c.published() == [

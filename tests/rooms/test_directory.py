@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 
 from rooms.directory import RoomDirectory, clean_text, document_name, is_code
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused
-from rooms.memory import MemoryControlStore, MemoryStore, MemoryThreadStore
+from rooms.memory import (
+    MemoryControlStore,
+    MemoryParticipantStore,
+    MemoryStore,
+    MemoryThreadStore,
+)
 from rooms.roles import Role
 from rooms.threads import RoomSettings
 
@@ -241,7 +246,13 @@ def _directory(
     store: MemoryStore, max_documents: int = 0, max_participants: int = 0
 ) -> RoomDirectory:
     """A directory that reads each room's own cap from the room settings, as the app's."""
-    return RoomDirectory(store, max_documents, max_participants, MemoryThreadStore(store.state))
+    return RoomDirectory(
+        store,
+        MemoryParticipantStore(store.state),
+        max_documents,
+        max_participants,
+        MemoryThreadStore(store.state),
+    )
 
 
 async def test_a_new_room_has_one_invite_per_role(store: MemoryStore) -> None:
@@ -281,7 +292,9 @@ async def test_joining_gives_the_role_of_the_invite(store: MemoryStore) -> None:
         )
         assert participant.removed is False
         assert is_code(participant.id)
-    ids = [p.id for p in await MemoryThreadStore(store.state).list_participants(created.room.id)]
+    ids = [
+        p.id for p in await MemoryParticipantStore(store.state).list_participants(created.room.id)
+    ]
     assert len(set(ids)) == 3
 
 
@@ -331,7 +344,7 @@ async def test_a_removed_participant_frees_a_seat(store: MemoryStore) -> None:
     ann, _ = await directory.join(created.invites[Role.MEMBER], "Ann")
     with pytest.raises(Conflict):
         await directory.join(created.invites[Role.MEMBER], "Bob")
-    await MemoryControlStore(store.state).remove_participant(ann.id)
+    await MemoryParticipantStore(store.state).remove_participant(ann.id)
     bob, _ = await directory.join(created.invites[Role.MEMBER], "Bob")
     assert bob.name == "Bob"
 
@@ -360,7 +373,7 @@ async def test_a_rooms_own_cap_overrides_the_servers(store: MemoryStore) -> None
 
 
 async def test_without_a_settings_source_the_server_cap_holds(store: MemoryStore) -> None:
-    directory = RoomDirectory(store, max_participants=1)
+    directory = RoomDirectory(store, MemoryParticipantStore(store.state), max_participants=1)
     created = await directory.create_room("Room")
     await MemoryThreadStore(store.state).update_room_settings(
         created.room.id, RoomSettings(max_participants=0)

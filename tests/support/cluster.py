@@ -33,6 +33,7 @@ from crdt.document import SyncDocument
 from rooms.directory import CreatedRoom, RoomDirectory
 from rooms.records import StoredDocument
 from rooms.roles import Role
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 from server.storage.tables import UpdateRow
 from tests.support.harness import RunningServer
@@ -149,7 +150,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.store = SqlStore(create_engine(url))
-        self.directory = RoomDirectory(self.store)
+        self.directory = RoomDirectory(self.store, SqlParticipantStore(self.store.engine))
 
     async def create_room(self, title: str = "Scale-out sprint") -> CreatedRoom:
         """Create a room directly (the schema must exist: a server has started)."""

@@ -1,5 +1,5 @@
 """The domain services on in-memory storage, wired as ``server.app.open_state`` wires
-them on SQL: one :class:`MemoryState` behind the three stores, a :class:`DocumentHub`
+them on SQL: one :class:`MemoryState` behind the four stores, a :class:`DocumentHub`
 on a :class:`LocalBroker`, :class:`RoomEvents`, :class:`Comments`, :class:`Controls`
 and a :class:`RoomDirectory` that reads each room's own participant cap.
 
@@ -26,7 +26,13 @@ from rooms.events import RoomEvents
 from rooms.live.broker import LocalBroker
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.writer import WriterSettings
-from rooms.memory import MemoryControlStore, MemoryState, MemoryStore, MemoryThreadStore
+from rooms.memory import (
+    MemoryControlStore,
+    MemoryParticipantStore,
+    MemoryState,
+    MemoryStore,
+    MemoryThreadStore,
+)
 from rooms.records import DocumentInfo, Room
 from rooms.roles import Role
 
@@ -37,6 +43,7 @@ NEVER = 3600.0
 class Domain:
     state: MemoryState
     store: MemoryStore
+    participants: MemoryParticipantStore
     threads: MemoryThreadStore
     control_store: MemoryControlStore
     hub: DocumentHub
@@ -49,6 +56,7 @@ class Domain:
     def build(cls, *, max_documents: int = 0, max_participants: int = 0) -> Domain:
         state = MemoryState()
         store = MemoryStore(state)
+        participants = MemoryParticipantStore(state)
         threads = MemoryThreadStore(state)
         control_store = MemoryControlStore(state)
         broker = LocalBroker()
@@ -61,13 +69,16 @@ class Domain:
         return cls(
             state=state,
             store=store,
+            participants=participants,
             threads=threads,
             control_store=control_store,
             hub=hub,
             events=events,
-            directory=RoomDirectory(store, max_documents, max_participants, threads),
-            comments=Comments(store, threads, events, hub),
-            controls=Controls(store, control_store, threads, events, hub, max_documents),
+            directory=RoomDirectory(store, participants, max_documents, max_participants, threads),
+            comments=Comments(store, threads, participants, events, hub),
+            controls=Controls(
+                store, control_store, threads, participants, events, hub, max_documents
+            ),
         )
 
     async def close(self) -> None:

@@ -100,7 +100,9 @@ async def test_forged_expired_and_foreign_tokens_get_no_document_data(
     header, payload, _ = good.split(".")
     forged_signature = f"{header}.{payload}.c2lnbmF0dXJl"
     wrong_key = TokenSigner("another-secret-key-that-is-long-enough-0123", 60)
-    participant = await server.app_state.store.add_participant(room.room.id, "Eve", Role.MEMBER)
+    participant = await server.app_state.participants.add_participant(
+        room.room.id, "Eve", Role.MEMBER
+    )
     forged_key, _ = wrong_key.issue(participant, room.room)
     expired_signer = TokenSigner(server.settings.secret_key or "", -10)
     expired, _ = expired_signer.issue(participant, room.room)

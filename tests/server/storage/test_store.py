@@ -20,6 +20,7 @@ from rooms.ports import StoreError
 from rooms.records import DocumentInfo, StoredDocument
 from rooms.roles import Role
 from server.storage.migrate import alembic_config, upgrade
+from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 from server.storage.tables import ParticipantRow, UpdateRow, utcnow
 from tests.support.encoding import keystrokes, text_of
@@ -117,8 +118,9 @@ async def test_get_invite_of_unknown_code_is_none(store: SqlStore) -> None:
 
 async def test_participants_are_stored(store: SqlStore) -> None:
     room = await store.create_room("room", "Room", {})
-    ann = await store.add_participant(room.id, "Ann", Role.FACILITATOR)
-    bo = await store.add_participant(room.id, "Bo", Role.OBSERVER)
+    participants = SqlParticipantStore(store.engine)
+    ann = await participants.add_participant(room.id, "Ann", Role.FACILITATOR)
+    bo = await participants.add_participant(room.id, "Bo", Role.OBSERVER)
     assert ann.id != bo.id
     assert (ann.room_id, ann.name, ann.role) == (room.id, "Ann", Role.FACILITATOR)
     assert (bo.room_id, bo.name, bo.role) == (room.id, "Bo", Role.OBSERVER)

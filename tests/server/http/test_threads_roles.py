@@ -312,40 +312,7 @@ async def test_only_the_author_edits_or_deletes_a_comment(cohort: Cohort) -> Non
     assert (await stored_comment(c.server, opening(own)))[:2] == ("", "deleted")
 
 
-# Resolving and locking
-
-
-async def test_resolve_and_reopen_by_author_or_facilitator(cohort: Cohort) -> None:
-    c = cohort
-    anns = await c.ann.start("Ann's thread")
-    fays = await c.fay.start("Fay's thread", kind="question")
-    for thread, allowed in [
-        (anns, (c.ann, c.fay)),
-        (fays, (c.fay,)),
-    ]:
-        path = f"/threads/{thread['id']}"
-        for person in c.everyone:
-            if person in allowed:
-                continue
-            await refuse(c, person, "PATCH", path, {"status": "resolved"}, 403, "forbidden")
-        for person in allowed:
-            for status in ("resolved", "open"):
-                seq = await last_seq(c)
-                data = await person.ok("PATCH", path, {"status": status})
-                assert data["thread"]["status"] == status
-                assert await last_seq(c) == seq + 1
-                assert (await c.olive.thread(thread["id"]))["status"] == status
-    path = f"/threads/{anns['id']}"
-    for body, code in [
-        ({"status": "closed"}, "invalid_status"),
-        ({}, "invalid_change"),
-        ({"title": "x"}, "invalid_change"),
-        ({"status": "resolved", "pinned": True}, "invalid_change"),
-    ]:
-        await refuse(c, c.ann, "PATCH", path, body, 422, code)
-    await refuse(
-        c, c.ann, "PATCH", "/threads/999999", {"status": "resolved"}, 404, "unknown_thread"
-    )
+# Locking
 
 
 async def test_lock_is_for_facilitators_and_holds_off_everyone_else(cohort: Cohort) -> None:
@@ -442,77 +409,6 @@ async def test_reactions_counts_mine_and_idempotent_toggles(cohort: Cohort) -> N
     assert await stored_comment(c.server, bobs) == ("", "deleted", 0, 0)
     assert comment_in(await c.ann.thread(tid), bobs)["reactions"] == {}
     await refuse(c, c.ann, "PUT", f"/comments/{bobs}/reactions/agree", None, 409, "invalid_state")
-
-
-# Accepted answers
-
-
-async def test_accepting_an_answer(cohort: Cohort) -> None:
-    c = cohort
-    question = await c.ann.start("Which is right?", kind="question")
-    other = await c.bob.start("Another question", kind="question")
-    note = await c.ann.start("Just a comment")
-    qid = question["id"]
-    path = f"/threads/{qid}"
-    bobs = await reply_id(c.bob, qid, "Bob's answer")
-    fays = await reply_id(c.fay, qid, "Fay's answer")
-    elsewhere = await reply_id(c.ann, other["id"], "An answer elsewhere")
-
-    for person in (c.bob, c.olive):
-        await refuse(c, person, "PATCH", path, {"accepted_comment_id": bobs}, 403, "forbidden")
-    data = await c.ann.ok("PATCH", path, {"accepted_comment_id": bobs})
-    assert data["thread"]["accepted_comment_id"] == bobs
-    assert data["thread"]["answer_state"] == "accepted"
-    assert [x["accepted"] for x in data["thread"]["comments"]] == [False, True, False]
-    data = await c.fay.ok("PATCH", path, {"accepted_comment_id": fays})
-    assert data["thread"]["accepted_comment_id"] == fays
-    assert (await c.olive.thread(qid))["accepted_comment_id"] == fays
-
-    for body, status, code in [
-        ({"accepted_comment_id": opening(question)}, 422, "invalid_answer"),
-        ({"accepted_comment_id": elsewhere}, 422, "invalid_answer"),
-        ({"accepted_comment_id": 999999}, 422, "invalid_answer"),
-        ({"accepted_comment_id": "1"}, 422, "invalid_accepted_comment_id"),
-        ({"accepted_comment_id": True}, 422, "invalid_accepted_comment_id"),
-        ({"accepted_comment_id": 0}, 422, "invalid_accepted_comment_id"),
-    ]:
-        await refuse(c, c.ann, "PATCH", path, body, status, code)
-    await refuse(
-        c,
-        c.ann,
-        "PATCH",
-        f"/threads/{note['id']}",
-        {"accepted_comment_id": None},
-        422,
-        "not_a_question",
-    )
-    await refuse(
-        c,
-        c.fay,
-        "PATCH",
-        f"/threads/{note['id']}",
-        {"accepted_comment_id": None},
-        422,
-        "not_a_question",
-    )
-
-    # null takes the acceptance back (asker or facilitator only).
-    await refuse(c, c.bob, "PATCH", path, {"accepted_comment_id": None}, 403, "forbidden")
-    data = await c.ann.ok("PATCH", path, {"accepted_comment_id": None})
-    assert data["thread"]["accepted_comment_id"] is None
-    assert data["thread"]["answer_state"] == "answered"
-
-    # A deleted reply cannot be accepted; deleting the accepted reply takes it back.
-    await c.bob.ok("DELETE", f"/comments/{bobs}")
-    await refuse(c, c.ann, "PATCH", path, {"accepted_comment_id": bobs}, 409, "invalid_answer")
-    await c.ann.ok("PATCH", path, {"accepted_comment_id": fays})
-    await c.fay.ok("DELETE", f"/comments/{fays}")
-    after = await c.ann.thread(qid)
-    assert (after["accepted_comment_id"], after["answer_state"], after["reply_count"]) == (
-        None,
-        "unanswered",
-        0,
-    )
 
 
 # Moderation
@@ -789,44 +685,6 @@ async def test_post_first_question_withholds_answers_until_a_member_replies(
     view = await dan.thread(qid)
     assert_withheld(comment_in(view, bobs))
     assert view["withheld_count"] >= 2
-
-
-async def test_post_first_default_comes_from_the_room_setting(cohort: Cohort) -> None:
-    c = cohort
-    before = await c.ann.start("Default off", kind="question")
-    assert before["post_first"] is False
-    await c.fay.ok("PATCH", "/settings", {"post_first_questions": True})
-    by_default = await c.ann.start("Default on", kind="question")
-    assert by_default["post_first"] is True
-    assert (await c.fay.start("Facilitator asks", kind="question"))["post_first"] is True
-    opted_out = await c.ann.start("Opted out", kind="question", post_first=False)
-    assert opted_out["post_first"] is False
-    assert (await c.ann.start("A comment"))["post_first"] is False
-    await refuse(
-        c, c.ann, "POST", "/threads", {"body": "x", "post_first": True}, 422, "invalid_post_first"
-    )
-    await refuse(
-        c,
-        c.ann,
-        "POST",
-        "/threads",
-        {"body": "x", "kind": "question", "post_first": "yes"},
-        422,
-        "invalid_post_first",
-    )
-    # The setting changes later questions only.
-    assert (await c.bob.thread(before["id"]))["post_first"] is False
-
-    qid = by_default["id"]
-    fays = await reply_id(c.fay, qid, "Hidden until you answer")
-    view = await c.bob.thread(qid)
-    assert view["withheld_count"] == 1 and comment_in(view, fays)["state"] == "withheld"
-    assert comment_in(await c.olive.thread(qid), fays)["body"] == "Hidden until you answer"
-    await c.bob.reply(qid, "My answer")
-    assert comment_in(await c.bob.thread(qid), fays)["body"] == "Hidden until you answer"
-    # Without post-first, nothing is ever withheld.
-    fays_open = await reply_id(c.fay, opted_out["id"], "Visible to all")
-    assert comment_in(await c.bob.thread(opted_out["id"]), fays_open)["state"] == "visible"
 
 
 # Mentions

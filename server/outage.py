@@ -1,4 +1,5 @@
-"""Answering clearly while the database is down, restarting, locked or full.
+"""Answering clearly while the database is down, restarting, locked or full
+(:func:`server.storage.errors.storage_unavailable` tells such a failure apart).
 
 Such a failure is transient: the same request may succeed a moment later. Rather than a
 500 and a traceback, an HTTP request gets ``503`` with a JSON error and ``Retry-After``,
@@ -13,39 +14,15 @@ import contextlib
 import json
 import logging
 
-from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rooms.live.peer import CloseCode
+from server.storage.errors import storage_unavailable
 
 log = logging.getLogger("roundtable.storage")
 
 RETRY_AFTER_SECONDS = 5
 REASON = "storage unavailable, try again"
-_TRANSIENT = (
-    OperationalError,
-    InterfaceError,
-    DisconnectionError,
-    PoolTimeout,
-    # Raised by the driver's connect itself, unwrapped (PostgreSQL not listening).
-    ConnectionRefusedError,
-    PostgresConnectionError,
-    OperatorInterventionError,
-)
-
-
-def storage_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc``, or an error it was raised from, says the database is unavailable."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, _TRANSIENT):
-            return True
-        seen = seen.__cause__
-    return False
 
 
 class StorageOutage:

@@ -90,7 +90,7 @@ def comment_view(comment: Comment, thread: Thread, viewer: Viewer) -> dict[str, 
     by_asker = comment.author.id == thread.author.id
     hide_author = by_asker and not sees_asker(thread, viewer)
     body: str | None = comment.body
-    if comment.state in (CommentState.DELETED, CommentState.REMOVED) or (
+    if comment.state.erased or (
         comment.state is CommentState.HIDDEN
         and not viewer.is_facilitator
         and comment.author.id != viewer.id

@@ -338,7 +338,7 @@ class Comments:
             raise Forbidden(
                 "forbidden", "only its author can delete a comment; facilitators remove"
             )
-        if comment.state in (CommentState.DELETED, CommentState.REMOVED):
+        if comment.state.erased:
             raise Conflict("already_deleted", f"this comment is {comment.state.value}")
         await self._threads.set_comment_state(comment.id, CommentState.DELETED)
         await self._publish(room, "comment.updated", thread.id, comment.id)
@@ -377,7 +377,7 @@ class Comments:
             )
         thread, comment = await self._comment(room, comment_id)
         self._check_unlocked(thread, viewer)
-        if comment.state in (CommentState.DELETED, CommentState.REMOVED):
+        if comment.state.erased:
             raise Conflict("invalid_state", f"this comment is {comment.state.value}")
         if await self._threads.set_reaction(comment.id, viewer.id, Reaction(reaction), on):
             await self._publish(room, "comment.updated", thread.id, comment.id)

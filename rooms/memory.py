@@ -38,8 +38,6 @@ from rooms.threads import (
     ThreadStatus,
 )
 
-_ERASED = (CommentState.DELETED, CommentState.REMOVED)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -434,9 +432,9 @@ class MemoryThreadStore:
         comment = self.state.comments.get(comment_id)
         if comment is None:
             return
-        counted_before = comment.state not in _ERASED
+        counted_before = not comment.state.erased
         comment.state = CommentState(state)
-        if state in _ERASED:
+        if state.erased:
             comment.body, comment.mentions, comment.reactions = "", [], []
             thread = self.state.threads[comment.thread_id]
             if comment.is_reply and counted_before:

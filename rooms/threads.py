@@ -28,6 +28,11 @@ class CommentState(StrEnum):
     DELETED = "deleted"
     REMOVED = "removed"
 
+    @property
+    def erased(self) -> bool:
+        """Whether the comment's body is gone (deleted or removed)."""
+        return self in (CommentState.DELETED, CommentState.REMOVED)
+
 
 class Reaction(StrEnum):
     AHA = "aha"
@@ -89,7 +94,7 @@ class Comment:
 
     @property
     def counts_as_reply(self) -> bool:
-        return self.state in (CommentState.VISIBLE, CommentState.HIDDEN)
+        return not self.state.erased
 
 
 @dataclass(frozen=True, slots=True)

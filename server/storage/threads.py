@@ -37,7 +37,6 @@ from server.storage.tables import (
 )
 
 _ThreadSelect = Select[ThreadRow, ParticipantRow, str]
-_ERASED = (CommentState.DELETED.value, CommentState.REMOVED.value)
 
 
 def _author(row: ParticipantRow) -> Author:
@@ -155,9 +154,9 @@ class SqlThreadStore:
                 )
                 if row is None:
                     return
-                counted_before = row.state not in _ERASED
+                counted_before = not CommentState(row.state).erased
                 row.state = state.value
-                if state.value in _ERASED:
+                if state.erased:
                     row.body = ""
                     await session.execute(
                         delete(MentionRow).where(MentionRow.comment_id == comment_id)

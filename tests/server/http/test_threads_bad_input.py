@@ -13,7 +13,6 @@ import asyncio
 import base64
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -36,7 +35,6 @@ from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from server.app import create_app
 from server.http.common import MAX_BODY_BYTES
-from tests.support import harness
 from tests.support.encoding import var
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
@@ -263,27 +261,12 @@ async def created(response: httpx.Response) -> dict[str, Any]:
 # The shared server and rooms
 
 
-def _tcp_socket() -> socket.socket:
-    """tests.support.harness._free_socket, but created with IPPROTO_TCP.
-
-    asyncio sets TCP_NODELAY only on sockets whose ``proto`` is TCP; the harness's
-    listening socket has proto 0, so every keep-alive response body waits ~40 ms for a
-    delayed ACK. Hundreds of requests here would take a minute instead of seconds.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     path: Path = tmp_path_factory.mktemp("threads-bad-input") / "roundtable.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(harness, "_free_socket", _tcp_socket)
-        settings = fast_settings(f"sqlite+aiosqlite:///{path}")
-        async with run_server(settings) as server, _world(server) as built:
-            yield built
+    settings = fast_settings(f"sqlite+aiosqlite:///{path}")
+    async with run_server(settings) as server, _world(server) as built:
+        yield built
 
 
 @asynccontextmanager

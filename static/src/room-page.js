@@ -173,7 +173,11 @@ export class RoomPage {
     this.editor.editor.on('transaction', () => this.toolbar.update())
     this.editor.mentorId = info.mentor_id
     this.editor.setLocked(lockedFor(info, this.me.can))
-    this.editor.onAwareness(() => { if (this.following.id) this.editor.showCaretOf(this.following.id) })
+    // The caret decorations are redrawn a tick after the awareness change (y-tiptap
+    // defers them), so the view follows the caret once it has moved.
+    this.editor.onAwareness(() => {
+      if (this.following.id) setTimeout(() => this.editor.showCaretOf(this.following.id), 0)
+    })
     this.showLock(info.locked)
     this.toolbar.render(this.current() || {})
     this.renderDocuments()

@@ -70,8 +70,13 @@ export function trackActivity (feed) {
     window.addEventListener(type, active, { passive: true, capture: true })
   }
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') set('away')
-    else active()
+    if (document.visibilityState === 'hidden') {
+      // Away until the page is seen again: no idle timer runs while it is hidden.
+      clearTimeout(timer)
+      set('away')
+    } else {
+      active()
+    }
   })
   active()
 }

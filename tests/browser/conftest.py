@@ -174,10 +174,14 @@ class Clients:
 
     async def join(self, invite: str, name: str, *, phone: bool = False) -> Client:
         """A new person opens the invite link, picks ``name`` and enters the room."""
-        client = await self.new(name, phone=phone)
+        return await self.enter(await self.new(name, phone=phone), invite)
+
+    async def enter(self, client: Client, invite: str) -> Client:
+        """``client`` (from :meth:`new`) opens the invite link, picks its name and enters
+        the room: what :meth:`join` does, for a client prepared before its first page."""
         page = client.page
         await page.goto(f"{self.server.http}/join/{invite}")
-        await page.get_by_label("Your display name").fill(name)
+        await page.get_by_label("Your display name").fill(client.name)
         await page.get_by_role("button", name="Join").click()
         await page.wait_for_url("**/room/**")
         await expect(page.locator(".rt-you")).to_have_count(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +41,11 @@ _MISSED_HEARTBEATS = 3
 
 class RedisBroker:
     def __init__(
-        self, url: str, prefix: str = "roundtable", heartbeat_seconds: float = 2.0
+        self,
+        url: str,
+        prefix: str = "roundtable",
+        heartbeat_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url
         # Channel names are the domain's names under this prefix, so that several
@@ -49,7 +54,8 @@ class RedisBroker:
         self._control = self._prefix + _CONTROL
         self._heartbeat_seconds = heartbeat_seconds
         self._heartbeat: asyncio.Task[None] | None = None
-        # Other processes, by origin: when each was last heard from (loop time).
+        self._clock = clock
+        # Other processes, by origin: when each was last heard from (``clock`` time).
         self._seen: dict[bytes, float] = {}
         self._gone_callbacks: list[GoneCallback] = []
         # Called only for a process that went silent, not one that said goodbye.
@@ -172,7 +178,7 @@ class RedisBroker:
                 if not first:
                     log.info("Redis is back: resubscribed to %d channels", len(channels))
                     # Heartbeats were lost with the connection, not the processes.
-                    now = asyncio.get_running_loop().time()
+                    now = self._clock()
                     self._seen = dict.fromkeys(self._seen, now)
                     self._spawn(self._heal())
                 first = False
@@ -221,7 +227,7 @@ class RedisBroker:
         if origin == self._origin or not origin:
             return
         if kind == _ALIVE:
-            self._seen[origin] = asyncio.get_running_loop().time()
+            self._seen[origin] = self._clock()
         elif kind == _BYE:
             self._seen.pop(origin, None)
             self._spawn(self._gone(origin))
@@ -230,9 +236,7 @@ class RedisBroker:
         while True:
             if self.connected.is_set():
                 self.publish(_CONTROL, _ALIVE + self._origin)
-                deadline = (
-                    asyncio.get_running_loop().time() - _MISSED_HEARTBEATS * self._heartbeat_seconds
-                )
+                deadline = self._clock() - _MISSED_HEARTBEATS * self._heartbeat_seconds
                 for origin, seen in list(self._seen.items()):
                     if seen < deadline:
                         del self._seen[origin]

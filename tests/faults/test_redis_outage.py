@@ -2,7 +2,8 @@
 
 Three in-process servers share one PostgreSQL database and a redis-server of the test's
 own, which is SIGKILLed while twenty clients on two documents keep typing on every
-server, left down for ``OUTAGE_SECONDS`` and started again on the same port.
+server, left down for ``OUTAGE_SECONDS`` (or as long as the checks made during the
+outage take, if longer) and started again on the same port.
 
 The guarantee under a Redis outage (docs/scaleout.md, ``server/redis_broker.py``):
 
@@ -45,13 +46,14 @@ from tests.support.cluster import SECRET, Database, RedisServer, close_all, conn
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
 from tests.support.threads_client import EventFeed, Person, event_connection, join
-from tests.support.timing import eventually
+from tests.support.timing import eventually, timeout
 from tests.support.yclient import YClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 OUTAGE_SECONDS = 10.0
-"""How long Redis stays down: the fault's length, not a wait for a condition (unscaled)."""
+"""How long Redis stays down at least: the fault's length, not a wait for a condition
+(unscaled). The checks made during the outage may take longer: it lasts until they end."""
 TYPING_HZ = 3.0
 """Each client's typing pace (load): about this many edits a second, jittered."""
 SERVERS = ("a", "b", "c")
@@ -60,6 +62,8 @@ CLIENTS = 20
 SEED = 1010
 PRESENCE_HEARTBEAT = 2.0
 """Shorter than the default 10 s so that the roster's recovery fits the test's budget."""
+PRESENCE_TIMEOUT = 30.0
+"""The default, scaled like the waits of the outage's checks, which it must outlast."""
 EVENT_CATCH_UP = 5.0
 """Ten times the gap delay of ``RoomEvents`` (0.5 s): ample for any healing to finish."""
 
@@ -74,6 +78,7 @@ def cluster_settings(postgres_url: str, redis_url: str, prefix: str) -> Settings
         redis_prefix=prefix,
         secret_key=SECRET,
         presence_heartbeat_seconds=PRESENCE_HEARTBEAT,
+        presence_timeout_seconds=timeout(PRESENCE_TIMEOUT),
     )
 
 
@@ -382,10 +387,8 @@ async def test_redis_down_for_ten_seconds_under_load_loses_no_edit(
                     "Ann's presence on A's roster",
                 )
 
-                elapsed = time.monotonic() - killed
-                assert elapsed < OUTAGE_SECONDS, f"the outage checks took {elapsed:.1f}s"
                 # The rest of the outage's length: the fault itself, not a wait.
-                await asyncio.sleep(OUTAGE_SECONDS - elapsed)
+                await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - killed)))
 
                 # End of the outage: each server's clients hold what was typed on it,
                 # nothing crossed, and everything typed is stored.

@@ -29,6 +29,7 @@ from sqlalchemy import text as sql
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from rooms.directory import CreatedRoom
+from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.redis_broker import RedisBroker
 from server.storage.migrate import upgrade
@@ -120,6 +121,21 @@ def removed(client: YClient, client_id: int) -> bool:
     return client_id in seen and seen[client_id] is None
 
 
+def expirations(document: LiveDocument, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The client ids whose states ``document`` drops from now on because they were not
+    renewed in time (its awareness sweep), rather than because it was told they left."""
+    dropped: list[int] = []
+    expire = document.expire_awareness
+
+    def expire_and_note() -> None:
+        before = set(document.awareness.states)
+        expire()
+        dropped.extend(before - set(document.awareness.states))
+
+    monkeypatch.setattr(document, "expire_awareness", expire_and_note)
+    return dropped
+
+
 def has_user(name: str) -> Callable[[list[dict[str, Any]]], bool]:
     """For a Node client's remote awareness states."""
 
@@ -208,7 +224,11 @@ async def test_clients_on_two_servers_converge_and_each_update_is_stored_once(
 
 @pytest.mark.node
 async def test_awareness_crosses_servers_and_goes_with_its_connection(
-    postgres_url: str, redis_url: str, prefix: str, puppet: NodePuppet
+    postgres_url: str,
+    redis_url: str,
+    prefix: str,
+    puppet: NodePuppet,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = cluster_settings(postgres_url, redis_url, prefix)
     ann_id, ann_state = 4_100_001, {"user": {"name": "Ann"}}
@@ -264,9 +284,12 @@ async def test_awareness_crosses_servers_and_goes_with_its_connection(
             await cy.wait_until(lambda: {ann_id, nia_id} <= set(awareness_seen(cy)))
             assert awareness_seen(cy)[ann_id] == ann_state
 
-            # Ann's connection ends without a removal of its own: only A can tell B.
+            # Ann's connection ends without a removal of its own: only A can tell B (B
+            # drops a state by itself only once it is no longer renewed: not here).
+            timed_out = expirations(b.live_document(room, DOC), monkeypatch)
             await ann.close()
             await bo.wait_until(lambda: removed(bo, ann_id))
+            assert ann_id not in timed_out, "Ann's state timed out on B: A never said she left"
             await nb.wait_awareness(lambda states: not has_user("Ann")(states), WAIT)
             await eventually(
                 lambda: ann_id not in b.live_document(room, DOC).awareness.states,
@@ -275,13 +298,11 @@ async def test_awareness_crosses_servers_and_goes_with_its_connection(
             )
             assert nia_id in b.live_document(room, DOC).awareness.states
 
-            # A stops gracefully with Nia still connected: B hears that she is gone long
-            # before the 30 s timeout would drop her state.
-            started = time.monotonic()
+            # A stops gracefully with Nia still connected: B hears from A that she is gone.
             await stack_a.aclose()
             await bo.wait_until(lambda: removed(bo, nia_id))
             await nb.wait_awareness(lambda states: not has_user("Nia")(states), WAIT)
-            assert time.monotonic() - started < AWARENESS_TIMEOUT / 2
+            assert nia_id not in timed_out, "Nia's state timed out on B: A never said she left"
             assert nia_id not in b.live_document(room, DOC).awareness.states
         finally:
             await close_all(clients)
@@ -543,9 +564,13 @@ async def test_awareness_set_during_a_redis_outage_crosses_once_it_returns(
 
 
 async def started_broker(
-    redis_url: str, prefix: str, heartbeat: float, gone: list[bytes]
+    redis_url: str,
+    prefix: str,
+    heartbeat: float,
+    gone: list[bytes],
+    clock: Callable[[], float] = time.monotonic,
 ) -> RedisBroker:
-    broker = RedisBroker(redis_url, prefix, heartbeat_seconds=heartbeat)
+    broker = RedisBroker(redis_url, prefix, heartbeat_seconds=heartbeat, clock=clock)
 
     async def record(origin: bytes) -> None:
         gone.append(origin)
@@ -555,18 +580,63 @@ async def started_broker(
     return broker
 
 
+class StoppedClock:
+    """A clock that moves only when the test sets it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Heartbeats:
+    """A broker's own heartbeats, each with the processes it still counted once that
+    heartbeat's check of the others was done."""
+
+    def __init__(self, broker: RedisBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.after: list[set[bytes]] = []
+        self.sent = 0
+        publish = broker.publish
+        alive = b"A" + broker.origin
+
+        def observed(channel: str, message: bytes) -> None:
+            publish(channel, message)
+            if message == alive:
+                self.sent += 1
+                # The check follows the heartbeat in the same step: it is done by then.
+                asyncio.get_running_loop().call_soon(lambda: self.after.append(broker.processes))
+
+        monkeypatch.setattr(broker, "publish", observed)
+
+    async def next(self) -> set[bytes]:
+        """The processes counted after the next heartbeat that starts from now on."""
+        index = self.sent
+        await eventually(lambda: len(self.after) > index, 5, "the broker's next heartbeat")
+        return self.after[index]
+
+
 async def test_a_process_that_stops_saying_it_is_alive_is_gone_after_three_heartbeats(
-    redis_url: str, prefix: str, redis: Redis
+    redis_url: str, prefix: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone: list[bytes] = []
-    broker = await started_broker(redis_url, prefix, 0.2, gone)
+    clock = StoppedClock()
+    # Heartbeats come every 0.05 s, but time passes on the test's clock alone.
+    heartbeat = 0.05
+    broker = await started_broker(redis_url, prefix, heartbeat, gone, clock)
+    beats = Heartbeats(broker, monkeypatch)
     try:
         silent = bytes(range(16))
         await redis.publish(f"{prefix}:control", b"A" + silent)
         await eventually(lambda: silent in broker.processes, 5, "the heartbeat to be heard")
+        # Half a heartbeat after each one the silent process should have sent.
+        for missed in (1, 2):
+            clock.now = (missed + 0.5) * heartbeat
+            assert silent in await beats.next(), f"gone after {missed} missed heartbeat(s), not 3"
         assert gone == []
+        clock.now = 3.5 * heartbeat
+        assert silent not in await beats.next(), "still there after 3 missed heartbeats"
         await eventually(lambda: gone == [silent], 5, "the silent process to be gone")
-        assert silent not in broker.processes
     finally:
         await broker.close()
 

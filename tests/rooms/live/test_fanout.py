@@ -24,6 +24,7 @@ from crdt.protocol import (
 from rooms.live.broker import MemoryBroker, MemoryBus
 from rooms.live.document import LiveDocument
 from rooms.live.envelope import Kind, decode
+from rooms.live.fanout import document_channel
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.session import SyncSession
 from rooms.live.writer import WriterSettings
@@ -167,17 +168,30 @@ async def test_updates_of_one_loop_turn_go_out_in_one_message() -> None:
 async def test_what_is_published_while_loading_is_not_lost() -> None:
     bus, store = MemoryBus(), GatedStore()
     info = await _document(store)
-    hub_a, hub_b = _hub(store, bus.broker()), _hub(store, bus.broker())
+    broker_a, broker_b = bus.broker(), bus.broker()
+    hub_a, hub_b = _hub(store, broker_a), _hub(store, broker_b)
     alice = Client(await hub_a.acquire(info, "room"))
     store.gate, store.loading = asyncio.Event(), asyncio.Event()
     loading_b = asyncio.create_task(hub_b.acquire(info, "room"))
     await store.loading.wait()
     # B has subscribed and is reading storage; A's client writes now, unstored.
+    channel = document_channel(info.id)
+    deliver = broker_b.handlers[channel]
+    received: list[Kind] = []
+
+    def note(message: bytes) -> None:
+        received.append(decode(message).kind)
+        deliver(message)
+
+    broker_b.handlers[channel] = note
     alice.insert(0, "written during the load")
-    await asyncio.sleep(0)
+    await eventually(lambda: Kind.UPDATES in received, what="A's update to reach B mid-load")
+    # A is cut off before B asks the others for what storage lacks: only what B kept
+    # while it loaded can bring the edit.
+    broker_a.connected = False
     store.gate.set()
     doc_b = await loading_b
-    await eventually(lambda: _live_text(doc_b) == "written during the load")
+    assert _live_text(doc_b) == "written during the load"
 
 
 async def test_a_new_process_gets_what_others_have_not_stored_yet() -> None:
@@ -196,17 +210,26 @@ async def test_processes_converge_after_the_broker_comes_back() -> None:
     info = await _document(store)
     broker_b = bus.broker()
     hub_a, hub_b = _hub(store, bus.broker()), _hub(store, broker_b)
+    hub_c = _hub(store, bus.broker())
     alice = Client(await hub_a.acquire(info, "room"))
     bob = Client(await hub_b.acquire(info, "room"))
+    carol = Client(await hub_c.acquire(info, "room"))
     alice.insert(0, "base")
-    await eventually(lambda: bob.text == "base")
+    await eventually(lambda: bob.text == carol.text == "base")
     broker_b.connected = False
     alice.insert(4, " from A")
     bob.insert(0, "B: ")
-    await asyncio.sleep(0)
-    assert alice.text == "base from A" and bob.text == "B: base"
+    await eventually(lambda: " from A" in carol.text, what="A's edit to reach C")
+    # C's marker goes out after A's edit was delivered and after B's was sent (or
+    # dropped): once it reaches A, whatever could cross to or from B has had its chance.
+    carol.insert(len(carol.text), " [C]")
+    await eventually(lambda: alice.text.endswith(" [C]"), what="C's marker to reach A")
+    assert alice.text == carol.text == "base from A [C]", "B's edit went out while cut off"
+    assert bob.text == "B: base", "an edit reached B while it was cut off"
     await broker_b.reconnect()
-    await eventually(lambda: alice.text == bob.text == "B: base from A", what="healing")
+    await eventually(
+        lambda: alice.text == bob.text == carol.text == "B: base from A [C]", what="healing"
+    )
 
 
 async def test_awareness_crosses_and_leaves_with_the_connection() -> None:

@@ -385,20 +385,27 @@ async def test_documents_are_unlimited_when_the_limit_is_off(sqlite_url: str) ->
 
 @dataclass
 class Gate:
-    """Holds each caller until ``parties`` callers wait at once (or ``patience`` seconds
-    have passed, should the server ever let only one through at a time)."""
+    """Holds each caller until ``parties`` callers wait at once, then lets them all go
+    together: none goes on before all are in flight. Should fewer ever wait at once (the
+    server lets them through one at a time), the first to wait ``patience`` seconds opens
+    the gate for good, and ``overlapped`` stays False."""
 
     parties: int
     patience: float
-    arrived: int = 0
-    full: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
+    overlapped: bool = False
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def wait(self) -> None:
-        self.arrived += 1
-        if self.arrived >= self.parties:
-            self.full.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.full.wait(), self.patience)
+        if not self.opened.is_set():
+            self.waiting += 1
+            if self.waiting == self.parties:
+                self.overlapped = True
+                self.opened.set()
+        try:
+            await asyncio.wait_for(self.opened.wait(), self.patience)
+        except TimeoutError:
+            self.opened.set()
 
 
 @pytest.mark.parametrize("via", ["sync", "http"])
@@ -409,12 +416,12 @@ async def test_concurrent_creations_respect_the_document_limit(
     async with limited_server(database_url, max_documents_per_room=2) as server:
         room = await server.create_room()
         fay = await join(server, room, Role.FACILITATOR, "Fay")
-        # Every creation reaches the store at the same moment: the gate makes sure they
-        # overlap, as they may by chance in production. Counting and creating must be
-        # one step there, or all six see room to spare.
+        # Every creation reaches the store at the same moment: the gate holds them until
+        # all six are in flight, as they may be by chance in production. Counting and
+        # creating must be one step there, or all six see room to spare.
         store = server.app_state.store
         create = store.create_document
-        gate = Gate(len(names), timeout(0.5))
+        gate = Gate(len(names), timeout(5.0))
 
         async def created_together(room_id: int, name: str, limit: int = 0) -> DocumentInfo:
             await gate.wait()
@@ -434,13 +441,17 @@ async def test_concurrent_creations_respect_the_document_limit(
             await close_all(*clients)
         else:
             async with fay.client() as http:
-                # A server that lets one creation through at a time answers the last late.
-                http.timeout = httpx.Timeout(timeout(30.0))
+                # Longer than the gate's patience: a request it held is answered late.
+                http.timeout = httpx.Timeout(timeout(15.0))
                 responses = await asyncio.gather(
                     *(http.post("/documents", json={"name": name}) for name in names)
                 )
-            assert sorted(r.status_code for r in responses) == [201, 201] + [409] * 4
         monkeypatch.undo()
+        assert gate.overlapped, (
+            f"at most {gate.waiting} of {len(names)} creations were in flight at once"
+        )
+        if via == "http":
+            assert sorted(r.status_code for r in responses) == [201, 201] + [409] * 4
         assert len(await document_names(server, room)) == 2
 
 

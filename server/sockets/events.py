@@ -96,7 +96,9 @@ class EventConnection:
         self.viewer = caller.viewer
         self.who = caller.who
         self.connection = uuid.uuid4().hex
-        self.queue: asyncio.Queue[RoomEvent | dict[str, Any]] = asyncio.Queue()
+        # What goes out, in order; ``None`` ends the sending once a revocation's reason
+        # (and everything queued before it) has gone out.
+        self.queue: asyncio.Queue[RoomEvent | dict[str, Any] | None] = asyncio.Queue()
         self.overflowed = asyncio.Event()
         # Set when the participant is removed or the token expires: from that moment
         # nothing the client sends is taken, and the socket is closed with ``revoked``.
@@ -163,6 +165,8 @@ class EventConnection:
         last = sent
         while True:
             item = await self.queue.get()
+            if item is None:
+                return
             if isinstance(item, dict):
                 await _send(self.websocket, item)
                 continue
@@ -197,8 +201,9 @@ class EventConnection:
             )
             grace = self.state.settings.close_grace_seconds
             if self.revoked:
-                # Stop reading at once; what is queued up to the removal event may still
-                # go out within the grace (the client learns why), then the close.
+                # Stop reading at once; what was queued before the revocation (the
+                # removal event: the client learns why) goes out within the grace, then
+                # the close.
                 receiver.cancel()
                 if not sender.done():
                     await asyncio.wait({sender}, timeout=grace)
@@ -239,16 +244,20 @@ class EventConnection:
     # Events from the room.
 
     def deliver(self, item: RoomEvent | dict[str, Any]) -> None:
-        if isinstance(item, RoomEvent) and self._removes_me(item):
-            self.revoke(CloseCode.FORBIDDEN, REMOVED)
+        if self.revoked is not None:
+            return
         if self.queue.qsize() >= MAX_PENDING:
             self.overflowed.set()
-            return
-        self.queue.put_nowait(item)
+        else:
+            self.queue.put_nowait(item)
+        if isinstance(item, RoomEvent) and self._removes_me(item):
+            self.revoke(CloseCode.FORBIDDEN, REMOVED)
 
     def revoke(self, code: CloseCode, reason: str) -> None:
         if self.revoked is None:
             self.revoked = (code, reason)
+            # The sender stops after what is already queued (the removal event itself).
+            self.queue.put_nowait(None)
             self.stopped.set()
 
     def _removes_me(self, event: RoomEvent) -> bool:

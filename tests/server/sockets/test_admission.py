@@ -560,3 +560,23 @@ async def test_a_socket_is_not_closed_before_its_token_expires(server: RunningSe
     assert await eve_events.closed() == (CloseCode.UNAUTHORIZED, "token expired")
     assert b.is_open
     await b.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_expired_token_closes_at_once_not_after_the_close_grace(
+    sqlite_url: str, kind: Kind
+) -> None:
+    # The grace is how long a closed client may take to read its close frame; a socket
+    # whose token expired is told at the expiry, however long the grace.
+    async with run_server(fast_settings(sqlite_url, close_grace_seconds=100.0)) as server:
+        room = await server.create_room()
+        eve, expires_at = await short_lived_token(server, room, ttl=TOKEN_TTL)
+        if kind == "sync":
+            client = await open_synced(server.sync_url(room.room.slug) + f"/{DOC}", eve.token)
+            ws = client.ws
+        else:
+            events = await open_events(socket_url(server, "events", room.room.slug, eve.token))
+            ws = events.ws
+        (closed_at,) = await close_frames(ws, seconds=TOKEN_TTL + 6.0)
+        assert closed_at >= expires_at - 0.05, "closed before the token expired"
+        assert (ws.close_code, ws.close_reason) == (CloseCode.UNAUTHORIZED, "token expired")

@@ -11,6 +11,7 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, writ
 
 from crdt.protocol import ProtocolError
 from crdt.update import (
+    MAX_ANY_DEPTH,
     Content,
     decode_update,
     utf16_length,
@@ -120,6 +121,80 @@ MALFORMED = {
 }  # fmt: skip
 
 
+def lib0_int(value: int) -> bytes:
+    """lib0's signed varint: sign in bit 0x40 of the first byte, 6 bits there, then 7."""
+    rest = abs(value)
+    first = (rest & 0x3F) | (0x40 if value < 0 else 0)
+    rest >>= 6
+    out = [first | (0x80 if rest else 0)]
+    while rest:
+        out.append((rest & 0x7F) | (0x80 if rest >> 7 else 0))
+        rest >>= 7
+    return bytes(out)
+
+
+def lib0_string(value: str) -> bytes:
+    encoded = value.encode()
+    return var(len(encoded)) + encoded
+
+
+def values_update(count: int, values: bytes) -> bytes:
+    """One ContentAny struct of ``count`` lib0 values in the root array ``a``."""
+    return var(1, 1, 5, 0) + b"\x08" + var(1, 1) + b"a" + var(count) + values + var(0)
+
+
+# Each lib0 value kind, as yjs writes it, and what pycrdt reads from it.
+LIB0_VALUES: list[tuple[bytes, Any]] = [
+    (b"\x7f", None),  # undefined
+    (b"\x7e", None),  # null
+    (b"\x79", False),
+    (b"\x78", True),
+    (b"\x7d" + lib0_int(5), 5),
+    (b"\x7d" + lib0_int(-5), -5),
+    (b"\x7d" + lib0_int(2**40 + 3), 2**40 + 3),
+    (b"\x7d" + lib0_int(-(2**53 - 1)), -(2**53 - 1)),  # 8 bytes: the longest
+    (b"\x7c" + bytes.fromhex("3fc00000"), 1.5),  # float32
+    (b"\x7b" + bytes.fromhex("400921fb54442d18"), 3.141592653589793),  # float64
+    (b"\x7a" + (2**60).to_bytes(8, "big"), 2**60),  # bigint64
+    (b"\x77" + lib0_string("hé 😀"), "hé 😀"),
+    (b"\x76" + var(2) + lib0_string("k") + b"\x78" + lib0_string("n") + b"\x7e",
+     {"k": True, "n": None}),
+    (b"\x75" + var(3) + b"\x7d" + lib0_int(1) + b"\x75" + var(0) + b"\x77" + lib0_string("s"),
+     [1, [], "s"]),
+    (b"\x74" + var(3) + b"\x00\xff\x10", b"\x00\xff\x10"),
+]  # fmt: skip
+
+
+def test_every_lib0_value_kind_is_read_to_its_end() -> None:
+    values = b"".join(encoded for encoded, _ in LIB0_VALUES)
+    data = values_update(len(LIB0_VALUES), values)
+    (struct,) = decode_update(data).structs
+    assert (struct.content, struct.length, struct.end) == (
+        Content.ANY,
+        len(LIB0_VALUES),
+        len(data) - 1,
+    )
+    # pycrdt reads the same bytes as the same values: the reader skipped each one whole.
+    doc: Doc[Any] = Doc()
+    doc.apply_update(data)
+    assert doc.get("a", type=Array).to_py() == [value for _, value in LIB0_VALUES]
+
+
+def test_values_nest_up_to_the_depth_limit() -> None:
+    deepest = b"\x75\x01" * MAX_ANY_DEPTH + b"\x7e"
+    (struct,) = decode_update(values_update(1, deepest)).structs
+    assert struct.length == 1
+    with pytest.raises(ProtocolError, match="nested too deeply"):
+        decode_update(values_update(1, b"\x75\x01" + deepest))
+
+
+def test_a_signed_varint_has_at_most_eight_bytes() -> None:
+    eight = b"\x7d" + b"\xff" * 7 + b"\x01"
+    assert decode_update(values_update(1, eight)).structs[0].length == 1
+    with pytest.raises(ProtocolError, match="longer than 53 bits"):
+        decode_update(values_update(1, b"\x7d" + b"\xff" * 8 + b"\x01"))
+
+
 @pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_updates_are_refused(data: bytes) -> None:
     with pytest.raises(ProtocolError):
@@ -149,6 +224,33 @@ def test_visible_copy_makes_deleted_items_and_marks_take_room() -> None:
     assert len(shown) == 8
     assert shown.replace("-", "") == "abf"
     assert copy.get_state() == doc.get_state()
+
+
+def test_visible_copy_cuts_a_deleted_run_of_types_into_one_empty_type_each() -> None:
+    doc: Doc[Any] = Doc(client_id=9)
+    fragment = doc.get("default", type=XmlFragment)
+    fragment.children.append(XmlElement("hr"))  # 9:0, kept
+    fragment.children.insert(0, XmlElement("p"))  # 9:1, before the rule
+    fragment.children.insert(1, XmlElement("q"))  # 9:2, after 9:1
+    del fragment.children[0:2]
+    data = doc.get_update()
+    deleted = [s for s in decode_update(data).structs if s.content is Content.DELETED]
+    # The two deleted elements are one run of two clocks, both of them types.
+    assert [(s.clock, s.length, s.origin, s.right) for s in deleted] == [(1, 2, None, (9, 0))]
+
+    copy = visible_copy(data, types_in=lambda client, start, end: [1, 2][start - 1 : end - 1])
+    pieces = [s for s in decode_update(copy).structs if s.clock > 0]
+    # The first piece keeps the run's origins; the second follows it, up to the same
+    # right origin.
+    assert [(s.clock, s.length, s.content, s.origin, s.right) for s in pieces] == [
+        (1, 1, Content.TYPE, None, (9, 0)),
+        (2, 1, Content.TYPE, (9, 1), (9, 0)),
+    ]
+    shown: Doc[Any] = Doc()
+    shown.apply_update(copy)
+    children = list(shown.get("default", type=XmlFragment).children)
+    assert [type(child).__name__ for child in children] == ["XmlText", "XmlText", "XmlElement"]
+    assert shown.get_state() == doc.get_state()
 
 
 def test_without_right_origins_leaves_out_only_the_named_right_origins() -> None:

@@ -26,7 +26,7 @@ from rooms.ports import StoreError
 from rooms.presence import Roster
 from server.config import Settings
 from server.http.common import RequestRefused, error, refused
-from server.http.headers import SecurityHeaders
+from server.http.headers import SECURITY_HEADERS, SecurityHeaders
 from server.http.routes import routes
 from server.logs import configure_logging
 from server.outage import StorageOutage
@@ -162,6 +162,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error(exc.status_code, "http_" + str(exc.status_code), str(exc.detail))
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette sends this from its outermost middleware, outside SecurityHeaders (and
+    # logs the exception itself).
+    response = error(500, "internal_error", "the server failed to answer this request")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
 def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
     """The application. With ``freeze_gc`` (for a server process of its own) everything
     alive once storage is open moves out of the garbage collector's sight."""
@@ -206,7 +214,12 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             Middleware(SecurityHeaders),
             Middleware(StorageOutage),
         ],
-        exception_handlers={Refused: refused, RequestRefused: refused, HTTPException: _http_error},
+        exception_handlers={
+            Refused: refused,
+            RequestRefused: refused,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
     )
 
 

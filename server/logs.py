@@ -9,7 +9,7 @@ import sys
 _SECRET_PATTERNS = [
     (re.compile(r"(token=)[^&\s\"']+"), r"\1[redacted]"),
     (re.compile(r"(/join/)[^/\s\"'?#]+"), r"\1[redacted]"),
-    (re.compile(r"(Bearer )[A-Za-z0-9._\-]+"), r"\1[redacted]"),
+    (re.compile(r"(Bearer )[^\s\"',;]+"), r"\1[redacted]"),
 ]
 
 
@@ -31,7 +31,18 @@ class RedactSecrets(logging.Filter):
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        # An exception's text is formatted once and kept in ``exc_text``: format it
+        # here, redacted, so the handler prints that.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(level: str) -> None:

@@ -45,7 +45,13 @@ POOL_OVERFLOW = 10
 
 def create_engine(database_url: str, busy_timeout: float = 30.0) -> AsyncEngine:
     """An engine for ``database_url``; SQLite gets WAL and a busy timeout in seconds."""
-    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    # Parameters stay out of error messages (and so out of logs): they carry invite
+    # codes, token hashes and what people wrote.
+    pool: dict[str, Any] = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+        "hide_parameters": True,
+    }
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, connect_args={"timeout": busy_timeout}, **pool)
 

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from rooms.roles import Role
 from server.logs import configure_logging
+from server.storage.store import create_engine
 from tests.support.harness import run_server
 from tests.support.settings import fast_settings
 from tests.support.timing import timeout
@@ -126,3 +129,34 @@ async def test_no_token_or_invite_code_reaches_the_log(tmp_path: Path) -> None:
     ]
     missing = [pattern for pattern in expected if not re.search(pattern, log)]
     assert not missing, f"no log line matches {missing}:\n{log[-6000:]}"
+
+
+def test_exception_text_stack_and_any_bearer_value_are_redacted() -> None:
+    log = logging.getLogger("roundtable.test")
+    with server_log("info") as output:
+        try:
+            raise ValueError("refused /sync/r/d?token=eyJsecret.part.sig for /join/INVITE1")
+        except ValueError:
+            log.exception("failed")
+        log.info("header: Bearer AbC+/dEf==", stack_info=True)
+        log.warning("admin: Bearer %s", "c2VjcmV0/K3k=")
+    text = output.getvalue()
+    for secret in ("eyJsecret", "INVITE1", "AbC+/dEf==", "+/dEf", "c2VjcmV0", "K3k="):
+        assert secret not in text, secret
+    assert "ValueError: refused /sync/r/d?token=[redacted] for /join/[redacted]" in text
+    assert "Bearer [redacted]" in text
+    assert "Stack (most recent call last)" in text
+
+
+async def test_database_errors_name_no_parameters(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'rt.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (code TEXT UNIQUE)"))
+            await connection.execute(text("INSERT INTO t VALUES (:code)"), {"code": "INVITE2"})
+            with pytest.raises(IntegrityError) as refused:
+                await connection.execute(text("INSERT INTO t VALUES (:code)"), {"code": "INVITE2"})
+    finally:
+        await engine.dispose()
+    assert "INVITE2" not in str(refused.value)
+    assert "parameters hidden" in str(refused.value)

@@ -180,3 +180,23 @@ async def test_storage_unavailable_carries_the_security_headers(
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "storage_unavailable"
     assert header_problems("503", response) == []
+
+
+async def test_an_unexpected_failure_answers_500_with_the_security_headers(
+    server: RunningServer, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(participant_id: str) -> bool:
+        raise RuntimeError("a bug")
+
+    room = await server.create_room()
+    token = await server.join(room, Role.MEMBER)
+    monkeypatch.setattr(server.app_state.participants, "participant_active", broken)
+    response = await api.get(
+        f"/api/rooms/{room.room.slug}", headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "the server failed to answer this request"}
+    }
+    assert "a bug" not in response.text
+    assert header_problems("500", response) == []

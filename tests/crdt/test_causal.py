@@ -192,9 +192,23 @@ def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
     text.insert(0, "0olour")
     del text[2:6]
     document = SyncDocument(doc.get_update())
-    goes_in_uncrossed(document, crossed_item(2, (1, 5), (1, 2)), "0oX")
-    # Neither origin takes room: a copy where deleted items do told the order.
-    assert document.checked_bytes > 0
+    whole, update = document.encode_state(), crossed_item(2, (1, 5), (1, 2))
+    goes_in_uncrossed(document, update, "0oX")
+    # Neither origin takes room: a copy where deleted items do told the order, at the
+    # cost of the document and the update (what the 4429 budget counts).
+    assert document.checked_bytes == len(whole) + len(update)
+    checked, whole, update = (
+        document.checked_bytes,
+        document.encode_state(),
+        crossed_item(3, (1, 4), (1, 3)),
+    )
+    goes_in_uncrossed(document, update, "0oXX")
+    assert document.checked_bytes == checked + len(whole) + len(update)
+    # Between two neighbours (nothing between them) is the right way round.
+    checked = document.checked_bytes
+    assert document.apply(crossed_item(4, (1, 3), (1, 4))) is not None
+    assert document.uncrossed == 2
+    assert document.checked_bytes > checked
     document = SyncDocument(doc.get_update())
     assert document.apply(crossed_item(2, (1, 2), (1, 5))) is not None
     assert document.uncrossed == 0

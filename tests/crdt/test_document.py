@@ -534,3 +534,17 @@ def test_new_struct_clients_names_only_what_the_document_lacks() -> None:
 def test_new_struct_clients_refuses_bytes_that_are_not_an_update() -> None:
     with pytest.raises(InvalidUpdate):
         SyncDocument().new_struct_clients(b"\x01\x05\xff")
+
+
+def test_adds_structs_is_false_for_what_is_known_and_for_bytes_that_are_no_update() -> None:
+    a, first = _typed(1, "abc")
+    document = SyncDocument()
+    assert document.adds_structs(first)
+    document.apply(first)
+    assert not document.adds_structs(first)
+    assert not document.adds_structs(EMPTY_UPDATE)
+    assert not document.adds_structs(b"\x01\x05\xff")
+    # Deleting known text adds no structs.
+    before = a.get_state()
+    del a.get("text", type=Text)[0:1]
+    assert not document.adds_structs(a.get_update(before))

@@ -342,3 +342,33 @@ async def test_a_process_gone_after_storing_everything_leaves_nothing_to_store()
     await broker_b.process_gone(broker_a.origin)
     await hub_b.close()
     assert len(store.state.documents[info.id].log) == 1
+
+
+async def test_an_update_that_waits_counts_its_process_as_one_this_copy_holds() -> None:
+    bus, store = MemoryBus(), MemoryStore()
+    info = await _document(store)
+    broker_a, broker_b = bus.broker(), bus.broker()
+    hub_a, hub_b = _hub(store, broker_a), _hub(store, broker_b)
+    alice = Client(await hub_a.acquire(info, "room"))
+    doc_b = await hub_b.acquire(info, "room")
+    # B misses both of Alice's edits; A then goes silent (it answers no request).
+    broker_b.connected = False
+
+    def updates() -> list[tuple[str, bytes]]:
+        return [(c, m) for c, m in bus.log if decode(m).kind is Kind.UPDATES]
+
+    alice.insert(0, "one ")
+    await eventually(lambda: len(updates()) == 1, what="A to publish the first edit")
+    alice.insert(4, "two")
+    await eventually(lambda: len(updates()) == 2, what="A to publish the second edit")
+    channel, second = updates()[-1]
+    broker_a.connected = False
+    broker_b.connected = True
+    # The second edit reaches B and waits for the first.
+    broker_b.handlers[channel](second)
+    assert doc_b.sync.waiting == 1
+    assert _live_text(doc_b) == ""
+    # Should A die now, B is a copy that will hold A's edit once it goes in.
+    assert doc_b.remote_origins == {broker_a.origin}
+    await hub_a.close()
+    await hub_b.close()

@@ -40,6 +40,7 @@ from tests.support.harness import RunningServer
 from tests.support.services import service_missing
 from tests.support.timing import eventually, timeout
 from tests.support.yclient import YClient, open_synced
+from tests.support.yclient import close_all as close_every
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = "guide"
@@ -131,9 +132,8 @@ async def converge(
 
 
 async def close_all(clients: Iterable[YClient]) -> None:
-    for client in clients:
-        with contextlib.suppress(Exception):
-            await client.close()
+    """Close every client, then raise the first failure any of them had."""
+    await close_every(*clients)
 
 
 async def join_over_http(base: str, room: CreatedRoom, role: Role, name: str) -> str:

@@ -5,6 +5,12 @@ newline-delimited JSON commands and receives newline-delimited JSON events.
 Every event ever received is kept in :attr:`NodePuppet.events` so tests can
 wait for things that already happened as well as for things still to come.
 
+What goes wrong inside the puppet fails the test: an ``error`` event that answers no
+command (an exception thrown in a y-websocket handler, say on a frame it cannot
+decode), a line that is not an event, a puppet that dies. The first such failure is
+kept in :attr:`NodePuppet.failure`; every wait, every command and :meth:`NodePuppet.close`
+(so the fixture that owns the puppet, at teardown) raise it as a :class:`PuppetError`.
+
 Typical use::
 
     puppet = await NodePuppet.start()
@@ -114,6 +120,8 @@ class NodePuppet:
         self._seq = 0
         self._eof = False
         self._stderr_tail: deque[str] = deque(maxlen=50)
+        self.failure: str | None = None
+        """What went wrong inside the puppet first (see the module's docstring)."""
         self._clients: dict[str, NodeClient] = {}
         self._reader = asyncio.create_task(self._read_stdout(), name="node-puppet-stdout")
         self._err_reader = asyncio.create_task(self._read_stderr(), name="node-puppet-stderr")
@@ -133,8 +141,11 @@ class NodePuppet:
         return puppet
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Ask the puppet to exit (destroying all clients); kill it if it hangs."""
+        """Ask the puppet to exit (destroying all clients); kill it if it hangs. Then
+        raise the puppet's failure, if it had one."""
         process = self._process
+        if process.returncode not in (None, 0):
+            self._fail(f"the puppet exited with {process.returncode} before it was closed")
         if process.stdin is not None:
             if process.returncode is None and not process.stdin.is_closing():
                 with contextlib.suppress(ConnectionError, RuntimeError):
@@ -155,6 +166,7 @@ class NodePuppet:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self.check()
 
     async def __aenter__(self) -> NodePuppet:
         return self
@@ -172,6 +184,22 @@ class NodePuppet:
         return self._process.returncode
 
     # --------------------------------------------------------------- readers
+
+    def _fail(self, what: str) -> None:
+        if self.failure is None:
+            self.failure = what
+
+    def check(self) -> None:
+        """Raise the puppet's failure, if it had one."""
+        if self.failure is not None:
+            raise PuppetError(self._describe(f"the Node puppet failed: {self.failure}"))
+
+    def _look_for_failure(self, event: Event) -> None:
+        if event["event"] == "_invalid":
+            self._fail(f"it wrote a line that is not an event: {event['line'][:500]!r}")
+        elif event["event"] == "error" and event.get("seq") is None:
+            # A failed command's error carries its seq, and its ack raises in send().
+            self._fail(f"it reported an error: {event.get('message')!r}")
 
     async def _read_stdout(self) -> None:
         stdout = self._process.stdout
@@ -195,7 +223,10 @@ class NodePuppet:
                 )
                 async with self._cond:
                     self.events.append(event)
+                    self._look_for_failure(event)
                     self._cond.notify_all()
+        except Exception as exc:
+            self._fail(f"reading its events failed: {exc!r}")
         finally:
             async with self._cond:
                 self._eof = True
@@ -248,6 +279,8 @@ class NodePuppet:
         found: list[Event] = []
 
         def ready() -> bool:
+            if self.failure is not None:
+                return True
             result = check()
             if result is not None:
                 found.append(result)
@@ -258,10 +291,12 @@ class NodePuppet:
             try:
                 await asyncio.wait_for(self._cond.wait_for(ready), timeout)
             except TimeoutError:
+                self.check()
                 description = what() if callable(what) else what
                 raise TimeoutError(
                     self._describe(f"timed out after {timeout}s waiting for {description}")
                 ) from None
+        self.check()
         if found:
             return found[0]
         description = what() if callable(what) else what
@@ -353,6 +388,7 @@ class NodePuppet:
         seq = self._seq
         payload = {**cmd, "seq": seq}
         since = self.mark()
+        self.check()
         stdin = self._process.stdin
         if stdin is None or self._process.returncode is not None or self._eof:
             raise PuppetError(self._describe(f"puppet is not running; cannot send {cmd!r}"))
@@ -552,6 +588,7 @@ class NodeClient:
     @property
     def xml(self) -> Event | None:
         """The latest ``xml`` event (after :meth:`watch_xml`)."""
+        self.puppet.check()
         return self.puppet.latest_xml(self.id)
 
     async def disconnect(self) -> None:
@@ -634,9 +671,11 @@ class NodeClient:
     @property
     def text(self) -> str | None:
         """Latest known content of ``Y.Text('text')``."""
+        self.puppet.check()
         return self.puppet.latest_text(self.id)
 
     @property
     def awareness(self) -> list[dict[str, Any]] | None:
         """Latest known remote awareness states."""
+        self.puppet.check()
         return self.puppet.latest_awareness(self.id)

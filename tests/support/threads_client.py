@@ -80,19 +80,34 @@ async def join(server: RunningServer, room: CreatedRoom, role: Role, name: str) 
 
 @dataclass
 class EventFeed:
-    """Messages from ``/events/{room}``, collected as they arrive."""
+    """Messages from ``/events/{room}``, collected as they arrive.
+
+    Its reader hands it every frame (:meth:`take`); a frame that is no room message (a
+    binary frame, text that is not a JSON object with a ``type``) is the reader's
+    failure, which :meth:`wait_for`, :meth:`events` and :meth:`check` raise from then on.
+    """
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    failure: BaseException | None = None
 
     def events(self) -> list[dict[str, Any]]:
+        self.check()
         return [m for m in self.messages if "seq" in m and m["type"] not in ("ready", "resync")]
+
+    def check(self) -> None:
+        """Raise the reader's failure, if it had one."""
+        if self.failure is not None:
+            raise AssertionError(
+                f"the event socket's reader failed: {self.failure!r}"
+            ) from self.failure
 
     async def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], seconds: float = 5.0
     ) -> dict[str, Any]:
         async def look() -> dict[str, Any]:
             while True:
+                self.check()
                 for message in self.messages:
                     if predicate(message):
                         return message
@@ -105,6 +120,33 @@ class EventFeed:
         self.messages.append(message)
         self._arrived.set()
 
+    def _fail(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+        self._arrived.set()
+
+    def take(self, raw: str | bytes) -> None:
+        """Add one frame of the event socket, or fail if it is not a room message."""
+        try:
+            self._add(parse_event_message(raw))
+        except AssertionError as exc:
+            self._fail(exc)
+            raise
+
+
+def parse_event_message(raw: str | bytes) -> dict[str, Any]:
+    """A frame of the event socket as its message: a JSON object with a string
+    ``type``, in a text frame. Anything else fails the test."""
+    if not isinstance(raw, str):
+        raise AssertionError(f"a binary frame on the event socket: {raw[:80]!r}")
+    try:
+        message = json.loads(raw)
+    except ValueError as exc:
+        raise AssertionError(f"not JSON on the event socket: {raw[:80]!r} ({exc})") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise AssertionError(f"not a room message on the event socket: {raw[:80]!r}")
+    return message
+
 
 def events_url(server: RunningServer, person: Person, after: int | None = None) -> str:
     url = f"ws://127.0.0.1:{server.port}/events/{person.room}?token={person.token}"
@@ -114,25 +156,31 @@ def events_url(server: RunningServer, person: Person, after: int | None = None) 
 @dataclass
 class EventConnection:
     """One ``/events`` connection: the socket, what it received, and its reading task
-    (done once the server closed it)."""
+    (done once the server closed it; awaiting it raises what the reader could not take,
+    as :meth:`EventFeed.wait_for` does)."""
 
     ws: ClientConnection
     feed: EventFeed
     reader: asyncio.Task[None]
 
 
+async def read_events(ws: ClientConnection, feed: EventFeed) -> None:
+    """Add every message of ``ws`` to ``feed`` until the server closes the connection
+    (with any code, which is no failure); raise on a frame that is not a room message."""
+    with contextlib.suppress(ConnectionClosed):
+        async for raw in ws:
+            feed.take(raw)
+
+
 @asynccontextmanager
 async def open_events(url: str, **options: Any) -> AsyncIterator[EventConnection]:
-    """Connect without waiting for anything; read every message in the background."""
+    """Connect without waiting for anything; read every message in the background.
+
+    When the block ends, a failure of the reader is raised (after what the block
+    raised, if anything)."""
     feed = EventFeed()
     async with connect(url, **options) as ws:
-
-        async def read() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                async for raw in ws:
-                    feed._add(json.loads(raw))
-
-        reader = asyncio.create_task(read())
+        reader = asyncio.create_task(read_events(ws, feed))
         try:
             yield EventConnection(ws, feed, reader)
         finally:

@@ -12,7 +12,6 @@ relayed it before).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import uuid
@@ -25,7 +24,6 @@ import httpx
 import pytest
 from pycrdt import Doc, Text
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update, parse_awareness_update
 from crdt.protocol import PermissionDenied, decode_message
@@ -34,9 +32,16 @@ from rooms.roles import Role
 from tests.support.harness import RunningServer, run_server
 from tests.support.node_client import NodePuppet
 from tests.support.settings import cluster_settings, fast_settings
-from tests.support.threads_client import EventFeed, Person, event_feed, events_url, join
+from tests.support.threads_client import (
+    EventFeed,
+    Person,
+    event_feed,
+    events_url,
+    join,
+    read_events,
+)
 from tests.support.timing import eventually, timeout
-from tests.support.yclient import YClient, open_synced
+from tests.support.yclient import YClient, close_all, open_synced
 
 DOC = "guide"
 WAIT = timeout(10.0)
@@ -144,46 +149,31 @@ async def poll(check: Callable[[], Awaitable[bool]], what: str, seconds: float =
 
 
 class EventSocket:
-    """A raw ``/events/{room}`` connection that also reports how it was closed."""
+    """A raw ``/events/{room}`` connection that also reports how it was closed.
+
+    A frame the reader cannot take fails the test: :meth:`wait_ready`,
+    :meth:`wait_closed`, :meth:`close` and the feed's waits raise it."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.feed = EventFeed()
-        self.closed = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                self.feed._add(json.loads(raw))
-        except ConnectionClosed:
-            pass
-        finally:
-            self.closed.set()
-            self.feed._add({"type": "_closed"})
+        self._reader = asyncio.create_task(read_events(ws, self.feed))
 
     async def wait_ready(self) -> None:
         await self.feed.wait_for(lambda m: m["type"] in ("ready", "resync"))
 
     async def wait_closed(self) -> tuple[int | None, str]:
-        async with asyncio.timeout(timeout(5)):
-            await self.closed.wait()
+        """The close code and reason the server sent."""
+        await asyncio.wait_for(asyncio.shield(self._reader), timeout(5))
         return self.ws.close_code, self.ws.close_reason or ""
 
     async def close(self) -> None:
         await self.ws.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._reader, timeout(5))
+        await asyncio.wait_for(self._reader, timeout(5))
 
 
 async def open_events(url: str) -> EventSocket:
     return EventSocket(await connect(url, open_timeout=timeout(5)))
-
-
-async def close_all(*clients: YClient | EventSocket) -> None:
-    for client in clients:
-        with contextlib.suppress(Exception):
-            await client.close()
 
 
 def is_event(kind: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
@@ -375,11 +365,29 @@ async def test_lock_with_a_node_y_websocket_member(
         assert len([e for e in puppet.events if e["event"] == "permission-denied"]) == 1
         assert not [e for e in puppet.events if e["event"] == "close"]
 
+        unlocking = puppet.mark()
         await fac.ok("PUT", f"/documents/{DOC}/lock", {"locked": False})
+        # At once, on the socket already open: the other tab's next edit is accepted.
         await node_tab.insert(0, "ok ")
-        await f.wait_text("ok base!")
-        await b.wait_text("ok base!")
-        assert await stored_text(server, room) == "ok base!"
+        # The connection whose edits were dropped is closed with 4000 (resync) and
+        # reconnects; its sync sends the edits it kept, which arrive late.
+        closed = await node.wait_close(WAIT, since=unlocking)
+        assert closed["code"] == 4000, closed
+        await node.wait_synced(WAIT, since=puppet.events.index(closed))
+        # Nothing is lost and every copy agrees again. "ok " and "again node " were
+        # both typed at the start, neither tab seeing the other's: Yjs orders the two
+        # by client id.
+        merged = ("ok again node base!", "again node ok base!")
+        await f.wait_until(lambda: str(f.text) in merged)
+        text = str(f.text)
+        await b.wait_text(text)
+        await node.wait_text(text, WAIT)
+        await node_tab.wait_text(text, WAIT)
+        assert server.live_text(room, DOC) == text
+        assert await stored_text(server, room) == text
+        # Only the diverged connection was closed, once; the other tab stayed open.
+        closes = [e for e in puppet.events[unlocking:] if e["event"] == "close"]
+        assert closes == [closed], closes
     finally:
         await close_all(f, b)
 

@@ -20,7 +20,6 @@ import pytest
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
 from tests.server.http.test_controls import (
-    close_all,
     doc_url,
     error_code,
     is_event,
@@ -29,7 +28,7 @@ from tests.server.http.test_controls import (
 )
 from tests.support.harness import RunningServer
 from tests.support.threads_client import Person, event_feed, events_url, join
-from tests.support.yclient import YClient, open_synced
+from tests.support.yclient import YClient, close_all, open_synced
 
 
 async def join_with(server: RunningServer, invite: str, name: str) -> httpx.Response:

@@ -77,6 +77,8 @@ async def test_stuck_client_over_the_limit_is_dropped_after_the_grace_period() -
     await eventually(lambda: task.done(), what="the handler to be cancelled")
     assert peer.overflowed
     assert task.cancelled()
+    await eventually(lambda: socket.closed is not None, what="the close")
+    assert socket.closed == (1013, "send buffer overflow")
     # Later sends are ignored rather than queued.
     peer.send(b"c" * 60)
     assert peer.buffered == 0
@@ -89,6 +91,8 @@ async def test_hard_limit_drops_at_once() -> None:
     assert peer.overflowed
     await eventually(lambda: task.done())
     assert task.cancelled()
+    await eventually(lambda: socket.closed is not None, what="the close")
+    assert socket.closed == (1013, "send buffer overflow")
 
 
 class FakeTransport:

@@ -71,6 +71,17 @@ async def _demo_invite(database_url: str) -> str:
 WEBSOCKET_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every server process gives uvicorn besides where to listen: the WebSocket
+    implementation, the message size cap, and logging left to Roundtable."""
+    return {
+        **WEBSOCKET_OPTIONS,
+        "ws_max_size": settings.max_message_size,
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     if settings.workers > 1 and not settings.redis_url:
@@ -99,13 +110,10 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        ws_max_size=settings.max_message_size,
-        **WEBSOCKET_OPTIONS,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
-        log_config=None,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -18,7 +18,7 @@ from rooms.directory import CreatedRoom
 from rooms.live.document import LiveDocument
 from rooms.roles import Role
 from server.app import create_app
-from server.cli import WEBSOCKET_OPTIONS
+from server.cli import uvicorn_options
 from server.config import Settings
 from server.state import AppState
 from tests.support.timing import eventually
@@ -90,14 +90,9 @@ def _free_socket() -> socket.socket:
 async def run_server(settings: Settings, port: int | None = None) -> AsyncIterator[RunningServer]:
     """Serve the app until the block ends, then shut down as on SIGTERM (flushing all)."""
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        ws_max_size=settings.max_message_size,
-        lifespan="on",
-        log_config=None,
-        timeout_graceful_shutdown=5,
-        **WEBSOCKET_OPTIONS,
-    )
+    # The options `roundtable serve` gives uvicorn, with a shorter graceful shutdown.
+    options = {**uvicorn_options(settings), "timeout_graceful_shutdown": 5}
+    config = uvicorn.Config(app, lifespan="on", **options)
     server = uvicorn.Server(config)
     sock = (
         _free_socket()

@@ -54,6 +54,7 @@ from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 from server.storage.threads import SqlThreadStore
 from tests.support.services import fresh_postgres_database
+from tests.support.timing import timeout
 
 
 @dataclass
@@ -521,10 +522,13 @@ async def test_runs_not_renewed_in_time_are_removed(stores: Stores) -> None:
     await store.begin_run("kept", sole=False, stale_after=60)
     await store.begin_run("stale", sole=False, stale_after=60)
     await store.renew_run("ghost")  # renewing what never began records nothing
-    await asyncio.sleep(0.3)
+    # Staleness is wall-clock time since the last renewal: some has to pass. "kept" is
+    # renewed just before each check, well within the window even on a slow machine.
+    window = timeout(0.5)
+    await asyncio.sleep(window * 1.5)
     await store.renew_run("kept")
-    assert await store.begin_run("new", sole=False, stale_after=0.2) == ["kept", "stale"]
-    assert await store.begin_run("newer", sole=False, stale_after=0.2) == ["kept", "new"]
+    assert await store.begin_run("new", sole=False, stale_after=window) == ["kept", "stale"]
+    assert await store.begin_run("newer", sole=False, stale_after=window) == ["kept", "new"]
 
 
 async def test_a_run_begins_once(stores: Stores) -> None:

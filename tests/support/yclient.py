@@ -187,6 +187,14 @@ class YClient:
     async def send_awareness(self, update: bytes) -> None:
         await self.send(encode_awareness(update))
 
+    async def edits_sent(self) -> None:
+        """Wait until every local edit made so far went out (each goes from a task of
+        its own, in order)."""
+        if self._sending:
+            _, pending = await asyncio.wait(set(self._sending), timeout=timeout(5))
+            assert not pending, "local edits were not sent in time"
+        self.check()
+
     def insert(self, index: int, value: str) -> None:
         self.text.insert(index, value)
 

@@ -121,8 +121,7 @@ async def barrier(sender: YClient, *watchers: YClient) -> None:
     this, it has handled everything ``sender`` sent before, and each watcher has
     received anything the server relayed from it (or sent to it) before.
     """
-    # YClient sends each local edit from a task of its own: let those go out first.
-    await asyncio.sleep(0)
+    await sender.edits_sent()
     client_id, clock = sender.doc.client_id, next(_clocks)
     state = {"user": {"name": f"barrier {clock}"}}
     await sender.send_awareness(encode_awareness_update([AwarenessEntry(client_id, clock, state)]))
@@ -221,11 +220,12 @@ async def test_lock_applies_at_once_to_open_sockets_and_unlock_lifts_it(
         b.insert(0, "bo ")
         await barrier(a, f, b, a2)
         await barrier(b, f, a, a2)
-        # Bo's edit was his first: he is told, once, why it was dropped. (Ann, who had
-        # edited before, is not: see the xfail test after this one.)
-        assert len(denials(b)) == 1, denials(b)
-        assert LOCKED in denials(b)[0]
-        assert b.denied == denials(b)
+        # Each is told, once per connection, why the edit was dropped, whether or not
+        # they had edited before the lock (Ann had).
+        for client in (a, b):
+            assert len(denials(client)) == 1, denials(client)
+            assert LOCKED in denials(client)[0]
+            assert client.denied == denials(client)
         b.insert(0, "again ")
         await barrier(b, f)
         assert len(denials(b)) == 1, "one notice per connection, however many edits"

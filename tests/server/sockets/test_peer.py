@@ -175,7 +175,8 @@ async def test_order_is_kept_when_the_transport_pushes_back() -> None:
     peer.send(b"0")
     protocol.writable.clear()  # the transport's buffer is full
     peer.send(b"1")
-    await asyncio.sleep(0)  # the writer task takes the frame and waits on the transport
+    # The writer task takes the frame and waits on the transport.
+    await eventually(lambda: peer._in_flight, what="the writer to take frame 1")
     protocol.writable.set()
     # Writable again, but a frame is still in flight: this one must wait its turn.
     peer.send(b"2")

@@ -589,3 +589,14 @@ def test_encoded_entries_parse_back_unchanged() -> None:
         AwarenessEntry(2**40, 0, None),
     ]
     assert parse_awareness_update(encode_awareness_update(entries), 1 << 20) == entries
+
+
+def test_remove_outdated_keeps_owned_states_only_when_asked(clock: FakeClock) -> None:
+    # Client 5's state comes from a local connection (owned), client 7's from another
+    # server; neither was renewed in time.
+    for keep_owned, left in ((True, {5: {"x": 1}}), (False, {})):
+        awareness = DocumentAwareness(outdated_ms=30_000)
+        awareness.apply(X1_CLOCK1, owner="alice")
+        awareness.apply(EMPTY_7_CLOCK4, owner=None)
+        awareness.remove_outdated(now_ms=1_030_000, keep_owned=keep_owned)
+        assert awareness.states == left, keep_owned

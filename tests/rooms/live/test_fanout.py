@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc, Text, get_state
+import pytest
+from pycrdt import Awareness, Doc, Text, get_state
 
 from crdt.awareness import AwarenessEntry, encode_awareness_update
 from crdt.document import decode_state_vector
@@ -372,3 +373,26 @@ async def test_an_update_that_waits_counts_its_process_as_one_this_copy_holds() 
     assert doc_b.remote_origins == {broker_a.origin}
     await hub_a.close()
     await hub_b.close()
+
+
+async def test_the_awareness_sweep_drops_silent_remote_states_and_keeps_local_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = MemoryStore()
+    info = await _document(store)
+    hub = _hub(store, MemoryBus().broker())
+    document = await hub.acquire(info, "room")
+    ann = Client(document)
+    # Both states were last renewed long ago (pycrdt stamps them with its clock).
+    monkeypatch.setattr(Awareness, "_get_time", lambda self: 1_000)
+    ann.session.receive(encode_awareness(ann.cursor("Ann")))
+    remote = AwarenessEntry(4242, 1, {"user": {"name": "Rae on another process"}})
+    document.apply_remote_awareness(encode_awareness_update([remote]))
+    monkeypatch.undo()
+    assert set(document.awareness.states) == {ann.doc.client_id, 4242}
+    seen = len(ann.awareness_updates())
+    document.expire_awareness()
+    # Ann's connection is here and renews its own state; Rae's process went silent.
+    assert set(document.awareness.states) == {ann.doc.client_id}
+    assert len(ann.awareness_updates()) == seen + 1
+    await hub.close()

@@ -17,8 +17,8 @@ UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 SYNC = $(UV) sync --quiet --locked --inexact --python $(PYTHON)
 
-.PHONY: run test check lint typecheck pytest clean web web-check bench soak fuzz \
-	sync sync-test sync-bench lock upgrade test-latest
+.PHONY: run test check lint typecheck pytest clean web web-check bench soak fuzz mutation \
+	sync sync-test sync-bench sync-mutation lock upgrade test-latest
 
 run: sync
 	$(BIN)/roundtable serve
@@ -53,6 +53,9 @@ sync-test: $(UV)
 
 sync-bench: $(UV)
 	$(SYNC) --extra test --extra bench
+
+sync-mutation: $(UV)
+	$(SYNC) --extra test --extra mutation
 
 # After editing the dependencies in pyproject.toml: resolve what changed, keep the rest.
 lock: $(UV)
@@ -110,7 +113,7 @@ web-check: $(WEB_STAMP)
 	cd static && npx eslint . && node --test test/*.test.js
 
 clean:
-	rm -rf $(VENV) .uv $(LATEST_VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .uv $(LATEST_VENV) tests/interop/node_modules static/node_modules .pytest_cache .mypy_cache .ruff_cache mutants
 
 # The soak (bench/soak.py): 1,000 connections over 100 documents in cycles for
 # $(MINUTES) minutes, checking that RSS stays flat and every document unloads (and,
@@ -130,6 +133,15 @@ soak: sync-test
 FRAMES ?= 100000
 CASES ?= 200
 SEED ?=
+# Mutation testing ([tool.mutmut] in pyproject.toml): mutants of crdt/, the live document
+# and the permission code, each against the tests that reach the function it changes.
+# Prints every mutant that survived; `.venv/bin/mutmut show NAME` shows one. A later run
+# only re-checks functions that changed. Not part of `make test`: a first run takes an
+# hour or more on two cores.
+mutation: sync-mutation
+	ROUNDTABLE_TEST_TIMEOUT_SCALE=3 $(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 fuzz: sync-test $(NODE_STAMP)
 	ROUNDTABLE_FUZZ_FRAMES=$(FRAMES) $(BIN)/pytest tests/server/sockets/test_fuzz.py -s -q
 	ROUNDTABLE_REQUIRE_SERVICES=1 ROUNDTABLE_CONVERGENCE_CASES=$(CASES) \

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from pycrdt import Doc, Text, XmlElement, XmlFragment, XmlText
 
 from crdt.content import (
@@ -682,3 +683,43 @@ def test_every_template_appends_and_exports(key: str) -> None:
     assert texts
     for text in texts:
         assert text in page.replace("&#x27;", "'")
+
+
+# A list item whose first block is itself a list or a rule, and two quotes in a row:
+# the Markdown, and what a CommonMark reader makes of it (the same structure).
+ITEM_CASES = {
+    "an ordered list first": (
+        el("bulletList", li(el("orderedList", li(p("x"))), p("after"))),
+        "-\n  1. x\n\n  after\n",
+        "<ul><li><ol><li>x</li></ol><p>after</p></li></ul>",
+    ),
+    "a task list first": (
+        el("bulletList", li(el("taskList", task(True, p("t"))))),
+        "-\n  - [x] t\n",
+        "<ul><li><ul><li>[x] t</li></ul></li></ul>",
+    ),
+    "a rule first": (
+        el("bulletList", li(el("horizontalRule"))),
+        "-\n  ---\n",
+        "<ul><li><hr /></li></ul>",
+    ),
+    "a task item with a list first": (
+        el("taskList", task(False, el("bulletList", li(p("n"))))),
+        "- [ ]\n  - n\n",
+        "<ul><li>[ ]<ul><li>n</li></ul></li></ul>",
+    ),
+    "two quotes in a row": (
+        el("bulletList", li(p("a"), el("blockquote", p("q1")), el("blockquote", p("q2")))),
+        "- a\n  > q1\n\n  > q2\n",
+        "<ul><li><p>a</p><blockquote><p>q1</p></blockquote>"
+        "<blockquote><p>q2</p></blockquote></li></ul>",
+    ),
+}
+
+
+@pytest.mark.parametrize(("block", "expected", "read"), ITEM_CASES.values(), ids=ITEM_CASES)
+def test_list_items_that_start_with_a_list_a_rule_or_hold_two_quotes(
+    block: E, expected: str, read: str
+) -> None:
+    assert markdown(block) == expected
+    assert MarkdownIt("commonmark").render(expected).replace("\n", "") == read

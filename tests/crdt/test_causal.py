@@ -204,15 +204,28 @@ def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
     )
     goes_in_uncrossed(document, update, "0oXX")
     assert document.checked_bytes == checked + len(whole) + len(update)
-    # Between two neighbours (nothing between them) is the right way round.
-    checked = document.checked_bytes
-    assert document.apply(crossed_item(4, (1, 3), (1, 4))) is not None
-    assert document.uncrossed == 2
-    assert document.checked_bytes > checked
     document = SyncDocument(doc.get_update())
     assert document.apply(crossed_item(2, (1, 2), (1, 5))) is not None
     assert document.uncrossed == 0
     assert text_of(document.ydoc) == "0oX"
+
+
+def test_between_two_deleted_neighbours_is_the_right_way_round() -> None:
+    # "a" and "b" of client 1 with client 2's "c" between them, all deleted: "a" and
+    # "c" are neighbours (nothing between them) whose ids do not follow each other.
+    a: Doc[Any] = Doc(client_id=1)
+    a.get("t", type=Text).insert(0, "ab")
+    b: Doc[Any] = Doc(client_id=2)
+    b.apply_update(a.get_update())
+    b.get("t", type=Text).insert(1, "c")
+    a.apply_update(b.get_update())
+    del a.get("t", type=Text)[0:3]
+    document = SyncDocument(a.get_update())
+    assert document.apply(crossed_item(3, (1, 0), (2, 0))) is not None
+    assert document.checked_bytes > 0  # told in the copy
+    assert document.uncrossed == 0
+    document = SyncDocument(a.get_update())
+    goes_in_uncrossed(document, crossed_item(3, (2, 0), (1, 0)), "X")
 
 
 def test_crossed_origins_among_formatting_marks() -> None:

@@ -25,7 +25,7 @@ from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.peer import CloseCode
 from rooms.live.session import LOCKED_NOTICE, READ_ONLY_NOTICE, SyncSession
 from rooms.live.writer import WriterSettings
-from rooms.memory import MemoryStore
+from rooms.memory import MemoryParticipantStore, MemoryStore
 from rooms.roles import Role
 
 
@@ -187,3 +187,21 @@ async def test_a_waiting_update_makes_the_server_ask_its_client_once_per_interva
     now[0] += 0.6
     ann.session.receive(encode_update(doc.get_update(after_gap)))
     assert ann.peer.step1s() == asked + 3
+
+
+async def test_claims_made_while_storage_is_down_hold_here_and_are_stored_later(
+    document: LiveDocument,
+) -> None:
+    state = document._store.state  # type: ignore[attr-defined]
+    people = MemoryParticipantStore(state)
+    ann = await people.add_participant(document.info.room_id, "Ann", Role.MEMBER)
+    bo = await people.add_participant(document.info.room_id, "Bo", Role.MEMBER)
+    await document.claim(ann.id, [11])
+    state.fail_writes = ConnectionRefusedError("the database is down")
+    # Ann claims 11 again and 12; Bo claims 12 and 13. First use decides while down.
+    await document.claim(ann.id, [11, 12])
+    await document.claim(bo.id, [12, 13])
+    assert document.owners == {11: ann.id, 12: ann.id, 13: bo.id}
+    state.fail_writes = None
+    await document.writer.flush()
+    assert state.documents[document.info.id].claims == {11: ann.id, 12: ann.id, 13: bo.id}

@@ -180,12 +180,30 @@ def test_every_lib0_value_kind_is_read_to_its_end() -> None:
     assert doc.get("a", type=Array).to_py() == [value for _, value in LIB0_VALUES]
 
 
-def test_values_nest_up_to_the_depth_limit() -> None:
-    deepest = b"\x75\x01" * MAX_ANY_DEPTH + b"\x7e"
+@pytest.mark.parametrize(
+    "level",
+    [b"\x75\x01", b"\x76\x01" + lib0_string("k")],
+    ids=["arrays", "objects"],
+)
+def test_values_nest_up_to_the_depth_limit(level: bytes) -> None:
+    deepest = level * MAX_ANY_DEPTH + b"\x7e"
     (struct,) = decode_update(values_update(1, deepest)).structs
     assert struct.length == 1
     with pytest.raises(ProtocolError, match="nested too deeply"):
-        decode_update(values_update(1, b"\x75\x01" + deepest))
+        decode_update(values_update(1, level + deepest))
+
+
+def test_the_smallest_entries_fit_their_declared_count() -> None:
+    # Three nulls take three bytes; two empty keys with null values, four.
+    for values, expected in (
+        (b"\x75" + var(3) + b"\x7e" * 3, [None, None, None]),
+        (b"\x76" + var(2) + (lib0_string("") + b"\x7e") * 2, {"": None}),
+    ):
+        data = values_update(1, values)
+        assert decode_update(data).structs[0].length == 1
+        doc: Doc[Any] = Doc()
+        doc.apply_update(data)
+        assert doc.get("a", type=Array).to_py() == [expected]
 
 
 def test_a_signed_varint_has_at_most_eight_bytes() -> None:
@@ -238,7 +256,10 @@ def test_visible_copy_cuts_a_deleted_run_of_types_into_one_empty_type_each() -> 
     # The two deleted elements are one run of two clocks, both of them types.
     assert [(s.clock, s.length, s.origin, s.right) for s in deleted] == [(1, 2, None, (9, 0))]
 
-    copy = visible_copy(data, types_in=lambda client, start, end: [1, 2][start - 1 : end - 1])
+    def types_in(client: int, start: int, end: int) -> list[int]:
+        return [clock for clock in (1, 2) if client == 9 and start <= clock < end]
+
+    copy = visible_copy(data, types_in=types_in)
     pieces = [s for s in decode_update(copy).structs if s.clock > 0]
     # The first piece keeps the run's origins; the second follows it, up to the same
     # right origin.
@@ -251,6 +272,19 @@ def test_visible_copy_cuts_a_deleted_run_of_types_into_one_empty_type_each() -> 
     children = list(shown.get("default", type=XmlFragment).children)
     assert [type(child).__name__ for child in children] == ["XmlText", "XmlText", "XmlElement"]
     assert shown.get_state() == doc.get_state()
+
+
+def test_visible_copy_makes_collected_structs_collected_ranges() -> None:
+    doc: Doc[Any] = Doc(client_id=9)
+    text = doc.get("t", type=Text)
+    text.insert(0, "abcd")  # 9:0-3
+    text.insert(0, "z")  # 9:4
+    data = doc.get_update()
+    copy = decode_update(visible_copy(data, collected=frozenset({(9, 4)})))
+    assert [(s.clock, s.length, s.content) for s in copy.structs] == [
+        (0, 4, Content.STRING),
+        (4, 1, Content.GC),
+    ]
 
 
 def test_without_right_origins_leaves_out_only_the_named_right_origins() -> None:

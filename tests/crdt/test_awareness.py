@@ -600,3 +600,18 @@ def test_remove_outdated_keeps_owned_states_only_when_asked(clock: FakeClock) ->
         awareness.apply(EMPTY_7_CLOCK4, owner=None)
         awareness.remove_outdated(now_ms=1_030_000, keep_owned=keep_owned)
         assert awareness.states == left, keep_owned
+
+
+def test_only_the_named_client_ids_are_applied_and_relayed() -> None:
+    awareness = DocumentAwareness()
+    # A connection that holds client 5 sends states for 5 and 6: only 5's is taken.
+    relayed = awareness.apply(CLIENTS_5_AND_6, owner="alice", only={5})
+    assert relayed == X1_CLOCK1
+    assert awareness.states == {5: {"x": 1}}
+    # Naming no client it holds changes nothing.
+    assert awareness.apply(CLIENTS_5_AND_6, owner="mallory", only=set()) is None
+    assert awareness.states == {5: {"x": 1}}
+    # Holding every client it names, the update goes in whole.
+    relayed = awareness.apply(CLIENTS_5_AND_6, owner="bob", only={5, 6})
+    assert relayed == b'\x01\x06\x03\x07{"y":2}'  # 5's state is not new
+    assert set(awareness.states) == {5, 6}

@@ -123,6 +123,8 @@ class NodePuppet:
         self.failure: str | None = None
         """What went wrong inside the puppet first (see the module's docstring)."""
         self._clients: dict[str, NodeClient] = {}
+        # Killed on purpose (kill()): its exit is what the test wanted, not a failure.
+        self._killed = False
         self._reader = asyncio.create_task(self._read_stdout(), name="node-puppet-stdout")
         self._err_reader = asyncio.create_task(self._read_stderr(), name="node-puppet-stderr")
 
@@ -144,7 +146,7 @@ class NodePuppet:
         """Ask the puppet to exit (destroying all clients); kill it if it hangs. Then
         raise the puppet's failure, if it had one."""
         process = self._process
-        if process.returncode not in (None, 0):
+        if process.returncode not in (None, 0) and not self._killed:
             self._fail(f"the puppet exited with {process.returncode} before it was closed")
         if process.stdin is not None:
             if process.returncode is None and not process.stdin.is_closing():
@@ -178,6 +180,11 @@ class NodePuppet:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def kill(self) -> None:
+        """Kill the puppet at once (SIGKILL), as a tab vanishes: its clients say nothing."""
+        self._killed = True
+        self._process.kill()
 
     @property
     def returncode(self) -> int | None:

@@ -3,6 +3,7 @@
 
 export default {
   // common
+  'common.cancel': 'Cancelar',
   // join page
   // room frame and header
   // documents

@@ -99,6 +99,7 @@ def _document_data(info: DocumentInfo) -> dict[str, Any]:
         "name": info.name,
         "created_at": info.created_at.isoformat(),
         "locked": info.locked,
+        "locked_by": info.locked_by,
         "template": info.template,
         "created_by": info.created_by,
         "mentor_id": info.mentor_id,
@@ -204,7 +205,7 @@ class Controls:
         info = await self.document(room, name)
         if locked == info.locked:
             return info
-        await self._controls.set_document_locked(info.id, locked)
+        await self._controls.set_document_locked(info.id, locked, viewer.name)
         if locked:
             await self._save_version(room, info, f"Locked by {viewer.name}", "lock", viewer.id)
         await self._publish(

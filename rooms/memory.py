@@ -617,8 +617,10 @@ class MemoryControlStore:
         if doc is not None:
             doc.info = replace(doc.info, **changes)
 
-    async def set_document_locked(self, document_id: int, locked: bool) -> None:
-        self._change_document(document_id, locked=locked)
+    async def set_document_locked(
+        self, document_id: int, locked: bool, by: str | None = None
+    ) -> None:
+        self._change_document(document_id, locked=locked, locked_by=by if locked else None)
 
     async def describe_document(
         self, document_id: int, template: str | None, created_by: str | None

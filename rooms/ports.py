@@ -255,7 +255,12 @@ class ControlStore(Protocol):
 
     async def document_by_id(self, document_id: int) -> DocumentInfo | None: ...
 
-    async def set_document_locked(self, document_id: int, locked: bool) -> None: ...
+    async def set_document_locked(
+        self, document_id: int, locked: bool, by: str | None = None
+    ) -> None:
+        """Lock or unlock a document; a lock remembers ``by``, who locked it (a display
+        name), and unlocking forgets it."""
+        ...
 
     async def describe_document(
         self, document_id: int, template: str | None, created_by: str | None

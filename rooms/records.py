@@ -45,6 +45,8 @@ class DocumentInfo:
     template: str | None = None
     created_by: str | None = None
     mentor_id: str | None = None
+    # The display name of who locked it (None while unlocked).
+    locked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

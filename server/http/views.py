@@ -34,6 +34,7 @@ def document_json(info: DocumentInfo) -> dict[str, Any]:
         "name": info.name,
         "created_at": info.created_at.isoformat(),
         "locked": info.locked,
+        "locked_by": info.locked_by,
         "template": info.template,
         "created_by": info.created_by,
         "mentor_id": info.mentor_id,

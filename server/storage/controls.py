@@ -62,9 +62,13 @@ class SqlControlStore:
             row = await session.get(DocumentRow, document_id)
             return None if row is None else document_info(row)
 
-    async def set_document_locked(self, document_id: int, locked: bool) -> None:
+    async def set_document_locked(
+        self, document_id: int, locked: bool, by: str | None = None
+    ) -> None:
         await self._update(
-            update(DocumentRow).where(DocumentRow.id == document_id).values(locked=locked),
+            update(DocumentRow)
+            .where(DocumentRow.id == document_id)
+            .values(locked=locked, locked_by=by if locked else None),
             "lock a document",
         )
 

@@ -103,6 +103,7 @@ def document_info(row: DocumentRow) -> DocumentInfo:
         template=row.template,
         created_by=row.created_by,
         mentor_id=row.mentor_id,
+        locked_by=row.locked_by,
     )
 
 

@@ -112,6 +112,8 @@ class DocumentRow(Base):
     snapshot_version: Mapped[int] = mapped_column(Integer, default=0)
     # Locked documents take edits from facilitators only.
     locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The display name of who locked it, shown to those it keeps out.
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     template: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # Who follows this document (an action plan's mentor); may comment on it.

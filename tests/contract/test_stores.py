@@ -383,6 +383,23 @@ async def test_lock_description_and_mentor_of_a_document(stores: Stores) -> None
     await controls.set_document_mentor(plan.id + 1000, c.ann.id)
 
 
+async def test_a_lock_remembers_who_locked_it_until_unlocked(stores: Stores) -> None:
+    c = await cast(stores)
+    controls, store = stores.controls, stores.store
+    await controls.set_document_locked(c.document.id, True, "Ann Lee")
+    locked = replace(c.document, locked=True, locked_by="Ann Lee")
+    assert await controls.document_by_id(c.document.id) == locked
+    assert await store.get_document(c.room.id, "notes") == locked
+    assert await store.list_documents(c.room.id) == [locked]
+    # Locked again by someone else: the newest name.
+    await controls.set_document_locked(c.document.id, True, "Bob")
+    assert (await controls.document_by_id(c.document.id)) == replace(locked, locked_by="Bob")
+    # Unlocking forgets the name, whatever is passed.
+    await controls.set_document_locked(c.document.id, False, "Bob")
+    assert await controls.document_by_id(c.document.id) == c.document
+    assert (await store.get_document(c.room.id, "notes")) == c.document
+
+
 # --- the update log ------------------------------------------------------------------------
 
 

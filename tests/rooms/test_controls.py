@@ -68,6 +68,7 @@ async def test_a_document_from_a_template_holds_its_content(cohort: Cohort) -> N
                     "name": "Plan",
                     "created_at": created.created_at.isoformat(),
                     "locked": False,
+                    "locked_by": None,
                     "template": "action-plan",
                     "created_by": c.ann.id,
                     "mentor_id": c.bob.id,
@@ -165,7 +166,7 @@ async def test_locking_saves_a_version_and_is_announced(cohort: Cohort) -> None:
 
     seq = await c.last_seq()
     locked = await c.domain.controls.lock(c.room, c.fay, "Essay", True)
-    assert locked.locked is True
+    assert (locked.locked, locked.locked_by) == (True, "Fay")
     assert (await c.domain.directory.find_document(c.room, "Essay")) == locked
     [version] = await c.domain.controls.versions(c.room, "Essay")
     assert (version.name, version.reason, version.created_by) == ("Locked by Fay", "lock", c.fay.id)
@@ -196,7 +197,7 @@ async def test_locking_saves_a_version_and_is_announced(cohort: Cohort) -> None:
     assert await c.domain.controls.lock(c.room, c.fay, "Essay", True) == locked
     assert await c.published(seq) == []
     unlocked = await c.domain.controls.lock(c.room, c.fay, "Essay", False)
-    assert unlocked.locked is False
+    assert (unlocked.locked, unlocked.locked_by) == (False, None)
     assert len(await c.domain.controls.versions(c.room, "Essay")) == 1
     assert _types(await c.published(seq)) == ["document.locked"]
     assert [a for _, a, _ in await _actions(c)] == [

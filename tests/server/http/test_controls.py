@@ -473,6 +473,7 @@ async def test_locking_saves_a_version_shows_in_the_room_state_and_reaches_event
             response = await fac.ok("PUT", f"/documents/{DOC}/lock", {"locked": True})
             assert response["document"]["name"] == DOC
             assert response["document"]["locked"] is True
+            assert response["document"]["locked_by"] == "Fay"
 
             versions = (await fac.ok("GET", f"/documents/{DOC}/versions"))["versions"]
             assert len(versions) == 1
@@ -493,9 +494,12 @@ async def test_locking_saves_a_version_shows_in_the_room_state_and_reaches_event
 
             for person in (ann, obs, fac):
                 state = await room_state(person)
-                assert [(d["name"], d["locked"]) for d in state["documents"]] == [(DOC, True)]
+                assert [(d["name"], d["locked"], d["locked_by"]) for d in state["documents"]] == [
+                    (DOC, True, "Fay")
+                ]
             listed = await ann.ok("GET", "/documents")
             assert listed["documents"][0]["locked"] is True
+            assert listed["documents"][0]["locked_by"] == "Fay"
 
             # Locking a locked document changes nothing: no version, no event.
             seq = await last_seq(server, room)
@@ -509,7 +513,8 @@ async def test_locking_saves_a_version_shows_in_the_room_state_and_reaches_event
             for feed in (member_feed, observer_feed):
                 await feed.wait_for(is_event("document.locked", document=DOC, locked=False))
             assert len((await fac.ok("GET", f"/documents/{DOC}/versions"))["versions"]) == 1
-            assert (await room_state(ann))["documents"][0]["locked"] is False
+            unlocked = (await room_state(ann))["documents"][0]
+            assert (unlocked["locked"], unlocked["locked_by"]) == (False, None)
             # Locked again later: a new version.
             await fac.ok("PUT", f"/documents/{DOC}/lock", {"locked": True})
             versions = (await fac.ok("GET", f"/documents/{DOC}/versions"))["versions"]

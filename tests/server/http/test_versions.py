@@ -291,6 +291,7 @@ async def test_document_from_a_template(server: RunningServer, key: str) -> None
     assert document["created_by"] == ann.id
     assert document["mentor_id"] is None
     assert document["locked"] is False
+    assert document["locked_by"] is None
 
     expected = template_state(key)
     response = await fay.call("GET", "/documents/doc/export?format=markdown")

@@ -8,7 +8,6 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from server.http import (
     documents,
@@ -20,6 +19,7 @@ from server.http import (
     threads,
     versions,
 )
+from server.http.assets import Assets
 from server.http.openapi import openapi
 from server.sockets.events import events_endpoint
 from server.sockets.sync import sync_endpoint
@@ -98,6 +98,7 @@ def routes() -> list[BaseRoute]:
         Route("/", app_page),
         Route("/join/{code}", app_page),
         Route("/room/{room}", app_page),
-        # Only the built bundle is served: not the sources, not node_modules.
-        Mount("/static/dist", StaticFiles(directory=STATIC / "dist"), name="static"),
+        # Only the built bundle is served: not the sources, not node_modules. Its chunks
+        # are cached for good, the rest revalidated, text gzip-compressed (assets.py).
+        Mount("/static/dist", Assets(STATIC / "dist"), name="static"),
     ]

@@ -17,8 +17,8 @@ UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 SYNC = $(UV) sync --quiet --locked --inexact --python $(PYTHON)
 
-.PHONY: run test check lint typecheck pytest clean web web-check bench soak fuzz mutation \
-	sync sync-test sync-bench sync-mutation lock upgrade test-latest
+.PHONY: run test check lint typecheck pytest clean web web-check bench page-speed soak fuzz \
+	mutation sync sync-test sync-bench sync-mutation lock upgrade test-latest
 
 run: sync
 	$(BIN)/roundtable serve
@@ -88,6 +88,15 @@ $(BENCH_NODE_STAMP): bench/node/package-lock.json
 # The comparison with the peer servers (docs/benchmarks.md): about 15 minutes.
 bench: sync-bench $(BENCH_NODE_STAMP)
 	$(BIN)/python -m bench.compare
+
+# How fast the web client is on a phone (docs/performance.md): the join page and the room
+# page in Chromium with the CPU 4x slower and a slow 4G network, medians of $(RUNS) runs
+# (about 20 s a run), beside the numbers from before the bundle was split. Writes every
+# run to bench/results/page-speed.json.
+RUNS ?= 5
+page-speed: sync-test $(CHROMIUM)
+	$(BIN)/python -m bench.page_speed --runs $(RUNS) \
+	  --compare bench/results/page-speed-before.json --json bench/results/page-speed.json
 
 # The web client's build tools (esbuild): the tests rebuild the bundle and compare it
 # with the committed static/dist.

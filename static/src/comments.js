@@ -1,27 +1,33 @@
 // The discussion panel: threads beside the text, questions, mentions; all live. The
-// composer (composer.js) starts threads; each thread is a card (thread.js).
+// composer (composer.js) starts threads; each thread is a card (thread.js). An empty
+// tab says how to start; a thread whose passage left the text says so on its card.
 
 import { announce, h, replace } from './dom.js'
 import { composer } from './composer.js'
-import { mayAsk } from './logic/permissions.js'
+import { formatNumber, t } from './i18n.js'
+import { mayAsk, mayComment } from './logic/permissions.js'
 import {
-  besideTheText, emptyText, isUnread, lastCommentId, mentioning, mentionsIn, mergeThread,
-  questionsInOrder, tabCount
+  anchorState, besideTheText, emptyState, isUnread, lastCommentId, mentioning, mentionsIn,
+  mergeThread, questionsInOrder, tabCount, tabCountLabel
 } from './logic/threads.js'
 import { threadCard } from './thread.js'
 
 const SEEN = 'roundtable:seen:'
-const TABS = [['comments', 'Comments'], ['questions', 'Questions'], ['mentions', 'Mentions']]
+const TABS = [['comments', 'discussion.tabComments'], ['questions', 'discussion.tabQuestions'], ['mentions', 'discussion.tabMentions']]
 
 export class CommentsPanel {
-  /** me: {id, can}; reactions: the vocabulary's [{key, emoji, label}]; getEditor(): the open DocumentEditor. */
-  constructor ({ root, api, me, room, reactions, getEditor, onChange }) {
+  /**
+   * me: {id, can}; reactions: the vocabulary's [{key, emoji, label}]; getEditor(): the
+   * open DocumentEditor; openDocument(name): open another document (to show a passage).
+   */
+  constructor ({ root, api, me, room, reactions, getEditor, openDocument, onChange }) {
     this.root = root
     this.api = api
     this.me = me
     this.room = room
     this.reactions = reactions
     this.getEditor = getEditor
+    this.openDocument = openDocument
     this.onChange = onChange
     this.threads = new Map()
     this.settings = { observers_can_ask: false, post_first_questions: false }
@@ -29,6 +35,10 @@ export class CommentsPanel {
     this.active = null
     this.editing = null
     this.draftAnchor = null
+    // The thread whose passage shows once its document has loaded.
+    this.pending = null
+    // The thread whose card explains that its passage left the text.
+    this.explained = null
     this.seen = JSON.parse(localStorage.getItem(SEEN + room) || '{}')
     this.participants = []
   }
@@ -68,7 +78,7 @@ export class CommentsPanel {
       const thread = mergeThread(this.threads.get(data.thread.id), data)
       this.threads.set(thread.id, thread)
       if (data.comment && !data.comment.mine && data.comment.body && event.type === 'comment.created') {
-        announce(`New reply in a thread on ${thread.document || 'the room'}`)
+        announce(thread.document ? t('discussion.newReply', { document: thread.document }) : t('discussion.newReplyRoom'))
       }
     } else if (data.thread_id) {
       this.refresh(data.thread_id)
@@ -93,7 +103,7 @@ export class CommentsPanel {
     const editor = this.getEditor()
     const anchor = editor && editor.selectionAnchor()
     if (!anchor) {
-      announce('Select some text first, then comment on it.')
+      announce(t('discussion.selectFirst'))
       return
     }
     this.draftAnchor = anchor
@@ -103,10 +113,12 @@ export class CommentsPanel {
     if (box) box.focus()
   }
 
-  /** Open the questions tab (the toolbar's Ask). */
+  /** Open the questions tab (the toolbar's Ask), ready to write. */
   ask () {
     this.tab = 'questions'
     this.render()
+    const box = this.root.querySelector('#new-comment')
+    if (box) box.focus()
   }
 
   canAsk () {
@@ -127,12 +139,14 @@ export class CommentsPanel {
     try {
       const { thread } = await this.api.post('/threads', body)
       this.threads.set(thread.id, thread)
+      // One's own new thread is no news to oneself.
+      this.markSeen(thread)
       this.draftAnchor = null
       this.active = thread.id
       const box = this.root.querySelector('#new-comment')
       if (box) box.value = ''
       this.render()
-      announce('Posted.')
+      announce(t('discussion.posted'))
     } catch (error) {
       announce(error.message)
       throw error
@@ -152,11 +166,58 @@ export class CommentsPanel {
     }
   }
 
+  /** The open document as anchorState (logic/threads.js) needs it, or null. */
+  openDocumentState () {
+    const editor = this.getEditor()
+    if (!editor) return null
+    return { name: editor.name, synced: editor.loaded, resolve: (anchor) => editor.resolveAnchor(anchor) }
+  }
+
+  /** Where a thread's passage stands: 'none', 'elsewhere', 'attached' or 'detached'. */
+  anchorOf (thread) {
+    return anchorState(thread, this.openDocumentState())
+  }
+
+  /**
+   * Show a thread's passage in the text: its document opens first if another is open;
+   * a passage no longer in the text is explained on the card and read out.
+   */
   focusThread (thread) {
     this.active = thread.id
+    this.explained = null
+    this.pending = null
     const editor = this.getEditor()
-    if (editor && thread.anchor && !editor.reveal(thread.anchor)) announce('The passage of this thread was deleted.')
+    if (thread.anchor && thread.document && (!editor || editor.name !== thread.document)) {
+      this.pending = thread.id
+      this.openDocument(thread.document)
+    } else {
+      this.showPassage(thread)
+    }
     this.render()
+  }
+
+  showPassage (thread) {
+    const state = this.anchorOf(thread)
+    if (state === 'attached') {
+      this.getEditor().reveal(thread.anchor)
+    } else if (state === 'detached') {
+      this.explained = thread.id
+      announce(t('discussion.passageGoneExplained'))
+    } else if (state === 'elsewhere') {
+      this.pending = thread.id
+    }
+  }
+
+  /** A passage asked for while its document was loading shows once it has loaded. */
+  showPending () {
+    const thread = this.pending !== null && this.threads.get(this.pending)
+    if (!thread) return
+    const editor = this.getEditor()
+    // Another document was opened meanwhile: the passage is no longer wanted.
+    if (!editor || editor.name !== thread.document) { this.pending = null; return }
+    if (this.anchorOf(thread) === 'elsewhere') return
+    this.pending = null
+    this.showPassage(thread)
   }
 
   // Reading
@@ -181,6 +242,24 @@ export class CommentsPanel {
   markSeen (thread) {
     this.seen[thread.id] = lastCommentId(thread)
     localStorage.setItem(SEEN + this.room, JSON.stringify(this.seen))
+    this.refreshCounts()
+  }
+
+  /** The tabs' numbers after something was read, leaving the rest (and focus) as it is. */
+  refreshCounts () {
+    for (const tab of this.root.querySelectorAll('.rt-tab[data-tab]')) {
+      tab.querySelector('.rt-badge')?.remove()
+      const badge = this.badge(tab.dataset.tab)
+      if (badge) tab.append(badge)
+    }
+  }
+
+  /** The number on a tab, or null when there is nothing to count. */
+  badge (key) {
+    const editor = this.getEditor()
+    const counting = { seen: this.seen, me: this.me.id, name: editor && editor.name }
+    const count = tabCount(key, [...this.threads.values()], counting)
+    return count ? h('span', { class: 'rt-badge', 'aria-label': tabCountLabel(key, count) }, formatCount(count)) : null
   }
 
   // Rendering
@@ -196,6 +275,7 @@ export class CommentsPanel {
   }
 
   render () {
+    this.showPending()
     // Unsent text, ticked boxes and focus survive a re-render.
     const drafts = {}
     for (const el of this.root.querySelectorAll('textarea[id], input[type="checkbox"][id]')) {
@@ -224,22 +304,33 @@ export class CommentsPanel {
   build () {
     const editor = this.getEditor()
     const threads = this.visibleThreads()
-    const all = [...this.threads.values()]
-    const counting = { seen: this.seen, me: this.me.id, name: editor && editor.name }
-    const tabs = h('div', { class: 'rt-tabs', role: 'tablist', 'aria-label': 'Discussion' },
-      ...TABS.map(([key, label]) => {
-        const count = tabCount(key, all, counting)
-        return h('button', {
-          role: 'tab',
-          'aria-selected': String(this.tab === key),
-          class: 'rt-tab',
-          onclick: () => { this.tab = key; this.render() }
-        }, label, count ? h('span', { class: 'rt-badge', 'aria-label': `${count} new` }, String(count)) : null)
-      }))
-    const list = h('ol', { class: 'rt-threads', 'aria-label': 'Threads' },
-      threads.map((t) => h('li', {}, threadCard(this, t))))
-    replace(this.root, tabs, composer(this), threads.length ? list : h('p', { class: 'rt-empty' }, emptyText(this.tab)))
+    const tabs = h('div', { class: 'rt-tabs', role: 'tablist', 'aria-label': t('discussion.tablist') },
+      ...TABS.map(([key, label]) => h('button', {
+        role: 'tab',
+        'aria-selected': String(this.tab === key),
+        class: 'rt-tab',
+        dataset: { tab: key },
+        onclick: () => { this.tab = key; this.render() }
+      }, t(label), this.badge(key))))
+    const list = h('ol', { class: 'rt-threads', 'aria-label': t('discussion.threads') },
+      threads.map((thread) => h('li', {}, threadCard(this, thread))))
+    replace(this.root, tabs, composer(this), threads.length ? list : this.emptyView())
     if (editor) editor.setAnchors(this.tab === 'comments' ? threads : [], this.active)
     this.onChange()
   }
+
+  /** An empty tab: what is missing and how to start. */
+  emptyView () {
+    const editor = this.getEditor()
+    const may = { comment: mayComment(this.me.can, this.isMentor()), ask: this.canAsk() }
+    const state = emptyState(this.tab, may, editor ? editor.name : null)
+    return h('div', { class: 'rt-empty-threads' },
+      h('p', { class: 'rt-empty-title' }, state.title),
+      h('p', { class: 'rt-empty-hint' }, state.hint),
+      state.ask ? h('button', { type: 'button', class: 'rt-link', onclick: () => this.ask() }, t('discussion.askQuestion')) : null)
+  }
+}
+
+function formatCount (count) {
+  return count > 99 ? formatNumber(99) + '+' : formatNumber(count)
 }

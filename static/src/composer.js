@@ -1,8 +1,16 @@
-// The discussion's composer: a new comment (on the selected passage or the whole
-// document) or, in the questions tab, a question (anonymous, post-first).
+// The discussion's composer: a new comment (on the selected passage, the open document
+// or, before any document is open, the room) or, in the questions tab, a question
+// (anonymous, post-first).
 
 import { h } from './dom.js'
+import { t } from './i18n.js'
 import { mayAskAnonymously, mayComment } from './logic/permissions.js'
+
+function placeholder (panel, asking, document) {
+  if (asking) return t('discussion.askPlaceholder')
+  if (panel.draftAnchor) return t('discussion.commentOnSelection')
+  return document ? t('discussion.commentOnDocument') : t('discussion.commentOnRoom')
+}
 
 /** The composer for the panel's tab, a note when asking is closed, or nothing. */
 export function composer (panel) {
@@ -10,15 +18,15 @@ export function composer (panel) {
   const asking = panel.tab === 'questions'
   if (panel.tab === 'mentions') return null
   if (!asking && !mayComment(panel.me.can, panel.isMentor())) return null
-  if (asking && !panel.canAsk()) return h('p', { class: 'rt-note' }, 'Observers read questions; the facilitator can let observers ask.')
+  if (asking && !panel.canAsk()) return h('p', { class: 'rt-note' }, t('discussion.observersRead'))
   const anonymousAllowed = mayAskAnonymously(panel.me.can)
   const box = h('textarea', {
     id: 'new-comment',
     rows: 3,
     maxlength: 10000,
-    placeholder: asking ? 'Ask the cohort…' : (panel.draftAnchor ? 'Comment on the selected text…' : 'Comment on this document…')
+    placeholder: placeholder(panel, asking, editor && editor.name)
   })
-  const label = h('label', { for: 'new-comment', class: 'rt-label' }, asking ? 'Your question' : 'New comment')
+  const label = h('label', { for: 'new-comment', class: 'rt-label' }, asking ? t('discussion.yourQuestion') : t('discussion.newComment'))
   const anonymous = h('input', { type: 'checkbox', id: 'ask-anonymous' })
   const postFirst = h('input', { type: 'checkbox', id: 'ask-post-first' })
   postFirst.checked = panel.settings.post_first_questions
@@ -43,12 +51,12 @@ export function composer (panel) {
   label,
   panel.draftAnchor && !asking
     ? h('blockquote', { class: 'rt-quote' }, panel.draftAnchor.quote,
-      h('button', { type: 'button', class: 'rt-link', onclick: () => { panel.draftAnchor = null; panel.render() } }, 'Not on a passage'))
+      h('button', { type: 'button', class: 'rt-link', onclick: () => { panel.draftAnchor = null; panel.render() } }, t('discussion.notOnPassage')))
     : null,
   box,
   asking && anonymousAllowed
-    ? h('label', { class: 'rt-check' }, anonymous, ' Ask anonymously (the facilitator still sees your name)')
+    ? h('label', { class: 'rt-check' }, anonymous, ' ', t('discussion.askAnonymously'))
     : null,
-  asking ? h('label', { class: 'rt-check' }, postFirst, ' Post first: others see answers after giving their own') : null,
-  h('button', { type: 'submit', class: 'rt-primary' }, asking ? 'Ask' : 'Comment'))
+  asking ? h('label', { class: 'rt-check' }, postFirst, ' ', t('discussion.postFirstOption')) : null,
+  h('button', { type: 'submit', class: 'rt-primary' }, asking ? t('discussion.ask') : t('discussion.comment')))
 }

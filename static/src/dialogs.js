@@ -56,7 +56,7 @@ export function promptDialog ({ title, label, confirmLabel, value = '', type = '
       h('button', { type: 'button', onclick: () => dialog.close() }, t('common.cancel')),
       h('button', { type: 'submit', class: 'rt-primary' }, confirmLabel)))
     const dialog = modal(title, form, [])
-    dialog.querySelector('.rt-dialog-actions:last-child').remove()
+    dialog.querySelector(':scope > .rt-dialog-actions').remove()
     dialog.addEventListener('close', () => resolve(answer))
     dialog.showModal()
     input.focus()

@@ -1,5 +1,7 @@
 // Building DOM nodes. User text only ever goes in as text nodes: nothing here parses HTML.
 
+import { formatDateTime, formatTime } from './i18n.js'
+
 /**
  * h('button', {class: 'x', onclick: fn, 'aria-label': 'Close'}, 'text', child, ...)
  * Attributes starting with "on" become listeners; true/false toggle boolean attributes.
@@ -22,6 +24,7 @@ export function h (tag, attrs = {}, ...children) {
   return el
 }
 
+/** Append `children` (nodes, text, nested arrays; null and false are skipped) to `el`. */
 export function append (el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue
@@ -30,16 +33,19 @@ export function append (el, children) {
   return el
 }
 
+/** Remove everything inside `el`. */
 export function clear (el) {
   while (el.firstChild) el.firstChild.remove()
   return el
 }
 
+/** Replace everything inside `el` by `children`. */
 export function replace (el, ...children) {
   clear(el)
   return append(el, children)
 }
 
+/** The element whose id is `id`, or null. */
 export function byId (id) {
   return document.getElementById(id)
 }
@@ -49,10 +55,9 @@ export function showPage (...children) {
   return replace(byId('app'), ...children)
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
-
+/** A <time> showing the clock time of `iso`, the full date and time on hover, in the interface's language. */
 export function time (iso) {
-  return h('time', { datetime: iso, title: new Date(iso).toLocaleString() }, timeFormat.format(new Date(iso)))
+  return h('time', { datetime: iso, title: formatDateTime(iso) }, formatTime(iso))
 }
 
 /** A short-lived message in the page's live region, read out by screen readers. */

@@ -1,4 +1,5 @@
-// One document open in the editor: TipTap 3 bound to a Y.Doc synced by y-websocket.
+// One document open in the editor: TipTap 3 bound to a Y.Doc that doc-sync.js keeps in
+// this browser and syncs with the server.
 
 import { Editor, Extension } from '@tiptap/core'
 import Collaboration from '@tiptap/extension-collaboration'
@@ -12,9 +13,10 @@ import {
   relativePositionToAbsolutePosition,
   ySyncPluginKey
 } from '@tiptap/y-tiptap'
-import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
+import { DocumentSync } from './doc-sync.js'
+import { t } from './i18n.js'
 import { colourClass } from './logic/colours.js'
 
 /** At most `max` characters of `text`, never cutting a character (an emoji) in half. */
@@ -63,7 +65,7 @@ function caret (user) {
   label.className = 'collaboration-carets__label'
   const name = document.createElement('span')
   name.className = 'collaboration-carets__name'
-  name.textContent = user.name || 'Someone'
+  name.textContent = user.name || t('editor.someone')
   label.append(name)
   caret.append(label)
   return caret
@@ -81,21 +83,28 @@ function fromBase64 (text) {
 
 export class DocumentEditor {
   /**
-   * element: where the editor goes; me: {id, name, colour}; editable: role allows editing.
-   * onStatus(status), onSynced(), onChange() are called as the connection and text change.
+   * element: where the editor goes; me: {id, name, colour}; editable: role allows editing
+   * (only then is a copy kept in this browser). onStatus(status) and onChange() are
+   * called as the connection and text change.
    */
   constructor ({ element, room, name, token, me, editable, onStatus, onChange, onSelection }) {
     this.name = name
     this.roleEditable = editable
     this.locked = false
-    this.ydoc = new Y.Doc()
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-    this.provider = new WebsocketProvider(
-      `${scheme}//${location.host}/sync/${encodeURIComponent(room)}`, name, this.ydoc,
-      { params: { token } }
-    )
-    this.provider.on('status', ({ status }) => onStatus(status))
-    this.provider.on('sync', (synced) => { if (synced) onChange() })
+    // Whether the document's content has arrived once (comment passages resolve in it).
+    this.loaded = false
+    this.sync = DocumentSync.open({
+      room,
+      name,
+      token,
+      participant: me.id,
+      writable: editable,
+      keep: editable,
+      onStatus,
+      onSynced: () => { this.loaded = true; onChange() }
+    })
+    this.ydoc = this.sync.ydoc
+    this.provider = this.sync.provider
     this.editor = new Editor({
       element,
       injectCSS: false,
@@ -121,7 +130,7 @@ export class DocumentEditor {
           class: 'rt-prose',
           role: 'textbox',
           'aria-multiline': 'true',
-          'aria-label': `Document ${name}`
+          'aria-label': t('editor.document', { name })
         }
       },
       onUpdate: () => onChange(),
@@ -132,6 +141,7 @@ export class DocumentEditor {
   setLocked (locked) {
     this.locked = locked
     this.editor.setEditable(this.roleEditable && !locked)
+    this.sync.setWritable(this.roleEditable && !locked)
   }
 
   get editable () {
@@ -198,11 +208,13 @@ export class DocumentEditor {
 
   onAwareness (callback) {
     this.provider.awareness.on('change', callback)
+    this.awarenessListeners = [...(this.awarenessListeners || []), callback]
   }
 
+  /** Close the editor; its document syncs on until the server has this page's edits. */
   destroy () {
     this.editor.destroy()
-    this.provider.destroy()
-    this.ydoc.destroy()
+    for (const callback of this.awarenessListeners || []) this.provider.awareness.off('change', callback)
+    this.sync.release()
   }
 }

@@ -1,6 +1,8 @@
 // The room event socket: numbered events, the roster, and this client's presence.
 // Reconnects with backoff and asks for what it missed ("after" the last seq seen).
 
+import { isRefusal } from './logic/closes.js'
+
 export class RoomFeed {
   constructor (room, token, { onEvent, onRoster, onStatus, onResync, onRefused }) {
     this.room = room
@@ -34,7 +36,7 @@ export class RoomFeed {
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return
       clearInterval(this.pinger)
-      if (event.code >= 4400 && event.code < 4500) {
+      if (isRefusal(event.code)) {
         this.closed = true
         this.handlers.onStatus('refused')
         this.handlers.onRefused(event.code, event.reason)

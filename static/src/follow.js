@@ -2,12 +2,13 @@
 // view. The facilitator's spotlight takes people along (roles.js says who).
 
 import { announce, h } from './dom.js'
+import { t } from './i18n.js'
 import { followsSpotlight, spotlightPolicy } from './logic/roles.js'
 
 export class Following {
   /**
-   * people: the RosterPanel; layout: for the spotlight banner; open(name): open a
-   * document; getEditor(), getFeed(), getRoster(): the room's current ones.
+   * people: the RosterPanel; layout: the RoomLayout (the spotlight banner, the sheets);
+   * open(name): open a document; getEditor(), getFeed(), getRoster(): the room's current ones.
    */
   constructor ({ me, people, layout, open, getEditor, getFeed, getRoster }) {
     this.me = me
@@ -21,7 +22,10 @@ export class Following {
     this.bySpotlight = false
   }
 
-  /** Follow participant `id` (null: nobody); `spotlight`: because they have it. */
+  /**
+   * Follow participant `id` (null: nobody); `spotlight`: because they have it. Choosing
+   * someone to follow closes the phone's sheet the choice was made in.
+   */
   follow (id, spotlight = false) {
     this.id = id
     this.bySpotlight = Boolean(id && spotlight)
@@ -30,11 +34,12 @@ export class Following {
     const feed = this.getFeed()
     if (feed) feed.setPresence({ following: id })
     if (id) {
+      if (!spotlight) this.layout.closeSheet()
       const row = this.getRoster().find((r) => r.id === id)
       if (row && row.document) this.open(row.document)
       const editor = this.getEditor()
       if (editor) editor.showCaretOf(id)
-      announce(`Following ${row ? row.name : 'them'}.`)
+      announce(row ? t('people.following', { name: row.name }) : t('people.followingSomeone'))
     }
   }
 
@@ -73,5 +78,5 @@ export function spotlightOptOut (can, onChange) {
   if (spotlightPolicy(can) !== 'optional') return null
   const optOut = h('input', { type: 'checkbox', id: 'spotlight-opt-out' })
   optOut.addEventListener('change', () => onChange(optOut.checked))
-  return h('label', { class: 'rt-check' }, optOut, " Don't follow the facilitator's spotlight")
+  return h('label', { class: 'rt-check rt-spotlight-choice' }, optOut, t('people.spotlightOptOut'))
 }

@@ -67,6 +67,11 @@ export function t (key, params = {}) {
   })
 }
 
+/** Whether the catalogues have a message `key` (for names that may come untranslated). */
+export function hasMessage (key) {
+  return key in en
+}
+
 /** A number in the interface's language. */
 export function formatNumber (value, options) {
   return new Intl.NumberFormat(current, options).format(value)

@@ -1,40 +1,109 @@
-// The join page (/join/{code}): pick a display name, enter the room.
+// The join page (/join/{code}): pick a display name, enter the room. It is the first
+// screen people see, often on a phone on a slow network, so it loads without the editor
+// (see main.js) and says what is happening while the join is under way.
 
 import { ApiError, join } from './api.js'
 import { h, showPage } from './dom.js'
+import { LANGUAGES, language, setLanguage, t } from './i18n.js'
 import { roomPath } from './logic/routes.js'
 import { saveSession } from './session.js'
 
 const JOIN_ERRORS = {
-  unknown_invite: 'This invite link is unknown or was replaced. Ask your facilitator for a new one.',
-  room_full: 'This room is full. Ask your facilitator to make room for you.',
-  too_many_joins: 'Too many people are joining right now. Try again in a minute.'
+  unknown_invite: 'join.unknownInvite',
+  room_full: 'join.roomFull',
+  too_many_joins: 'join.tooManyJoins'
 }
 
-export function joinPage (code) {
-  const name = h('input', { id: 'name', name: 'name', autocomplete: 'nickname', maxlength: 64, required: true })
+/** What to tell someone whose join failed with `error`. */
+function failure (error) {
+  if (error instanceof ApiError) {
+    return JOIN_ERRORS[error.code] ? t(JOIN_ERRORS[error.code]) : error.message
+  }
+  // fetch() rejects (a TypeError) only when the server could not be reached at all.
+  return t('join.offline')
+}
+
+/**
+ * Show the join page for invite `code`. `prepare()` is called once the person starts
+ * typing and again on Join, to load what the room page needs meanwhile. Once joined,
+ * the session is saved and `onJoined(joined)` opens the room (by default, by loading
+ * its address). `redraw` ({ typed }) is for drawing the page again in another
+ * language, keeping the name typed so far.
+ */
+export function joinPage (code, options = {}, redraw = null) {
+  const {
+    prepare = () => null,
+    onJoined = (joined) => location.assign(roomPath(joined.room))
+  } = options
+  const name = h('input', {
+    id: 'name',
+    name: 'name',
+    autocomplete: 'nickname',
+    autocapitalize: 'words',
+    spellcheck: 'false',
+    enterkeyhint: 'go',
+    maxlength: 64,
+    required: true,
+    'aria-describedby': 'join-help',
+    oninput: () => prepare()
+  })
+  if (redraw) name.value = redraw.typed
+  const button = h('button', { type: 'submit', class: 'rt-primary rt-join-submit' }, t('join.submit'))
   const status = h('p', { class: 'rt-error', role: 'alert' })
+
+  const busy = (on) => {
+    form.setAttribute('aria-busy', String(on))
+    button.disabled = on
+    name.readOnly = on
+    button.textContent = on ? t('join.joining') : t('join.submit')
+  }
+
   const form = h('form', {
     class: 'rt-card rt-join',
+    novalidate: true,
     onsubmit: async (event) => {
       event.preventDefault()
       status.textContent = ''
-      try {
-        const joined = await join(code, name.value)
-        saveSession(joined)
-        location.assign(roomPath(joined.room))
-      } catch (error) {
-        status.textContent = error instanceof ApiError && JOIN_ERRORS[error.code]
-          ? JOIN_ERRORS[error.code]
-          : error.message
+      const chosen = name.value.trim()
+      if (!chosen) {
+        status.textContent = t('join.nameMissing')
+        name.focus()
+        return
       }
+      busy(true)
+      prepare()
+      let joined
+      try {
+        joined = await join(code, chosen)
+      } catch (error) {
+        busy(false)
+        status.textContent = failure(error)
+        name.focus()
+        return
+      }
+      saveSession(joined)
+      onJoined(joined)
     }
   },
-  h('h1', {}, 'Join the session'),
-  h('p', {}, 'Pick the name the others will see. You can ask questions anonymously later.'),
-  h('label', { for: 'name' }, 'Your display name'), name,
-  h('button', { type: 'submit', class: 'rt-primary' }, 'Join'),
+  h('p', { class: 'rt-join-brand' }, t('join.brand')),
+  h('h1', {}, t('join.title')),
+  h('p', { id: 'join-help', class: 'rt-join-help' }, t('join.intro')),
+  h('label', { for: 'name' }, t('join.nameLabel')),
+  name,
+  button,
   status)
-  showPage(h('main', { class: 'rt-center' }, form))
-  name.focus()
+
+  const choice = h('select', {
+    id: 'join-language',
+    onchange: (event) => {
+      setLanguage(event.target.value)
+      joinPage(code, options, { typed: name.value })
+    }
+  }, LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === language() }, l.name)))
+  const languages = h('p', { class: 'rt-join-language' },
+    h('label', { for: 'join-language' }, t('join.language')), choice)
+
+  showPage(h('main', { class: 'rt-center rt-join-page' }, form, languages))
+  if (redraw) choice.focus()
+  else name.focus()
 }

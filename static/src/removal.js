@@ -2,6 +2,7 @@
 // link of their role so that they cannot simply join again, and say what happened.
 
 import { announce, h, replace } from './dom.js'
+import { t } from './i18n.js'
 import { inviteLink } from './logic/routes.js'
 
 /** row: the roster's {id, name, role}; roleName(key): a role as the page names it. */
@@ -10,18 +11,18 @@ export function removeDialog ({ api, row, roleName }) {
   const status = h('p', { class: 'rt-error', role: 'alert' })
   const body = h('div', { class: 'rt-dialog-body' })
   const dialog = h('dialog', { class: 'rt-dialog rt-remove', 'aria-labelledby': 'remove-title' },
-    h('h2', { id: 'remove-title' }, `Remove ${row.name} from the room?`), body)
+    h('h2', { id: 'remove-title' }, t('removal.title', { name: row.name })), body)
 
-  const done = h('button', { type: 'button', class: 'rt-primary', onclick: () => dialog.close() }, 'Done')
+  const done = h('button', { type: 'button', class: 'rt-primary', onclick: () => dialog.close() }, t('removal.done'))
 
   const confirmStep = () => replace(body,
-    h('p', {}, `${row.name}’s connections close at once and their access ends.`),
+    h('p', {}, t('removal.what', { name: row.name })),
     h('label', { class: 'rt-check rt-option', for: rotate.id }, rotate,
-      h('span', {}, `Also replace the ${roleName(row.role)} invite link so they cannot rejoin — everyone who has not joined yet needs the new link`)),
+      h('span', {}, t('removal.offerNewLink', { role: roleName(row.role) }))),
     status,
     h('div', { class: 'rt-dialog-actions' },
-      h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
-      h('button', { type: 'button', class: 'rt-primary rt-destructive', onclick: remove }, 'Remove')))
+      h('button', { type: 'button', onclick: () => dialog.close() }, t('common.cancel')),
+      h('button', { type: 'button', class: 'rt-primary rt-destructive', onclick: remove }, t('removal.remove'))))
 
   const outcome = (invite) => {
     if (invite) {
@@ -32,15 +33,15 @@ export function removeDialog ({ api, row, roleName }) {
         onfocus: (event) => event.target.select()
       })
       replace(body,
-        h('p', { role: 'status' }, `${row.name} was removed. The ${roleName(invite.role)} invite link was replaced: the old one no longer works.`),
-        h('label', { for: link.id }, `New ${roleName(invite.role)} invite link — share it with everyone who has not joined yet`), link,
+        h('p', { role: 'status' }, t('removal.removedNewLink', { name: row.name, role: roleName(invite.role) })),
+        h('label', { for: link.id }, t('removal.newLink', { role: roleName(invite.role) })), link,
         h('div', { class: 'rt-dialog-actions' }, done))
-      announce(`${row.name} was removed and the ${roleName(invite.role)} invite link was replaced.`)
+      announce(t('removal.removedAnnounceNewLink', { name: row.name, role: roleName(invite.role) }))
     } else {
       replace(body,
-        h('p', { role: 'status' }, `${row.name} was removed. The ${roleName(row.role)} invite link still works, so they could join again with it.`),
+        h('p', { role: 'status' }, t('removal.removedSameLink', { name: row.name, role: roleName(row.role) })),
         h('div', { class: 'rt-dialog-actions' }, done))
-      announce(`${row.name} was removed.`)
+      announce(t('removal.removedAnnounce', { name: row.name }))
     }
     done.focus()
   }

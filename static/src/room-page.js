@@ -3,22 +3,27 @@
 
 import { RoomApi, vocabulary as loadVocabulary } from './api.js'
 import { CommentsPanel } from './comments.js'
+import { closeAll, sendWaitingEdits } from './doc-sync.js'
 import { DocumentList } from './documents.js'
 import { announce, h, replace, showPage } from './dom.js'
 import { DocumentEditor } from './editor.js'
 import { RoomFeed } from './feed.js'
 import { Following, spotlightOptOut } from './follow.js'
+import { forgetCopies } from './local-copies.js'
+import { t } from './i18n.js'
 import { RoomLayout } from './layout.js'
 import { colourOf } from './logic/colours.js'
-import { applyDocumentEvent, lockedFor, lockMessage, withDocument } from './logic/documents.js'
-import { abilities, roleName } from './logic/roles.js'
+import { applyDocumentEvent, lockedFor, readOnlyBanner, withDocument } from './logic/documents.js'
+import { abilities } from './logic/roles.js'
 import { firstDocument, roomPath } from './logic/routes.js'
-import { RosterPanel } from './people.js'
+import { RosterPanel, roleLabel } from './people.js'
 import { removeDialog } from './removal.js'
 import { SessionControls } from './session-controls.js'
 import { forgetSession } from './session.js'
 import { ConnectionStatus, SessionTimer, trackActivity } from './status.js'
+import { Notices, showReadOnlyBanner } from './notices.js'
 import { Toolbar } from './toolbar.js'
+import { versionsDialog } from './versions.js'
 
 export class RoomPage {
   constructor (slug, session) {
@@ -40,7 +45,7 @@ export class RoomPage {
     }
     const me = { ...state.you, can: abilities(vocabulary, state.you.role) }
     this.me = me
-    this.roleName = (key) => roleName(vocabulary, key)
+    this.roleName = (key) => roleLabel(vocabulary, key)
     this.documents = state.documents
     this.build(state, vocabulary)
     this.comments = new CommentsPanel({
@@ -50,6 +55,7 @@ export class RoomPage {
       room: this.slug,
       reactions: vocabulary.reactions,
       getEditor: () => this.editor,
+      openDocument: (name) => this.open(name),
       onChange: () => {}
     })
     this.comments.settings = state.settings
@@ -58,7 +64,8 @@ export class RoomPage {
       me,
       vocabulary,
       onFollow: (id) => this.following.follow(id),
-      onRemove: (row) => removeDialog({ api: this.api, row, roleName: this.roleName })
+      onRemove: (row) => removeDialog({ api: this.api, row, roleName: this.roleName }),
+      onYou: (row) => this.layout.showColour(row.colour)
     })
     this.following = new Following({
       me,
@@ -86,31 +93,44 @@ export class RoomPage {
     trackActivity(this.feed)
     const first = firstDocument(location.search, this.documents)
     if (first) this.open(first)
+    else this.showNoDocument()
+    // Edits an earlier page kept in this browser for other documents go out now.
+    sendWaitingEdits({
+      room: this.slug,
+      token: this.session.token,
+      participant: me.id,
+      except: first,
+      writable: (name) => {
+        const info = this.documents.find((d) => d.name === name)
+        return Boolean(info) && me.can.edit && !lockedFor(info, me.can)
+      }
+    })
     await this.comments.load()
   }
 
   build (state, vocabulary) {
     const me = this.me
-    this.status = new ConnectionStatus()
+    this.status = new ConnectionStatus({ writer: me.can.edit })
     this.timer = new SessionTimer()
     this.documentList = new DocumentList({
       api: this.api,
       templates: vocabulary.templates,
       canCreate: me.can.createDocuments,
-      onOpen: (name) => this.open(name),
+      onOpen: (name) => { this.layout.closeSheet(); this.open(name) },
       onCreated: (created) => {
         this.documents = withDocument(this.documents, created)
         this.renderDocuments()
+        this.layout.closeSheet()
         this.open(created.name)
       }
     })
-    this.rosterRoot = h('section', { class: 'rt-roster', 'aria-label': 'People' })
+    this.rosterRoot = h('section', { class: 'rt-roster', 'aria-label': t('states.people') })
     this.controls = me.can.moderate
       ? new SessionControls({ api: this.api, settings: state.settings, roleName: this.roleName })
       : null
     this.layout = new RoomLayout({
       title: state.title,
-      you: `${me.name} · ${this.roleName(me.role)}`,
+      you: { name: me.name, role: this.roleName(me.role) },
       status: [this.timer.element, this.status.element],
       side: [this.documentList.list, this.documentList.form, this.rosterRoot,
         this.controls ? this.controls.element : spotlightOptOut(me.can, (checked) => this.following.optOut(checked))]
@@ -119,10 +139,14 @@ export class RoomPage {
       root: this.layout.toolbar,
       api: this.api,
       me,
+      room: state.title,
       getEditor: () => this.editor,
       onComment: () => { this.comments.commentOnSelection(); this.layout.openDiscussion() },
-      onAsk: () => { this.comments.ask(); this.layout.openDiscussion() }
+      onAsk: () => { this.comments.ask(); this.layout.openDiscussion() },
+      canAsk: () => Boolean(this.comments && this.comments.canAsk())
     })
+    this.notices = new Notices()
+    this.layout.lockBanner.after(this.notices.element)
     this.layout.show()
   }
 
@@ -131,6 +155,7 @@ export class RoomPage {
     this.documents = state.documents
     this.renderDocuments()
     this.comments.settings = state.settings
+    this.openFirstIfNone()
     await this.comments.load()
   }
 
@@ -138,10 +163,12 @@ export class RoomPage {
     forgetSession(this.slug)
     if (this.feed) this.feed.stop()
     if (this.editor) this.editor.destroy()
+    // This browser keeps no copy of a room one may no longer enter.
+    forgetCopies(this.slug, closeAll)
     showPage(h('main', { class: 'rt-center' }, h('div', { class: 'rt-card' },
-      h('h1', {}, 'You are not in this room'),
-      h('p', {}, message || 'Your access ended.'),
-      h('p', {}, 'Open your invite link again, or ask the facilitator for a new one.'))))
+      h('h1', {}, t('states.notInRoom')),
+      h('p', {}, message || t('states.accessEnded')),
+      h('p', {}, t('states.openInviteAgain')))))
   }
 
   // The open document
@@ -154,11 +181,38 @@ export class RoomPage {
     return this.documents.find((d) => d.name === this.editor.name)
   }
 
+  /**
+   * Before the room has a document, the document area says so and how to go on:
+   * create the first one (with the templates), or what to do until one is shared.
+   */
+  showNoDocument () {
+    if (this.editor || this.documents.length) return
+    const canAsk = Boolean(this.comments && this.comments.canAsk())
+    // Shown already as it would be: what was typed into it stays.
+    if (this.layout.editorRoot.classList.contains('rt-editor-empty') && this.emptyCanAsk === canAsk) return
+    this.emptyCanAsk = canAsk
+    const emptyState = this.documentList.emptyState({
+      moderate: this.me.can.moderate,
+      canAsk,
+      onAsk: () => { this.comments.ask(); this.layout.openDiscussion() }
+    })
+    this.layout.editorRoot.classList.add('rt-editor-empty')
+    replace(this.layout.editorRoot, emptyState)
+    showReadOnlyBanner(this.layout.lockBanner, null)
+  }
+
+  /** The first document opens by itself once there is one and none is open. */
+  openFirstIfNone () {
+    if (!this.editor && this.documents.length) this.open(this.documents[0].name)
+    else this.showNoDocument()
+  }
+
   open (name) {
     if (this.editor && this.editor.name === name) return
     if (this.editor) this.editor.destroy()
     const info = this.documents.find((d) => d.name === name) || { name, locked: false }
     const me = { id: this.me.id, name: this.me.name, colour: this.myColour() }
+    this.layout.editorRoot.classList.remove('rt-editor-empty')
     replace(this.layout.editorRoot)
     this.editor = new DocumentEditor({
       element: this.layout.editorRoot,
@@ -178,7 +232,7 @@ export class RoomPage {
     this.editor.onAwareness(() => {
       if (this.following.id) setTimeout(() => this.editor.showCaretOf(this.following.id), 0)
     })
-    this.showLock(info.locked)
+    this.showReadOnly(info)
     this.toolbar.render(this.current() || {})
     this.renderDocuments()
     if (this.feed) this.feed.setPresence({ document: name })
@@ -190,9 +244,9 @@ export class RoomPage {
     return colourOf(this.roster, this.me.id)
   }
 
-  showLock (locked) {
-    this.layout.lockBanner.hidden = !locked
-    this.layout.lockBanner.textContent = lockMessage(locked, this.me.can)
+  /** The banner above the document when this person cannot edit it, and why. */
+  showReadOnly (info) {
+    showReadOnlyBanner(this.layout.lockBanner, readOnlyBanner(info, this.me.can))
   }
 
   // Live events
@@ -209,14 +263,15 @@ export class RoomPage {
           if (current) {
             this.editor.setLocked(lockedFor(current, this.me.can))
             this.editor.mentorId = current.mentor_id
-            this.showLock(current.locked)
+            this.showReadOnly(current)
             this.toolbar.render(current)
           }
         }
         this.renderDocuments()
+        this.openFirstIfNone()
         break
       case 'participant.removed':
-        if (data.participant_id === this.me.id) this.refused('A facilitator removed you from this room.')
+        if (data.participant_id === this.me.id) this.refused(t('states.removed'))
         break
       case 'invite.rotated':
         // Keep the invite links on show current, whoever replaced one.
@@ -237,10 +292,16 @@ export class RoomPage {
         if (event.type === 'session.ended') this.timer.show(null)
         break
       case 'document.restored':
-        announce(`${data.by} restored “${data.version.name}” of ${data.document}.`)
+        this.notices.restored({
+          data,
+          at: event.at,
+          open: this.editor && this.editor.name,
+          onOpenVersions: this.me.can.moderate ? (name) => versionsDialog(this.api, name) : null
+        })
         break
       default:
         if (this.comments) this.comments.apply(event)
+        if (event.type === 'settings.updated') this.showNoDocument()
     }
   }
 

@@ -1,24 +1,61 @@
-// The header's live state: the connection pill and the session timer; and this
-// person's activity (active, idle, away) for the others' roster.
+// The header's live state: the connection pill (with the edits the server does not
+// have yet) and the session timer; and this person's activity (active, idle, away) for
+// the others' roster.
 
+import { editsSummary, onEditsChange } from './doc-sync.js'
 import { announce, h } from './dom.js'
-import { connectionSummary, secondsLeft, timerText } from './logic/format.js'
+import { t } from './i18n.js'
+import { connectionSummary, connectionText, secondsLeft, timerText } from './logic/format.js'
 
 const IDLE_AFTER_MS = 60000
 
-/** The pill that says whether the room feed and the document are connected. */
+const down = (status) => status === 'disconnected' || status === 'offline'
+
+/**
+ * The pill that says whether the room feed and the document are connected, and how
+ * many edits wait to be sent. Its data-state is online, offline, connecting or refused;
+ * data-waiting counts the edits not sent, data-copy says whether this browser's copy
+ * holds them all yet ("kept") or is still writing them ("writing").
+ */
 export class ConnectionStatus {
-  constructor () {
-    this.element = h('span', { class: 'rt-status', role: 'status', 'aria-live': 'polite' }, 'connecting')
+  /** writer: whether this person may edit (only then does the pill speak of saving). */
+  constructor ({ writer = false } = {}) {
+    this.writer = writer
+    this.text = h('span', { class: 'rt-status-text' })
+    // Not a live region: the text changes with every edit while offline. Changes of
+    // state are announced instead.
+    this.element = h('span', { class: 'rt-status', role: 'status', 'aria-live': 'off' },
+      h('span', { class: 'rt-status-dot', 'aria-hidden': 'true' }), this.text)
     this.statuses = {}
+    this.state = null
+    this.wasOnline = false
+    onEditsChange(() => this.render())
+    this.render()
   }
 
   /** `which` connection ('room', 'doc') is now in `status`. */
   set (which, status) {
+    // A connection that dropped stays offline while it retries, until it is back.
+    if (status === 'connecting' && down(this.statuses[which])) return
     this.statuses = { ...this.statuses, [which]: status }
-    const overall = connectionSummary(this.statuses)
-    this.element.textContent = overall
-    this.element.dataset.state = overall.split(':')[0]
+    this.render()
+  }
+
+  render () {
+    const state = Object.keys(this.statuses).length ? connectionSummary(this.statuses) : 'connecting'
+    const edits = editsSummary()
+    this.text.textContent = connectionText(state, edits, this.writer)
+    this.element.dataset.state = state
+    this.element.dataset.waiting = String(edits.waiting)
+    // Whether this browser's copies hold every edit made (they survive a closed tab).
+    this.element.dataset.copy = edits.unkept ? 'writing' : 'kept'
+    this.element.title = state === 'offline' ? t('connection.lost') : ''
+    if (state !== this.state) {
+      if (state === 'offline' && this.wasOnline) announce(t('connection.lost'))
+      if (state === 'online' && this.state === 'offline') announce(t('connection.back'))
+      if (state === 'online') this.wasOnline = true
+      this.state = state
+    }
   }
 }
 
@@ -42,7 +79,7 @@ export class SessionTimer {
       this.element.textContent = timerText(timer, left)
       if (left === 0) {
         clearInterval(this.tick)
-        announce('Time is up.')
+        announce(t('timer.up'))
       }
     }
     tick()

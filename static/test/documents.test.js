@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { applyDocumentEvent, lockMessage, lockedFor, withDocument } from '../src/logic/documents.js'
+import { applyDocumentEvent, lockedFor, readOnlyBanner, withDocument } from '../src/logic/documents.js'
 
 const moderator = { edit: true, createDocuments: true, moderate: true }
 const member = { edit: true, createDocuments: true, moderate: false }
+const observer = { edit: false, createDocuments: false, moderate: false }
 
 const listed = () => [{ name: 'notes', locked: false }, { name: 'guide', locked: false, mentor_id: null }]
 
@@ -20,9 +21,11 @@ test('a new document in an event joins the end of the list', () => {
   assert.deepEqual(after.map((d) => d.name), ['notes', 'guide', 'plan'])
 })
 
-test('an event naming a document changes only its lock', () => {
-  const after = applyDocumentEvent(listed(), { document: 'notes', locked: true })
-  assert.deepEqual(after, [{ name: 'notes', locked: true }, { name: 'guide', locked: false, mentor_id: null }])
+test('an event naming a document changes only its lock, and who holds it', () => {
+  const after = applyDocumentEvent(listed(), { document: 'notes', locked: true, by: 'Fay' })
+  assert.deepEqual(after, [{ name: 'notes', locked: true, locked_by: 'Fay' }, { name: 'guide', locked: false, mentor_id: null }])
+  const unlocked = applyDocumentEvent(after, { document: 'notes', locked: false, by: 'Fay' })
+  assert.deepEqual(unlocked[0], { name: 'notes', locked: false, locked_by: null })
   assert.deepEqual(applyDocumentEvent(listed(), { document: 'gone', locked: true }), listed())
 })
 
@@ -39,8 +42,20 @@ test('a lock makes a document read-only for all but moderators', () => {
   assert.equal(lockedFor({}, member), false)
 })
 
-test('the lock banner says who may still edit', () => {
-  assert.equal(lockMessage(false, member), '')
-  assert.equal(lockMessage(true, moderator), 'Locked: only facilitators can edit.')
-  assert.equal(lockMessage(true, member), 'A facilitator locked this document: it is read-only for now.')
+test('the read-only banner says who locked it and who may still edit', () => {
+  const locked = { locked: true, locked_by: 'Fay' }
+  assert.equal(readOnlyBanner({ locked: false }, member), null)
+  assert.equal(readOnlyBanner({ locked: false }, moderator), null)
+  assert.deepEqual(readOnlyBanner(locked, moderator), { kind: 'lock', text: 'Locked by Fay: only facilitators can edit.' })
+  assert.deepEqual(readOnlyBanner(locked, member), { kind: 'lock', text: 'Locked by Fay: this document is read-only for now.' })
+  assert.equal(readOnlyBanner({ locked: true }, member).text, 'A facilitator locked this document: it is read-only for now.')
+  assert.equal(readOnlyBanner({ locked: true, locked_by: null }, moderator).text, 'Locked: only facilitators can edit.')
+})
+
+test('observers are told they read only, locked or not', () => {
+  const banner = readOnlyBanner({ locked: false }, observer)
+  assert.equal(banner.kind, 'observer')
+  assert.match(banner.text, /^You are observing/)
+  assert.match(readOnlyBanner({ locked: true, locked_by: 'Fay' }, observer).text, /^Locked by Fay\. You are observing/)
+  assert.match(readOnlyBanner({ locked: true }, observer).text, /^A facilitator locked this document\. You are observing/)
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { OFFLINE, clock, connectionSummary, secondsLeft, timerText } from '../src/logic/format.js'
+import { clock, connectionSummary, connectionText, secondsLeft, timerText } from '../src/logic/format.js'
 
 test('the clock shows minutes and two-digit seconds', () => {
   assert.equal(clock(0), '0:00')
@@ -33,9 +33,28 @@ test('the connection summary: refused wins, then online when all are up', () => 
 })
 
 test('the connection summary: offline when any is down, else connecting', () => {
-  assert.equal(connectionSummary({ room: 'offline', doc: 'connected' }), OFFLINE)
-  assert.equal(connectionSummary({ room: 'connecting', doc: 'disconnected' }), OFFLINE)
+  assert.equal(connectionSummary({ room: 'offline', doc: 'connected' }), 'offline')
+  assert.equal(connectionSummary({ room: 'connecting', doc: 'disconnected' }), 'offline')
   assert.equal(connectionSummary({ room: 'connecting', doc: 'connected' }), 'connecting')
   assert.equal(connectionSummary({ room: 'live', doc: 'connecting' }), 'connecting')
-  assert.equal(OFFLINE.split(':')[0], 'offline')
+})
+
+test('the pill counts the edits waiting while offline or connecting', () => {
+  assert.equal(connectionText('offline', { waiting: 3, unconfirmed: 3 }, true), 'Offline · 3 edits waiting')
+  assert.equal(connectionText('offline', { waiting: 1, unconfirmed: 1 }, true), 'Offline · 1 edit waiting')
+  assert.equal(connectionText('offline', {}, true), 'Offline · reconnecting…')
+  assert.equal(connectionText('connecting', { waiting: 2, unconfirmed: 2 }, true), 'Connecting… · 2 edits waiting')
+  assert.equal(connectionText('connecting', {}, false), 'Connecting…')
+  assert.equal(connectionText('refused', { waiting: 2 }, true), 'No access')
+})
+
+test('online, the pill says saved only once the server confirmed every edit', () => {
+  assert.equal(connectionText('online', { waiting: 0, unconfirmed: 0 }, true), 'Online · saved')
+  assert.equal(connectionText('online', { waiting: 0, unconfirmed: 2 }, true), 'Online · saving…')
+  // Not sent yet (the connection has not answered the server, or the server refused them).
+  assert.equal(connectionText('online', { waiting: 2, unconfirmed: 2 }, true), 'Online · 2 edits waiting')
+  assert.equal(connectionText('online', { waiting: 2, unconfirmed: 2, held: 2 }, true),
+    'Online · 2 edits wait until the document is unlocked')
+  // Someone who may not edit is told nothing about saving.
+  assert.equal(connectionText('online', {}, false), 'Online')
 })

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import {
-  authorLabel, besideTheText, emptyText, isUnread, lastCommentId, mentioning, mentions, mentionsIn,
-  mergeThread, missingBodyText, questionsInOrder, tabCount
+  anchorState, authorLabel, besideTheText, emptyState, isUnread, lastCommentId, mentioning, mentions,
+  mentionsIn, mergeThread, missingBodyText, questionsInOrder, tabCount, tabCountLabel
 } from '../src/logic/threads.js'
 
 const comment = (id, extra = {}) => ({ id, mentions: [], ...extra })
@@ -36,6 +36,31 @@ test('beside the text: by passage, general ones after, then by id; one document 
   assert.deepEqual(besideTheText(threads, null, position), [])
 })
 
+test('beside the text: comments only, a question on the document has its own tab', () => {
+  const threads = [
+    { id: 1, document: 'notes', kind: 'comment' },
+    { id: 2, document: 'notes', kind: 'question' },
+    { id: 3, document: null, kind: 'question' },
+    { id: 4, document: null, kind: 'comment' }
+  ]
+  const position = () => 0
+  assert.deepEqual(besideTheText(threads, 'notes', position).map((t) => t.id), [1])
+  assert.deepEqual(besideTheText(threads, null, position).map((t) => t.id), [4])
+})
+
+test('a passage: attached while its text is there, detached once it resolves to nothing or to no text', () => {
+  const anchor = { start: 's', end: 'e', quote: 'brown' }
+  const open = (range) => ({ name: 'notes', synced: true, resolve: () => range })
+  const thread = { id: 1, document: 'notes', anchor }
+  assert.equal(anchorState(thread, open({ from: 3, to: 8 })), 'attached')
+  assert.equal(anchorState(thread, open({ from: 5, to: 5 })), 'detached', 'its text was deleted')
+  assert.equal(anchorState(thread, open(null)), 'detached', 'its positions no longer resolve (a restore replaced the text)')
+  assert.equal(anchorState({ ...thread, anchor: null }, open(null)), 'none')
+  assert.equal(anchorState({ ...thread, document: 'guide' }, open(null)), 'elsewhere', 'on another document')
+  assert.equal(anchorState(thread, { ...open(null), synced: false }), 'elsewhere', 'the document has not loaded yet')
+  assert.equal(anchorState(thread, null), 'elsewhere', 'no document is open')
+})
+
 test('mentions: any comment of the thread naming me', () => {
   const mine = { id: 1, comments: [comment(1), comment(2, { mentions: [{ id: 'me' }] })] }
   const theirs = { id: 2, comments: [comment(3, { mentions: [{ id: 'you' }] })] }
@@ -53,7 +78,7 @@ test('unread: a comment newer than the last one seen', () => {
   assert.equal(isUnread({ 8: 99 }, thread), true)
 })
 
-test('tab counts: open questions, unread mentions, unread threads on the open document', () => {
+test('tab counts: open questions, unread mentions, unread comment threads on the open document', () => {
   const threads = [
     { ...question(1, 'unanswered', 'x'), document: 'notes' },
     { ...question(2, 'answered', 'x'), document: 'notes' },
@@ -64,9 +89,22 @@ test('tab counts: open questions, unread mentions, unread threads on the open do
   const seen = { 3: 30, 1: 10 }
   assert.equal(tabCount('questions', threads, { seen, me: 'me', name: 'notes' }), 1)
   assert.equal(tabCount('mentions', threads, { seen, me: 'me', name: 'notes' }), 1)
-  assert.equal(tabCount('comments', threads, { seen, me: 'me', name: 'notes' }), 1)
+  assert.equal(tabCount('comments', threads, { seen, me: 'me', name: 'notes' }), 0, 'the unread question 2 is no comment')
   assert.equal(tabCount('comments', threads, { seen, me: 'me', name: 'guide' }), 1)
   assert.equal(tabCount('comments', threads, { seen, me: 'me', name: null }), 1, 'general threads, with no document open')
+})
+
+test('tab counts: a question is not a comment', () => {
+  const threads = [
+    { ...question(1, 'unanswered', 'x'), document: 'notes' },
+    { ...question(2, 'answered', 'x'), document: 'notes' },
+    { id: 3, kind: 'comment', document: 'notes', comments: [comment(30)] }
+  ]
+  const counting = { seen: {}, me: 'me', name: 'notes' }
+  assert.equal(tabCount('comments', threads, counting), 1, 'the unread comment thread, not the unread questions')
+  assert.equal(tabCount('questions', threads, counting), 1)
+  assert.equal(tabCountLabel('questions', 1), '1 unanswered')
+  assert.equal(tabCountLabel('comments', 2), '2 new')
 })
 
 test('a live event: its comment joins the known ones, acceptance follows the thread', () => {
@@ -107,7 +145,20 @@ test('what stands in for a body, and what an empty tab says', () => {
   assert.equal(missingBodyText('removed'), 'Comment removed by a facilitator.')
   assert.equal(missingBodyText('withheld'), 'Post your own answer to see this one.')
   assert.equal(missingBodyText('visible'), '')
-  assert.match(emptyText('questions'), /^No questions yet/)
-  assert.equal(emptyText('mentions'), 'Nobody has mentioned you yet.')
-  assert.match(emptyText('comments'), /^No comments on this document yet/)
+})
+
+test('an empty tab says how to start', () => {
+  const member = { comment: true, ask: true }
+  const observer = { comment: false, ask: false }
+  const comments = emptyState('comments', member, 'notes')
+  assert.equal(comments.title, 'No comments on this document yet.')
+  assert.match(comments.hint, /select text in the document and choose Comment/)
+  assert.equal(comments.ask, true, 'asking a question is offered too')
+  const reading = emptyState('comments', observer, 'notes')
+  assert.equal(reading.hint, 'Comments appear here as people write them.')
+  assert.equal(reading.ask, false)
+  assert.equal(emptyState('comments', member, null).title, 'No comments yet.')
+  assert.match(emptyState('questions', member, 'notes').hint, /^Ask one/)
+  assert.equal(emptyState('questions', observer, 'notes').hint, 'Questions appear here as people ask them.')
+  assert.equal(emptyState('mentions', member, 'notes').title, 'Nobody has mentioned you yet.')
 })

@@ -120,7 +120,7 @@ class Client:
             await self.page.get_by_label("Template").select_option(template)
         await self.page.get_by_role("button", name="Create", exact=True).click()
         await expect(self.page.get_by_role("textbox", name=f"Document {name}")).to_be_visible()
-        await expect(self.status).to_have_text("online")
+        await expect(self.status).to_have_attribute("data-state", "online")
 
     @property
     def status(self) -> Locator:
@@ -149,8 +149,9 @@ class Clients:
         self.all: list[Client] = []
         self.allowed_console: list[tuple[Client, re.Pattern[str]]] = []
 
-    async def new(self, name: str, *, phone: bool = False) -> Client:
-        context = await self.browser.new_context(**(PHONE if phone else DESKTOP))
+    async def new(self, name: str, *, phone: bool = False, locale: str = "en-US") -> Client:
+        """A new browser context; ``locale`` is the browser's language (navigator.languages)."""
+        context = await self.browser.new_context(**(PHONE if phone else DESKTOP), locale=locale)
         violations: list[str] = []
 
         def on_violation(report: str) -> None:
@@ -181,8 +182,9 @@ class Clients:
         the room: what :meth:`join` does, for a client prepared before its first page."""
         page = client.page
         await page.goto(f"{self.server.http}/join/{invite}")
-        await page.get_by_label("Your display name").fill(client.name)
-        await page.get_by_role("button", name="Join").click()
+        # By id and type, not by label: the page may be in another language.
+        await page.locator("input#name").fill(client.name)
+        await page.locator("form button[type=submit]").click()
         await page.wait_for_url("**/room/**")
         await expect(page.locator(".rt-you")).to_have_count(1)
         return client

@@ -85,7 +85,7 @@ async def join_room(clients: Clients, room: CreatedRoom, role: Role, name: str) 
     """Someone joins once DOC exists: the room opens it for them."""
     client = await clients.join(room.invites[role], name)
     await expect(current_document(client)).to_have_text(DOC)
-    await expect(client.status).to_have_text("online")
+    await expect(client.status).to_have_attribute("data-state", "online")
     return client
 
 
@@ -199,7 +199,7 @@ async def test_following_a_member_goes_to_their_caret_and_document_until_stopped
     # Following him again takes her to the document he is in.
     await follow_button(mia, "Ned").click()
     await expect(current_document(mia)).to_have_text(DOC)
-    await expect(mia.status).to_have_text("online")
+    await expect(mia.status).to_have_attribute("data-state", "online")
 
 
 async def test_following_keeps_up_as_their_caret_moves(

@@ -44,7 +44,7 @@ async def test_remove_and_replace_the_invite_link_then_the_old_link_is_refused(
     # Cancel changes nothing.
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
-    await expect(ann.status).to_have_text("online")
+    await expect(ann.status).to_have_attribute("data-state", "online")
 
     await remove_button(fay, "Ann").click()
     await offer.check()

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from rooms.roles import Role
 from tests.browser.conftest import SCREENSHOTS, Client, Clients
@@ -427,9 +428,21 @@ async def test_on_a_phone_the_toolbar_stays_in_view_while_typing_at_the_end(
         polling=200,
     )
     await page.keyboard.type(" Edited.")
-    caret = await page.evaluate(_SELECTION_BOX)
-    placed = await box(bar)
-    assert caret["top"] >= placed["bottom"], (caret, placed)
+    # The page moves the caret out after the selection changed (a frame later): wait
+    # for it, then check.
+    try:
+        await page.wait_for_function(
+            """() => {
+              const caret = getSelection().getRangeAt(0).getBoundingClientRect()
+              const bar = document.querySelector('.rt-toolbar').getBoundingClientRect()
+              return caret.top >= bar.bottom
+            }""",
+            timeout=5_000,
+        )
+    except PlaywrightTimeout:
+        caret = await page.evaluate(_SELECTION_BOX)
+        placed = await box(bar)
+        raise AssertionError(f"the caret {caret} stayed under the toolbar {placed}") from None
 
 
 # Export

@@ -53,6 +53,21 @@ document.addEventListener('securitypolicyviolation', (event) => {
 """
 
 
+# A call to the room's HTTP API with the token of the page's participant.
+_API = """async ([method, path, body]) => {
+  const slug = decodeURIComponent(location.pathname.split('/')[2])
+  const { token } = JSON.parse(localStorage.getItem('roundtable:' + slug))
+  const init = { method, headers: { authorization: 'Bearer ' + token } }
+  if (body !== null) {
+    init.headers['content-type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  const response = await fetch('/api/rooms/' + encodeURIComponent(slug) + path, init)
+  if (!response.ok) throw new Error(method + ' ' + path + ': ' + response.status)
+  return response.status === 204 ? null : response.json()
+}"""
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.is_file():
@@ -106,6 +121,10 @@ class Client:
     def thread(self, text: str) -> Locator:
         """The thread card (``article.rt-thread``) containing ``text``."""
         return self.page.locator("article.rt-thread", has_text=text)
+
+    async def api(self, method: str, path: str, body: object = None) -> Any:
+        """Call the room's HTTP API (``path`` under /api/rooms/{room}) as this person."""
+        return await self.page.evaluate(_API, [method, path, body])
 
     async def type_at_end(self, text: str) -> None:
         """Put the caret at the end of the document and type ``text``."""

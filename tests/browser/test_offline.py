@@ -46,24 +46,6 @@ _DOC_TEXT = """() => {
   return copy.textContent
 }"""
 
-# A call to the room's HTTP API with the token of the page's participant.
-_API = """async ([method, path, body]) => {
-  const slug = decodeURIComponent(location.pathname.split('/')[2])
-  const { token } = JSON.parse(localStorage.getItem('roundtable:' + slug))
-  const init = { method, headers: { authorization: 'Bearer ' + token } }
-  if (body !== null) {
-    init.headers['content-type'] = 'application/json'
-    init.body = JSON.stringify(body)
-  }
-  const response = await fetch('/api/rooms/' + encodeURIComponent(slug) + path, init)
-  if (!response.ok) throw new Error(method + ' ' + path + ': ' + response.status)
-  return response.status === 204 ? null : response.json()
-}"""
-
-
-async def api(client: Client, method: str, path: str, body: Any = None) -> Any:
-    return await client.page.evaluate(_API, [method, path, body])
-
 
 async def reopen(client: Client, url: str, sent: list[bytes] | None = None) -> None:
     """Open ``url`` in a new tab of ``client``'s browser (its storage kept), in place of
@@ -207,7 +189,7 @@ async def test_offline_edits_merge_with_a_version_restored_meanwhile(
             port = first.port
             clients = Clients(browser, first)
             room, fay = await open_room(first, clients, "First draft.")
-            version = await api(fay, "POST", f"/documents/{DOC}/versions", {"name": "v1"})
+            version = await fay.api("POST", f"/documents/{DOC}/versions", {"name": "v1"})
             await fay.type_at_end(" Second draft.")
             mia = await join_doc(clients, room, Role.MEMBER, "Mia")
             await expect_text(mia, "First draft. Second draft.")
@@ -228,7 +210,7 @@ async def test_offline_edits_merge_with_a_version_restored_meanwhile(
             clients.server = second
             await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
             version_id = version["version"]["id"]
-            await api(fay, "POST", f"/documents/{DOC}/versions/{version_id}/restore")
+            await fay.api("POST", f"/documents/{DOC}/versions/{version_id}/restore")
             await expect_text(fay, "First draft.")
 
             await reopen(mia, room_url)
@@ -261,9 +243,9 @@ async def test_readers_keep_no_copy_and_a_removed_member_loses_theirs(
             assert await oscar.page.evaluate(_COPIES) == []
             assert len(await mia.page.evaluate(_COPIES)) == 1
 
-            participants = await api(fay, "GET", "/participants")
+            participants = await fay.api("GET", "/participants")
             mia_id = next(p["id"] for p in participants["participants"] if p["name"] == "Mia")
-            await api(fay, "DELETE", f"/participants/{mia_id}", None)
+            await fay.api("DELETE", f"/participants/{mia_id}", None)
             await expect(
                 mia.page.get_by_role("heading", name="You are not in this room")
             ).to_be_visible()
@@ -348,7 +330,7 @@ async def test_edits_kept_while_the_document_was_locked_wait_until_it_is_unlocke
         async with run_server(settings, port=port) as second:
             clients.server = second
             await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
-            await api(fay, "PUT", f"/documents/{DOC}/lock", {"locked": True})
+            await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": True})
             sent: list[bytes] = []
             await reopen(mia, f"{second.http}/room/{room.room.slug}?doc={DOC}", sent)
             await expect(mia.editor).to_have_attribute("contenteditable", "false")
@@ -367,7 +349,7 @@ async def test_edits_kept_while_the_document_was_locked_wait_until_it_is_unlocke
             assert sent, "no frame was sent"
             assert not [f for f in sent if f[:2] in (b"\x00\x01", b"\x00\x02")], sent
 
-            await api(fay, "PUT", f"/documents/{DOC}/lock", {"locked": False})
+            await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": False})
             await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
             await expect_text(fay, "Late.", exact=False)
             assert "Late." in await stored_text(second, room)

@@ -24,20 +24,6 @@ from tests.support.harness import RunningServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-# A call to the room's HTTP API with the token of the page's participant.
-_API = """async ([method, path, body]) => {
-  const slug = decodeURIComponent(location.pathname.split('/')[2])
-  const { token } = JSON.parse(localStorage.getItem('roundtable:' + slug))
-  const init = { method, headers: { authorization: 'Bearer ' + token } }
-  if (body !== null) {
-    init.headers['content-type'] = 'application/json'
-    init.body = JSON.stringify(body)
-  }
-  const response = await fetch('/api/rooms/' + encodeURIComponent(slug) + path, init)
-  if (!response.ok) throw new Error(method + ' ' + path + ': ' + response.status)
-  return response.status === 204 ? null : response.json()
-}"""
-
 # For every thread card on a passage: [thread id, highlighted in the text, marked as
 # detached on its card].
 _CARDS_AND_HIGHLIGHTS = """() => [...document.querySelectorAll('article.rt-thread')]
@@ -51,11 +37,6 @@ _CARDS_AND_HIGHLIGHTS = """() => [...document.querySelectorAll('article.rt-threa
 GONE = "passage deleted or changed"
 # What members and observers read before any document exists.
 WAITING = "Your facilitator hasn\u2019t shared a document yet"
-
-
-async def api(client: Client, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """Call the room's API as ``client``'s participant (the web client's own token)."""
-    return await client.page.evaluate(_API, [method, path, body])
 
 
 def banner(client: Client) -> Locator:
@@ -122,7 +103,7 @@ async def test_a_member_sees_who_locked_the_document_live_and_after_reload(
     mia = await join_doc(clients, room, Role.MEMBER, "Mia")
     await expect(banner(mia)).to_be_hidden()
 
-    await api(fay, "PUT", f"/documents/{DOC}/lock", {"locked": True})
+    await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": True})
     await expect(banner(mia)).to_have_text("Locked by Fay: this document is read-only for now.")
     await expect(mia.editor).to_have_attribute("contenteditable", "false")
     await expect(banner(fay)).to_have_text("Locked by Fay: only facilitators can edit.")
@@ -142,7 +123,7 @@ async def test_a_member_sees_who_locked_the_document_live_and_after_reload(
     oscar = await join_doc(clients, room, Role.OBSERVER, "Oscar")
     await expect(banner(oscar)).to_contain_text("Locked by Fay. You are observing")
 
-    await api(fay, "PUT", f"/documents/{DOC}/lock", {"locked": False})
+    await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": False})
     await expect(banner(mia)).to_be_hidden()
     await expect(banner(oscar)).to_have_text(
         "You are observing: you can read along and follow the discussion, but not edit the text."
@@ -153,7 +134,7 @@ async def test_a_restore_is_announced_on_screen_and_detached_threads_say_so(
     server: RunningServer, clients: Clients
 ) -> None:
     room, fay = await open_room(server, clients, "Alpha beta gamma.")
-    saved = await api(fay, "POST", f"/documents/{DOC}/versions", {"name": "Session one"})
+    saved = await fay.api("POST", f"/documents/{DOC}/versions", {"name": "Session one"})
     version_id = saved["version"]["id"]
     await fay.type_at_end(" Delta epsilon.")
     mia = await join_doc(clients, room, Role.MEMBER, "Mia")
@@ -181,7 +162,7 @@ async def test_a_restore_is_announced_on_screen_and_detached_threads_say_so(
     # Mia's caret sits in the text the restore replaces.
     await mia.type_at_end(" Mia was here.")
     await expect_text(fay, "Mia was here.", exact=False)
-    await api(fay, "POST", f"/documents/{DOC}/versions/{version_id}/restore")
+    await fay.api("POST", f"/documents/{DOC}/versions/{version_id}/restore")
     await expect_text(mia, "Alpha beta gamma.")
 
     # Everyone sees who restored which version; only facilitators get the history.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,50 @@ class Clients:
             await client.context.close()
 
 
+class Restarts:
+    """A server that stops and starts again on one address and database, the test's
+    browser contexts following it (their pages reconnect by themselves)."""
+
+    def __init__(self, browser: Browser, sqlite_url: str) -> None:
+        self.browser = browser
+        self.settings = fast_settings(sqlite_url)
+        self.port: int | None = None
+        self._clients: Clients | None = None
+
+    def configure(self, **overrides: object) -> None:
+        """Settings other than the tests' defaults, before the first start."""
+        self.settings = fast_settings(self.settings.database_url, **overrides)
+
+    @property
+    def clients(self) -> Clients:
+        if self._clients is None:
+            raise RuntimeError("no browser contexts before the server first started")
+        return self._clients
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[RunningServer]:
+        """Serve until the block ends; the first start picks the port, later ones reuse it."""
+        async with run_server(self.settings, port=self.port) as running:
+            self.port = running.port
+            if self._clients is None:
+                self._clients = Clients(self.browser, running)
+            self._clients.server = running
+            yield running
+
+    async def close(self) -> None:
+        if self._clients is not None:
+            await self._clients.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def restarts(browser: Browser, sqlite_url: str) -> AsyncIterator[Restarts]:
+    started = Restarts(browser, sqlite_url)
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
 @pytest_asyncio.fixture(loop_scope="module")
 async def clients(browser: Browser, server: RunningServer) -> AsyncIterator[Clients]:
     opened = Clients(browser, server)
@@ -244,7 +289,11 @@ async def clients(browser: Browser, server: RunningServer) -> AsyncIterator[Clie
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """A test that passed still fails if a page threw, logged an error or broke the CSP."""
     result = yield
-    opened = getattr(item, "funcargs", {}).get("clients")
+    funcargs = getattr(item, "funcargs", {})
+    opened = funcargs.get("clients")
     if isinstance(opened, Clients):
         opened.assert_clean()
+    restarted = funcargs.get("restarts")
+    if isinstance(restarted, Restarts) and restarted._clients is not None:
+        restarted._clients.assert_clean()
     return result

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, ConsoleMessage, Error, WebSocket, expe
 from pycrdt import XmlFragment
 
 from rooms.roles import Role
-from tests.browser.conftest import Client, Clients
+from tests.browser.conftest import Client, Clients, Restarts
 from tests.browser.test_web_client import DOC, expect_text, join_doc, open_room
 from tests.support.harness import run_server
 from tests.support.settings import fast_settings
@@ -89,144 +89,119 @@ async def stored_text(server: Any, room: Any) -> str:
 
 
 async def test_edits_made_offline_survive_a_closed_tab_and_reach_the_others(
-    browser: Browser, sqlite_url: str
+    restarts: Restarts,
 ) -> None:
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "Shared.")
-            mia = await join_doc(clients, room, Role.MEMBER, "Mia")
-            await expect(mia.status).to_have_text("Online · saved")
-            # Mia keeps a copy of the document in her browser, named for her alone.
-            copies = await mia.page.evaluate(_COPIES)
-            assert len(copies) == 1, copies
-            assert room.room.slug in copies[0] and copies[0].endswith("/" + DOC)
-        for client in (fay, mia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            clients.allow_console(client, GONE)
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "Shared.")
+        mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+        await expect(mia.status).to_have_text("Online · saved")
+        # Mia keeps a copy of the document in her browser, named for her alone.
+        copies = await mia.page.evaluate(_COPIES)
+        assert len(copies) == 1, copies
+        assert room.room.slug in copies[0] and copies[0].endswith("/" + DOC)
+    for client in (fay, mia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        clients.allow_console(client, GONE)
 
-        await mia.type_at_end(" Typed")
-        await expect(mia.status).to_have_text("Offline · 6 edits waiting")
-        await mia.page.keyboard.type(" offline.")
-        await expect(mia.status).to_have_text("Offline · 15 edits waiting")
-        await expect(mia.status).to_have_attribute("data-waiting", "15")
-        # The tab closes once the browser's copy holds every edit (a few milliseconds).
-        await expect(mia.status).to_have_attribute("data-copy", "kept")
-        await mia.screenshot("desktop-offline-edits-waiting")
-        room_url = mia.page.url
-        await mia.page.close()
+    await mia.type_at_end(" Typed")
+    await expect(mia.status).to_have_text("Offline · 6 edits waiting")
+    await mia.page.keyboard.type(" offline.")
+    await expect(mia.status).to_have_text("Offline · 15 edits waiting")
+    await expect(mia.status).to_have_attribute("data-waiting", "15")
+    # The tab closes once the browser's copy holds every edit (a few milliseconds).
+    await expect(mia.status).to_have_attribute("data-copy", "kept")
+    await mia.screenshot("desktop-offline-edits-waiting")
+    room_url = mia.page.url
+    await mia.page.close()
 
-        async with run_server(settings, port=port) as second:
-            clients.server = second
-            await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
-            # Nobody had Mia's edits but her closed tab's copy.
-            await expect_text(fay, "Shared.")
-            assert "offline" not in await stored_text(second, room)
+    async with restarts.run() as second:
+        await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
+        # Nobody had Mia's edits but her closed tab's copy.
+        await expect_text(fay, "Shared.")
+        assert "offline" not in await stored_text(second, room)
 
-            await reopen(mia, room_url)
-            await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
-            await expect_text(mia, "Shared. Typed offline.")
-            await expect_text(fay, "Shared. Typed offline.")
-            assert "Shared. Typed offline." in await stored_text(second, room)
-            # The reopened tab edits on as before.
-            await mia.type_at_end(" Back.")
-            await expect_text(fay, "Shared. Typed offline. Back.")
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+        await reopen(mia, room_url)
+        await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
+        await expect_text(mia, "Shared. Typed offline.")
+        await expect_text(fay, "Shared. Typed offline.")
+        assert "Shared. Typed offline." in await stored_text(second, room)
+        # The reopened tab edits on as before.
+        await mia.type_at_end(" Back.")
+        await expect_text(fay, "Shared. Typed offline. Back.")
+    clients.assert_clean()
 
 
 async def test_the_pill_counts_edits_waiting_until_the_server_confirms_them_on_a_phone(
-    browser: Browser, sqlite_url: str
+    restarts: Restarts,
 ) -> None:
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "Agenda.")
-            pia = await join_doc(clients, room, Role.MEMBER, "Pia", phone=True)
-            await expect(pia.status).to_have_text("Online · saved")
-        for client in (fay, pia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            clients.allow_console(client, GONE)
-        await expect(pia.status).to_have_text("Offline · reconnecting…")
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "Agenda.")
+        pia = await join_doc(clients, room, Role.MEMBER, "Pia", phone=True)
+        await expect(pia.status).to_have_text("Online · saved")
+    for client in (fay, pia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        clients.allow_console(client, GONE)
+    await expect(pia.status).to_have_text("Offline · reconnecting…")
 
-        await pia.editor.tap()
-        await pia.page.keyboard.press("Control+End")
-        for key in ["Enter", "a", "b"]:
-            await pia.page.keyboard.press(key)
-        await expect(pia.status).to_have_text("Offline · 3 edits waiting")
-        overflow = await pia.page.evaluate("document.documentElement.scrollWidth - innerWidth")
-        assert overflow <= 0, f"the pill makes the page scroll sideways by {overflow}px"
-        await pia.screenshot("phone-offline-edits-waiting")
+    await pia.editor.tap()
+    await pia.page.keyboard.press("Control+End")
+    for key in ["Enter", "a", "b"]:
+        await pia.page.keyboard.press(key)
+    await expect(pia.status).to_have_text("Offline · 3 edits waiting")
+    overflow = await pia.page.evaluate("document.documentElement.scrollWidth - innerWidth")
+    assert overflow <= 0, f"the pill makes the page scroll sideways by {overflow}px"
+    await pia.screenshot("phone-offline-edits-waiting")
 
-        async with run_server(settings, port=port) as second:
-            await expect(pia.status).to_have_text("Online · saved", timeout=30_000)
-            await expect(pia.status).to_have_attribute("data-waiting", "0")
-            await expect_text(fay, "Agenda.ab")
-            assert "<paragraph>ab</paragraph>" in await stored_text(second, room)
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+    async with restarts.run() as second:
+        await expect(pia.status).to_have_text("Online · saved", timeout=30_000)
+        await expect(pia.status).to_have_attribute("data-waiting", "0")
+        await expect_text(fay, "Agenda.ab")
+        assert "<paragraph>ab</paragraph>" in await stored_text(second, room)
+    clients.assert_clean()
 
 
-async def test_offline_edits_merge_with_a_version_restored_meanwhile(
-    browser: Browser, sqlite_url: str
-) -> None:
+async def test_offline_edits_merge_with_a_version_restored_meanwhile(restarts: Restarts) -> None:
     """The document changed a lot while the tab was closed (a facilitator restored an
     earlier version): the kept edits merge into it and nothing throws."""
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "First draft.")
-            version = await fay.api("POST", f"/documents/{DOC}/versions", {"name": "v1"})
-            await fay.type_at_end(" Second draft.")
-            mia = await join_doc(clients, room, Role.MEMBER, "Mia")
-            await expect_text(mia, "First draft. Second draft.")
-        for client in (fay, mia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            clients.allow_console(client, GONE)
-        # A paragraph of her own: text typed into a paragraph the restore replaces goes
-        # with that paragraph (the merge keeps it, deleted), a paragraph of its own stays.
-        await mia.type_at_end("")
-        await mia.page.keyboard.press("Enter")
-        await mia.page.keyboard.type("Mia was here.")
-        await expect(mia.status).to_have_text("Offline · 14 edits waiting")
-        await expect(mia.status).to_have_attribute("data-copy", "kept")
-        room_url = mia.page.url
-        await mia.page.close()
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "First draft.")
+        version = await fay.api("POST", f"/documents/{DOC}/versions", {"name": "v1"})
+        await fay.type_at_end(" Second draft.")
+        mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+        await expect_text(mia, "First draft. Second draft.")
+    for client in (fay, mia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        clients.allow_console(client, GONE)
+    # A paragraph of her own: text typed into a paragraph the restore replaces goes
+    # with that paragraph (the merge keeps it, deleted), a paragraph of its own stays.
+    await mia.type_at_end("")
+    await mia.page.keyboard.press("Enter")
+    await mia.page.keyboard.type("Mia was here.")
+    await expect(mia.status).to_have_text("Offline · 14 edits waiting")
+    await expect(mia.status).to_have_attribute("data-copy", "kept")
+    room_url = mia.page.url
+    await mia.page.close()
 
-        async with run_server(settings, port=port) as second:
-            clients.server = second
-            await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
-            version_id = version["version"]["id"]
-            await fay.api("POST", f"/documents/{DOC}/versions/{version_id}/restore")
-            await expect_text(fay, "First draft.")
+    async with restarts.run() as second:
+        await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
+        version_id = version["version"]["id"]
+        await fay.api("POST", f"/documents/{DOC}/versions/{version_id}/restore")
+        await expect_text(fay, "First draft.")
 
-            await reopen(mia, room_url)
-            await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
-            await expect_text(fay, "Mia was here.", exact=False)
-            await expect_text(mia, "Mia was here.", exact=False)
-            await expect_text(fay, "First draft.", exact=False)
-            # Both see the same merge (which paragraph comes first is the CRDT's choice).
-            merged = await fay.page.evaluate(_DOC_TEXT)
-            assert merged in ("First draft.Mia was here.", "Mia was here.First draft."), merged
-            await expect_text(mia, merged)
-            assert "Mia was here." in await stored_text(second, room)
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+        await reopen(mia, room_url)
+        await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
+        await expect_text(fay, "Mia was here.", exact=False)
+        await expect_text(mia, "Mia was here.", exact=False)
+        await expect_text(fay, "First draft.", exact=False)
+        # Both see the same merge (which paragraph comes first is the CRDT's choice).
+        merged = await fay.page.evaluate(_DOC_TEXT)
+        assert merged in ("First draft.Mia was here.", "Mia was here.First draft."), merged
+        await expect_text(mia, merged)
+        assert "Mia was here." in await stored_text(second, room)
+    clients.assert_clean()
 
 
 async def test_readers_keep_no_copy_and_a_removed_member_loses_theirs(
@@ -256,107 +231,89 @@ async def test_readers_keep_no_copy_and_a_removed_member_loses_theirs(
             await clients.close()
 
 
-async def test_edits_in_two_documents_are_all_sent_whichever_is_open(
-    browser: Browser, sqlite_url: str
-) -> None:
+async def test_edits_in_two_documents_are_all_sent_whichever_is_open(restarts: Restarts) -> None:
     """Edits made offline in a document left for another one, tab closed, come back
     reopened on the other document: the first one's edits are sent all the same."""
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "Shared.")
-            await fay.create_document(OTHER)
-            await fay.type_at_end("Other.")
-            await open_document(fay, DOC)
-            mia = await join_doc(clients, room, Role.MEMBER, "Mia")
-            await open_document(mia, OTHER)
-            await expect_text(mia, "Other.")
-            await open_document(mia, DOC)
-        for client in (fay, mia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            clients.allow_console(client, GONE)
-
-        await mia.type_at_end(" One.")
-        await expect(mia.status).to_have_text("Offline · 5 edits waiting")
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "Shared.")
+        await fay.create_document(OTHER)
+        await fay.type_at_end("Other.")
+        await open_document(fay, DOC)
+        mia = await join_doc(clients, room, Role.MEMBER, "Mia")
         await open_document(mia, OTHER)
-        # The document left behind still counts.
-        await expect(mia.status).to_have_text("Offline · 5 edits waiting")
-        await mia.type_at_end(" Two.")
-        await expect(mia.status).to_have_text("Offline · 10 edits waiting")
-        await expect(mia.status).to_have_attribute("data-copy", "kept")
-        await mia.page.close()
+        await expect_text(mia, "Other.")
+        await open_document(mia, DOC)
+    for client in (fay, mia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        clients.allow_console(client, GONE)
 
-        async with run_server(settings, port=port) as second:
-            clients.server = second
-            await reopen(mia, f"{second.http}/room/{room.room.slug}?doc={OTHER}")
-            await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
-            await expect_text(mia, "Other. Two.")
-            # Fay, in the other document, gets its edits without Mia opening it.
-            await expect_text(fay, "Shared. One.")
-            stored = await second.stored_document(room, OTHER)
-            assert "Other. Two." in str(stored.get("default", type=XmlFragment))
-            await open_document(mia, DOC)
-            await expect_text(mia, "Shared. One.")
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+    await mia.type_at_end(" One.")
+    await expect(mia.status).to_have_text("Offline · 5 edits waiting")
+    await open_document(mia, OTHER)
+    # The document left behind still counts.
+    await expect(mia.status).to_have_text("Offline · 5 edits waiting")
+    await mia.type_at_end(" Two.")
+    await expect(mia.status).to_have_text("Offline · 10 edits waiting")
+    await expect(mia.status).to_have_attribute("data-copy", "kept")
+    await mia.page.close()
+
+    async with restarts.run() as second:
+        await reopen(mia, f"{second.http}/room/{room.room.slug}?doc={OTHER}")
+        await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
+        await expect_text(mia, "Other. Two.")
+        # Fay, in the other document, gets its edits without Mia opening it.
+        await expect_text(fay, "Shared. One.")
+        stored = await second.stored_document(room, OTHER)
+        assert "Other. Two." in str(stored.get("default", type=XmlFragment))
+        await open_document(mia, DOC)
+        await expect_text(mia, "Shared. One.")
+    clients.assert_clean()
 
 
 async def test_edits_kept_while_the_document_was_locked_wait_until_it_is_unlocked(
-    browser: Browser, sqlite_url: str
+    restarts: Restarts,
 ) -> None:
     """A member comes back with kept edits to a document locked meanwhile: the page sends
     nothing and says the edits wait; once unlocked they go out."""
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "Draft.")
-            mia = await join_doc(clients, room, Role.MEMBER, "Mia")
-        for client in (fay, mia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            clients.allow_console(client, GONE)
-        await mia.type_at_end(" Late.")
-        await expect(mia.status).to_have_text("Offline · 6 edits waiting")
-        await expect(mia.status).to_have_attribute("data-copy", "kept")
-        await mia.page.close()
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "Draft.")
+        mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+    for client in (fay, mia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        clients.allow_console(client, GONE)
+    await mia.type_at_end(" Late.")
+    await expect(mia.status).to_have_text("Offline · 6 edits waiting")
+    await expect(mia.status).to_have_attribute("data-copy", "kept")
+    await mia.page.close()
 
-        async with run_server(settings, port=port) as second:
-            clients.server = second
-            await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
-            await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": True})
-            sent: list[bytes] = []
-            await reopen(mia, f"{second.http}/room/{room.room.slug}?doc={DOC}", sent)
-            await expect(mia.editor).to_have_attribute("contenteditable", "false")
-            await expect(mia.status).to_have_text(
-                "Online · 6 edits wait until the document is unlocked", timeout=30_000
-            )
-            await expect_text(mia, "Draft. Late.")
-            # Nothing of hers reached the server: proved by Fay typing after her page
-            # connected and the server holding Fay's words but not hers.
-            await fay.type_at_end(" Fay.")
-            await expect_text(mia, "Fay.", exact=False)
-            text = await stored_text(second, room)
-            assert "Fay." in text and "Late." not in text, text
-            # Her page asked for the document (sync step 1) but sent no content: no sync
-            # step 2 and no update.
-            assert sent, "no frame was sent"
-            assert not [f for f in sent if f[:2] in (b"\x00\x01", b"\x00\x02")], sent
+    async with restarts.run() as second:
+        await expect(fay.status).to_have_text("Online · saved", timeout=30_000)
+        await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": True})
+        sent: list[bytes] = []
+        await reopen(mia, f"{second.http}/room/{room.room.slug}?doc={DOC}", sent)
+        await expect(mia.editor).to_have_attribute("contenteditable", "false")
+        await expect(mia.status).to_have_text(
+            "Online · 6 edits wait until the document is unlocked", timeout=30_000
+        )
+        await expect_text(mia, "Draft. Late.")
+        # Nothing of hers reached the server: proved by Fay typing after her page
+        # connected and the server holding Fay's words but not hers.
+        await fay.type_at_end(" Fay.")
+        await expect_text(mia, "Fay.", exact=False)
+        text = await stored_text(second, room)
+        assert "Fay." in text and "Late." not in text, text
+        # Her page asked for the document (sync step 1) but sent no content: no sync
+        # step 2 and no update.
+        assert sent, "no frame was sent"
+        assert not [f for f in sent if f[:2] in (b"\x00\x01", b"\x00\x02")], sent
 
-            await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": False})
-            await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
-            await expect_text(fay, "Late.", exact=False)
-            assert "Late." in await stored_text(second, room)
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+        await fay.api("PUT", f"/documents/{DOC}/lock", {"locked": False})
+        await expect(mia.status).to_have_text("Online · saved", timeout=30_000)
+        await expect_text(fay, "Late.", exact=False)
+        assert "Late." in await stored_text(second, room)
+    clients.assert_clean()
 
 
 async def test_typing_faster_than_the_message_limit_loses_nothing(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import expect
 from pycrdt import XmlFragment
 
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
-from tests.browser.conftest import Client, Clients
-from tests.support.harness import RunningServer, run_server
-from tests.support.settings import fast_settings
+from tests.browser.conftest import Client, Clients, Restarts
+from tests.support.harness import RunningServer
 from tests.support.timing import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -608,34 +607,27 @@ async def test_post_first_question_and_an_accepted_answer(
 
 
 async def test_edits_made_while_the_server_is_gone_are_kept_and_sent_on_reconnect(
-    browser: Browser, sqlite_url: str
+    restarts: Restarts,
 ) -> None:
     """The server stops (everyone's sockets close), both people keep typing, and once a
     server is back on the same address both edits reach everyone and storage."""
-    settings = fast_settings(sqlite_url)
-    clients: Clients | None = None
-    try:
-        async with run_server(settings) as first:
-            port = first.port
-            clients = Clients(browser, first)
-            room, fay = await open_room(first, clients, "Shared.")
-            mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+    async with restarts.run() as first:
+        clients = restarts.clients
+        room, fay = await open_room(first, clients, "Shared.")
+        mia = await join_doc(clients, room, Role.MEMBER, "Mia")
+    for client in (fay, mia):
+        await expect(client.status).to_have_attribute("data-state", "offline")
+        # The page says the connection is gone while the server is down.
+        clients.allow_console(client, "WebSocket|ERR_CONNECTION_REFUSED|Failed to load")
+    await mia.type_at_end(" Typed on the train.")
+    await fay.type_at_end(" Meanwhile.")
+    async with restarts.run() as second:
         for client in (fay, mia):
-            await expect(client.status).to_have_attribute("data-state", "offline")
-            # The page says the connection is gone while the server is down.
-            clients.allow_console(client, "WebSocket|ERR_CONNECTION_REFUSED|Failed to load")
-        await mia.type_at_end(" Typed on the train.")
-        await fay.type_at_end(" Meanwhile.")
-        async with run_server(settings, port=port) as second:
-            for client in (fay, mia):
-                await expect(client.status).to_have_text("Online · saved", timeout=30_000)
-            for client in (fay, mia):
-                await expect_text(client, "Typed on the train.", exact=False)
-                await expect_text(client, "Meanwhile.", exact=False)
-            stored = await second.stored_document(room, DOC)
-            text = str(stored.get("default", type=XmlFragment))
-            assert "Typed on the train." in text and "Meanwhile." in text
-        clients.assert_clean()
-    finally:
-        if clients is not None:
-            await clients.close()
+            await expect(client.status).to_have_text("Online · saved", timeout=30_000)
+        for client in (fay, mia):
+            await expect_text(client, "Typed on the train.", exact=False)
+            await expect_text(client, "Meanwhile.", exact=False)
+        stored = await second.stored_document(room, DOC)
+        text = str(stored.get("default", type=XmlFragment))
+        assert "Typed on the train." in text and "Meanwhile." in text
+    clients.assert_clean()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -307,6 +307,43 @@ class Controls:
             room, viewer, "participant.removed", {"participant": person.id, "name": person.name}
         )
         return await self.rotate_invite(room, viewer, person.role.value) if rotate_invite else None
+
+    async def change_role(
+        self, room: Room, viewer: Viewer, participant_id: str, role: object
+    ) -> Participant:
+        """Give a participant another role (facilitators). The room always keeps one
+        facilitator. Their open connections are closed, to come back with the new role."""
+        self._facilitator(viewer, "change roles")
+        if role not in set(Role):
+            raise Invalid("invalid_role", f"role must be one of {', '.join(Role)}")
+        new_role = Role(str(role))
+        person = None
+        if is_code(participant_id):
+            person = await self._participants.get_participant(participant_id)
+        if person is None or person.room_id != room.id or person.removed:
+            raise NotFound("unknown_participant", "no such participant in this room")
+        if person.role is new_role:
+            return person
+        if (
+            person.role is Role.FACILITATOR
+            and await self._participants.count_role(room.id, Role.FACILITATOR) <= 1
+        ):
+            raise Conflict(
+                "last_facilitator", "the room needs a facilitator: make someone else one first"
+            )
+        await self._participants.set_role(person.id, new_role)
+        await self._publish(
+            room,
+            "participant.role",
+            {"participant_id": person.id, "name": person.name, "role": new_role.value},
+        )
+        await self._record(
+            room,
+            viewer,
+            "participant.role",
+            {"participant": person.id, "from": person.role.value, "to": new_role.value},
+        )
+        return replace(person, role=new_role)
 
     async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
         self._facilitator(viewer, "rotate invites")

@@ -10,7 +10,7 @@ from typing import Protocol, TypeGuard
 
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.ports import DocumentLimitReached, ParticipantLimitReached, ParticipantStore, Store
-from rooms.records import DocumentInfo, Participant, Room
+from rooms.records import DocumentInfo, Invite, Participant, Room
 from rooms.roles import Role
 from rooms.threads import RoomSettings
 
@@ -162,9 +162,7 @@ class RoomDirectory:
         if not is_code(invite_code):
             raise Invalid("invalid_invite", "invite must be an invite code")
         display_name = clean_text(name, "name", MAX_NAME_LENGTH)
-        invite = await self._store.get_invite(invite_code)
-        if invite is None or invite.revoked:
-            raise NotFound("unknown_invite", "this invite is unknown or was revoked")
+        invite = await self.invite(invite_code)
         cap = 0 if invite.role is Role.FACILITATOR else await self.participant_cap(invite.room)
         try:
             participant = await self._participants.add_participant(
@@ -176,10 +174,18 @@ class RoomDirectory:
             ) from None
         return participant, invite.room
 
-    async def participant_cap(self, room: Room) -> int:
-        """Members and observers the room takes at most (0: no cap)."""
+    async def invite(self, invite_code: str) -> Invite:
+        """The invite of ``invite_code``, or a 404 when it is unknown or was replaced."""
+        invite = await self._store.get_invite(invite_code)
+        if invite is None or invite.revoked:
+            raise NotFound("unknown_invite", "this invite is unknown or was revoked")
+        return invite
+
+    async def participant_cap(self, room: Room | int) -> int:
+        """Members and observers the room (or room id) takes at most (0: no cap)."""
+        room_id = room if isinstance(room, int) else room.id
         if self._settings is not None:
-            own = (await self._settings.room_settings(room.id)).max_participants
+            own = (await self._settings.room_settings(room_id)).max_participants
             if own is not None:
                 return own
         return self._max_participants

@@ -9,7 +9,9 @@ people. Its class says what kind of refusal it is::
     ├── Unauthenticated  no one known is asking: no credential, or a bad or expired one
     ├── Forbidden        the one asking may not do this: their role, their removal
     ├── NotFound         what was named does not exist, or is not theirs to see
-    └── Conflict         not in the present state: locked, full, already there, ended
+    ├── Conflict         not in the present state: locked, full, already there, ended
+    ├── Gone             it existed but can no longer be used: an expired or used link
+    └── Limited          asked too often: try again after ``retry_after`` seconds
 
 The domain knows neither HTTP nor WebSocket close codes: the edge holds the tables that
 turn these into statuses (:mod:`server.http.common`) and close codes
@@ -49,3 +51,15 @@ class NotFound(Refused):
 
 class Conflict(Refused):
     """Not possible in the present state."""
+
+
+class Gone(Refused):
+    """It existed, but can no longer be used."""
+
+
+class Limited(Refused):
+    """Asked too often; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, reason: str, message: str, retry_after: int) -> None:
+        super().__init__(reason, message)
+        self.retry_after = retry_after

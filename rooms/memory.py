@@ -299,10 +299,14 @@ class MemoryParticipantStore:
         self.state = state
 
     async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
+        self, room_id: int, name: str, role: Role, limit: int = 0, account_id: str | None = None
     ) -> Participant:
         state = self.state
         state.check_writable()
+        if account_id is not None:
+            for seat in state.participants.values():
+                if seat.room_id == room_id and seat.account_id == account_id:
+                    return seat
         held = sum(
             1
             for p in state.participants.values()
@@ -311,7 +315,9 @@ class MemoryParticipantStore:
         if 0 < limit <= held:
             raise ParticipantLimitReached
         _require(room_id in state.rooms, f"no room {room_id}")
-        participant = Participant(uuid.uuid4().hex, room_id, name, role, _now())
+        participant = Participant(
+            uuid.uuid4().hex, room_id, name, role, _now(), account_id=account_id
+        )
         state.participants[participant.id] = participant
         return participant
 
@@ -330,15 +336,30 @@ class MemoryParticipantStore:
         found = [p for p in found if not p.removed]
         return found if limit is None else found[:limit]
 
-    async def participant_active(self, participant_id: str) -> bool:
+    async def standing(self, participant_id: str) -> tuple[Role, str] | None:
         participant = self.state.participants.get(participant_id)
-        return participant is not None and not participant.removed
+        if participant is None or participant.removed:
+            return None
+        return participant.role, participant.name
 
     async def remove_participant(self, participant_id: str) -> None:
         self.state.check_writable()
         participant = self.state.participants.get(participant_id)
         if participant is not None:
             self.state.participants[participant_id] = replace(participant, removed=True)
+
+    async def set_role(self, participant_id: str, role: Role) -> None:
+        self.state.check_writable()
+        participant = self.state.participants.get(participant_id)
+        if participant is not None:
+            self.state.participants[participant_id] = replace(participant, role=role)
+
+    async def count_role(self, room_id: int, role: Role) -> int:
+        return sum(
+            1
+            for p in self.state.participants.values()
+            if p.room_id == room_id and p.role is role and not p.removed
+        )
 
 
 class MemoryThreadStore:

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from rooms.account_records import Account, DeviceSession, Seat, SignIn
 from rooms.control_records import AuditEntry, RoomControls, VersionInfo
 from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
 from rooms.roles import Role
@@ -163,13 +164,14 @@ class ParticipantStore(Protocol):
     """Durable participants: joining, lookup, listing, standing and removal."""
 
     async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
+        self, room_id: int, name: str, role: Role, limit: int = 0, account_id: str | None = None
     ) -> Participant:
-        """Store a new participant.
+        """Store a new participant, a guest or (with ``account_id``) an account's seat.
 
         With ``limit`` above 0, raise :class:`ParticipantLimitReached` if the room already
         holds that many members and observers who were not removed; concurrent joins (in
-        any process) cannot pass it.
+        any process) cannot pass it. An account has one seat per room: when another
+        request stored it first, that seat is returned.
         """
         ...
 
@@ -182,11 +184,18 @@ class ParticipantStore(Protocol):
         ``after``, only those who joined after that one (removed or not)."""
         ...
 
-    async def participant_active(self, participant_id: str) -> bool:
-        """Whether the participant exists and was not removed."""
+    async def standing(self, participant_id: str) -> tuple[Role, str] | None:
+        """The role and name of the participant, or None if there is none or they were
+        removed."""
         ...
 
     async def remove_participant(self, participant_id: str) -> None: ...
+
+    async def set_role(self, participant_id: str, role: Role) -> None: ...
+
+    async def count_role(self, room_id: int, role: Role) -> int:
+        """How many participants who were not removed hold ``role`` in the room."""
+        ...
 
 
 class ThreadStore(Protocol):
@@ -304,3 +313,110 @@ class ControlStore(Protocol):
     async def audit_log(self, room_id: int, limit: int, before_id: int | None) -> list[AuditEntry]:
         """Newest first."""
         ...
+
+
+class AccountStore(Protocol):
+    """People with accounts: sign-in emails, signed-in browsers, seats, room creators.
+
+    Every check that must hold across processes (a link used once, a code's failed
+    tries, the sign-in limits) is decided by storage in one statement.
+    """
+
+    async def recent_sign_ins(
+        self, email: str, address: str, since: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        """When the sign-in emails since ``since`` were asked for: for ``email`` and from
+        ``address``, each oldest first."""
+        ...
+
+    async def add_sign_in(self, sign_in: SignIn) -> int: ...
+
+    async def use_link(self, link_hash: str, now: datetime, max_failures: int) -> SignIn | None:
+        """Mark the sign-in of this link used and return it, if it is unused, unexpired
+        and not locked by wrong codes; None otherwise (nothing changes)."""
+        ...
+
+    async def sign_in_by_link(self, link_hash: str) -> SignIn | None: ...
+
+    async def live_sign_ins(self, email: str, now: datetime, max_failures: int) -> list[SignIn]:
+        """The address's sign-ins that may still be used, newest first."""
+        ...
+
+    async def use_sign_in(self, sign_in_id: int, now: datetime) -> bool:
+        """Mark one sign-in used; False if it was used meanwhile."""
+        ...
+
+    async def fail_codes(self, sign_in_ids: Sequence[int]) -> None:
+        """Count a wrong code against each of these sign-ins."""
+        ...
+
+    async def account(self, account_id: str) -> Account | None: ...
+
+    async def account_by_email(self, email: str) -> Account | None: ...
+
+    async def create_account(self, email: str, name: str, admin: bool = False) -> Account:
+        """A new account, or the one another request created for the address first."""
+        ...
+
+    async def rename_account(self, account_id: str, name: str) -> None:
+        """Rename the account and every seat of it."""
+        ...
+
+    async def set_admin(self, account_id: str, admin: bool) -> None: ...
+
+    async def list_admins(self) -> list[Account]: ...
+
+    async def delete_account(self, account_id: str, former_name: str) -> None:
+        """Forget the account: its sessions and sign-ins go; its seats stay, removed,
+        with no account and ``former_name`` for a name."""
+        ...
+
+    async def add_session(self, session: DeviceSession, token_hash: str) -> None: ...
+
+    async def session_by_token(
+        self, token_hash: str, now: datetime
+    ) -> tuple[DeviceSession, Account] | None:
+        """The unexpired session with this token and its account."""
+        ...
+
+    async def touch_session(self, session_id: str, now: datetime, expires_at: datetime) -> None: ...
+
+    async def list_sessions(self, account_id: str) -> list[DeviceSession]:
+        """The account's sessions, most recently used first."""
+        ...
+
+    async def end_session(self, account_id: str, session_id: str) -> bool: ...
+
+    async def end_sessions(self, account_id: str) -> None: ...
+
+    async def seat(self, account_id: str, room_id: int) -> Participant | None:
+        """The account's participant in the room (removed or not)."""
+        ...
+
+    async def seats(self, account_id: str, include_removed: bool = False) -> list[Seat]:
+        """The account's participants (not removed ones, unless asked), with their rooms,
+        most recently active first."""
+        ...
+
+    async def attach(self, participant_id: str, account_id: str) -> bool:
+        """Make a guest participant the account's seat; False if it is not a guest or
+        the account already has a seat in that room."""
+        ...
+
+    async def mark_seen(self, participant_id: str, seq: int) -> None: ...
+
+    async def participants_of(self, account_id: str) -> list[Participant]:
+        """Every participant of the account, removed ones too."""
+        ...
+
+    async def room_creators(self) -> list[str]:
+        """Addresses and ``@domains`` that may create rooms when the instance lists them."""
+        ...
+
+    async def add_room_creator(self, pattern: str) -> None: ...
+
+    async def remove_room_creator(self, pattern: str) -> bool: ...
+
+    async def get_setting(self, key: str) -> str | None: ...
+
+    async def set_setting(self, key: str, value: str) -> None: ...

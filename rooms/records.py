@@ -33,6 +33,12 @@ class Participant:
     role: Role
     created_at: datetime
     removed: bool = False
+    # The account whose seat this is; None for a guest, who joined with a name only.
+    account_id: str | None = None
+
+    @property
+    def guest(self) -> bool:
+        return self.account_id is None
 
 
 @dataclass(frozen=True, slots=True)

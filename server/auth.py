@@ -3,6 +3,8 @@
 A participant token (a signed JWT from ``POST /api/join``) names a participant, their
 room and role. A request is taken when the token verifies, names the room of the URL,
 the room exists, and the participant has not been removed since the token was issued.
+The role and name are read from storage, not taken from the token: a facilitator may
+have changed the role since.
 Each failure is a :class:`rooms.errors.Refused` that the edge turns into an HTTP
 status or a close code.
 
@@ -13,7 +15,7 @@ between unseen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rooms.comment_views import Viewer
 from rooms.errors import Forbidden, NotFound, Unauthenticated
@@ -22,6 +24,7 @@ from server.state import AppState
 from server.tokens import InvalidToken, TokenClaims
 
 REMOVED = "you were removed from this room"
+ROLE_CHANGED = "your role changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +59,19 @@ async def identify(state: AppState, token: str, room_slug: str) -> Caller:
     return Caller(room, claims)
 
 
-async def check_standing(state: AppState, caller: Caller) -> None:
-    """Refuse a participant removed from the room since their token was issued."""
-    if not await state.participants.participant_active(caller.claims.participant_id):
+async def check_standing(state: AppState, caller: Caller) -> Caller:
+    """Refuse a participant removed from the room since their token was issued; else
+    the caller with the role and name they hold now (a facilitator may have changed the
+    role, the person their name, since the token was issued)."""
+    standing = await state.participants.standing(caller.claims.participant_id)
+    if standing is None:
         raise Forbidden("removed", REMOVED)
+    role, name = standing
+    claims = caller.claims
+    if role is claims.role and name == claims.name:
+        return caller
+    return Caller(caller.room, replace(claims, role=role, name=name))
 
 
 async def authenticate(state: AppState, token: str, room_slug: str) -> Caller:
-    caller = await identify(state, token, room_slug)
-    await check_standing(state, caller)
-    return caller
+    return await check_standing(state, await identify(state, token, room_slug))

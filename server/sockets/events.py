@@ -34,7 +34,7 @@ from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
-from server.auth import REMOVED, Caller, authenticate
+from server.auth import REMOVED, ROLE_CHANGED, Caller, authenticate
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import close_or_abort
 from server.sockets.refusals import close_code
@@ -252,6 +252,13 @@ class EventConnection:
             self.queue.put_nowait(item)
         if isinstance(item, RoomEvent) and self._removes_me(item):
             self.revoke(CloseCode.FORBIDDEN, REMOVED)
+        elif (
+            isinstance(item, RoomEvent)
+            and item.type == "participant.role"
+            and item.data.get("participant_id") == self.viewer.id
+        ):
+            # After the event itself: the page learns its new role, then connects again.
+            self.revoke(CloseCode.RESYNC, ROLE_CHANGED)
 
     def revoke(self, code: CloseCode, reason: str) -> None:
         if self.revoked is None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated
+from rooms.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    Limited,
+    NotFound,
+    Refused,
+    Unauthenticated,
+)
 from rooms.live.peer import CloseCode
 
 CLOSE_CODES: dict[type[Refused], CloseCode] = {
@@ -11,6 +20,8 @@ CLOSE_CODES: dict[type[Refused], CloseCode] = {
     Forbidden: CloseCode.FORBIDDEN,
     NotFound: CloseCode.NOT_FOUND,
     Conflict: CloseCode.CONFLICT,
+    Gone: CloseCode.NOT_FOUND,
+    Limited: CloseCode.TOO_MANY_MESSAGES,
 }
 
 

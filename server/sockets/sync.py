@@ -14,7 +14,7 @@ from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
-from server.auth import REMOVED, check_standing, identify
+from server.auth import REMOVED, ROLE_CHANGED, check_standing, identify
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import WebSocketPeer
 from server.sockets.refusals import close_code
@@ -55,9 +55,10 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     try:
         try:
             # Both reads at once: a cohort joining together waits for one round trip each.
-            _, found = await asyncio.gather(
+            caller, found = await asyncio.gather(
                 check_standing(state, caller), state.directory.find_document(room, doc_name)
             )
+            claims = caller.claims
             info = found or await state.directory.open_document(room, doc_name, claims.role)
         except Refused as exc:
             log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
@@ -93,6 +94,13 @@ class _Watch:
             self.removed = True
             if self.peer is not None:
                 self.peer.close(CloseCode.FORBIDDEN, REMOVED)
+        elif (
+            event.type == "participant.role"
+            and event.data.get("participant_id") == self.participant_id
+            and self.peer is not None
+        ):
+            # Connect again, with the new role's rights.
+            self.peer.close(CloseCode.RESYNC, ROLE_CHANGED)
 
     def attach(self, session: SyncSession, peer: WebSocketPeer) -> None:
         session.set_locked(self.locks.get(session.document.info.id, session.locked))

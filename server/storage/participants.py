@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import String, and_, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from rooms.ports import ParticipantLimitReached, StoreError
@@ -15,9 +15,15 @@ from rooms.roles import Role
 from server.storage.tables import ParticipantRow, RoomRow, UTCDateTime, utcnow
 
 
-def _participant(row: ParticipantRow) -> Participant:
+def participant_of(row: ParticipantRow) -> Participant:
     return Participant(
-        row.id, row.room_id, row.name, Role(row.role), row.created_at, row.removed_at is not None
+        row.id,
+        row.room_id,
+        row.name,
+        Role(row.role),
+        row.created_at,
+        row.removed_at is not None,
+        row.account_id,
     )
 
 
@@ -29,9 +35,32 @@ class SqlParticipantStore:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def add_participant(
-        self, room_id: int, name: str, role: Role, limit: int = 0
+        self, room_id: int, name: str, role: Role, limit: int = 0, account_id: str | None = None
+    ) -> Participant:
+        try:
+            return await self._add(room_id, name, role, limit, account_id)
+        except IntegrityError:
+            # The account's seat in this room was stored first by another request.
+            if account_id is None:
+                raise
+            existing = await self._seat(room_id, account_id)
+            if existing is None:
+                raise
+            return existing
+
+    async def _seat(self, room_id: int, account_id: str) -> Participant | None:
+        statement = select(ParticipantRow).where(
+            ParticipantRow.room_id == room_id, ParticipantRow.account_id == account_id
+        )
+        async with self._sessions() as session:
+            row = await session.scalar(statement)
+            return None if row is None else participant_of(row)
+
+    async def _add(
+        self, room_id: int, name: str, role: Role, limit: int, account_id: str | None
     ) -> Participant:
         participant_id, created_at = uuid.uuid4().hex, utcnow()
+        made = Participant(participant_id, room_id, name, role, created_at, False, account_id)
         if limit <= 0:
             async with self._sessions.begin() as session:
                 session.add(
@@ -41,9 +70,10 @@ class SqlParticipantStore:
                         name=name,
                         role=role.value,
                         created_at=created_at,
+                        account_id=account_id,
                     )
                 )
-            return Participant(participant_id, room_id, name, role, created_at)
+            return made
         held = (
             select(func.count())
             .select_from(ParticipantRow)
@@ -62,10 +92,11 @@ class SqlParticipantStore:
             literal(name),
             literal(role.value),
             literal(created_at, UTCDateTime()),
+            literal(account_id, String(32)),
         ).where(held < limit)
         statement = (
             insert(ParticipantRow)
-            .from_select(["id", "room_id", "name", "role", "created_at"], values)
+            .from_select(["id", "room_id", "name", "role", "created_at", "account_id"], values)
             .returning(ParticipantRow.id)
         )
         async with self._sessions.begin() as session:
@@ -76,12 +107,12 @@ class SqlParticipantStore:
             inserted = (await session.execute(statement)).scalar_one_or_none()
         if inserted is None:
             raise ParticipantLimitReached
-        return Participant(participant_id, room_id, name, role, created_at)
+        return made
 
     async def get_participant(self, participant_id: str) -> Participant | None:
         async with self._sessions() as session:
             row = await session.get(ParticipantRow, participant_id)
-            return None if row is None else _participant(row)
+            return None if row is None else participant_of(row)
 
     async def list_participants(
         self, room_id: int, limit: int | None = None, after: Participant | None = None
@@ -106,16 +137,18 @@ class SqlParticipantStore:
             )
         async with self._sessions() as session:
             rows = await session.scalars(statement)
-            return [_participant(r) for r in rows]
+            return [participant_of(r) for r in rows]
 
-    async def participant_active(self, participant_id: str) -> bool:
+    async def standing(self, participant_id: str) -> tuple[Role, str] | None:
         # Asked on every connection: a plain connection costs half an ORM session.
         async with self._engine.connect() as connection:
-            removed = await connection.execute(
-                select(ParticipantRow.removed_at).where(ParticipantRow.id == participant_id)
+            found = await connection.execute(
+                select(ParticipantRow.role, ParticipantRow.name).where(
+                    ParticipantRow.id == participant_id, ParticipantRow.removed_at.is_(None)
+                )
             )
-            row = removed.first()
-        return row is not None and row[0] is None
+            row = found.first()
+        return None if row is None else (Role(row[0]), str(row[1]))
 
     async def remove_participant(self, participant_id: str) -> None:
         await self._update(
@@ -124,6 +157,27 @@ class SqlParticipantStore:
             .values(removed_at=utcnow()),
             "remove a participant",
         )
+
+    async def set_role(self, participant_id: str, role: Role) -> None:
+        await self._update(
+            update(ParticipantRow)
+            .where(ParticipantRow.id == participant_id)
+            .values(role=role.value),
+            "change a role",
+        )
+
+    async def count_role(self, room_id: int, role: Role) -> int:
+        statement = (
+            select(func.count())
+            .select_from(ParticipantRow)
+            .where(
+                ParticipantRow.room_id == room_id,
+                ParticipantRow.role == role.value,
+                ParticipantRow.removed_at.is_(None),
+            )
+        )
+        async with self._sessions() as session:
+            return int(await session.scalar(statement) or 0)
 
     async def _update(self, statement: Any, what: str) -> None:
         try:

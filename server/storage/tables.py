@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -87,6 +88,16 @@ class InviteRow(Base):
 
 class ParticipantRow(Base):
     __tablename__ = "participants"
+    __table_args__ = (
+        Index(
+            "uq_participants_room_account",
+            "room_id",
+            "account_id",
+            unique=True,
+            sqlite_where=text("account_id IS NOT NULL"),
+            postgresql_where=text("account_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
@@ -95,6 +106,13 @@ class ParticipantRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when a facilitator removed them: their token stops working.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The account whose seat this is; NULL for a guest (joined with a name only). One
+    # seat per account and room (a partial unique index, see migration 0008).
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    # The room's event sequence number when the account last opened the room.
+    last_seen_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class DocumentRow(Base):
@@ -256,3 +274,70 @@ class AuditRow(Base):
     actor_name: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[str] = mapped_column(Text)
+
+
+class AccountRow(Base):
+    """A person: one email address, one display name, a seat in each of their rooms."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Normalised (see rooms/emails.py): one account per address however it is typed.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SignInRow(Base):
+    """One sign-in email: its link and code, stored as hashes, used once."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16))
+    # The client address that asked, for the per-address limit.
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where to go afterwards (a path on this server).
+    next: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The name to give a new account.
+    name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # keep_seat: the guest seat to attach to the account.
+    participant_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # invitation: the room and role to seat the account in.
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True
+    )
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class AccountSessionRow(Base):
+    """One signed-in browser (a device): the hash of its cookie's token."""
+
+    __tablename__ = "account_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomCreatorRow(Base):
+    """Who may create rooms when the instance lists them: an address or ``@domain``."""
+
+    __tablename__ = "room_creators"
+
+    pattern: Mapped[str] = mapped_column(String(254), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

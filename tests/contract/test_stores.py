@@ -217,15 +217,15 @@ async def test_a_participant_joins_and_is_found(stores: Stores) -> None:
     assert bob.id != ann.id, "names need not be unique, ids are"
     assert await stores.participants.get_participant(ann.id) == ann
     assert await stores.participants.get_participant("nobody") is None
-    assert await stores.participants.participant_active(ann.id)
-    assert not await stores.participants.participant_active("nobody")
+    assert await stores.participants.standing(ann.id) is not None
+    assert await stores.participants.standing("nobody") is None
 
 
 async def test_removal_is_seen_by_lookup_and_listing(stores: Stores) -> None:
     c = await cast(stores)
     await stores.participants.remove_participant(c.bob.id)
-    assert not await stores.participants.participant_active(c.bob.id)
-    assert await stores.participants.participant_active(c.ann.id)
+    assert await stores.participants.standing(c.bob.id) is None
+    assert await stores.participants.standing(c.ann.id) is not None
     assert await stores.participants.get_participant(c.bob.id) == replace(c.bob, removed=True)
     assert await stores.participants.list_participants(c.room.id) == sorted(
         [c.ann, c.cat], key=lambda p: (p.created_at, p.id)

@@ -358,7 +358,7 @@ async def test_a_removed_participant_is_gone_and_announced(cohort: Cohort) -> No
         async with c.refuses(Forbidden, "forbidden"):
             await c.domain.controls.remove(c.room, who, c.bob.id)
     assert await c.domain.controls.remove(c.room, c.fay, c.bob.id) is None
-    assert await c.domain.participants.participant_active(c.bob.id) is False
+    assert await c.domain.participants.standing(c.bob.id) is None
     listed = await c.domain.comments.participants(c.room)
     assert sorted(p.name for p in listed) == ["Ann", "Fay", "Olive"]
     assert await c.published() == [

@@ -590,7 +590,7 @@ async def test_removing_a_participant_closes_their_sockets_and_voids_their_token
         code, _ = await retry_events.wait_closed()
         assert code == 4403
         assert retry_events.feed.messages[0]["type"] == "error"
-        assert await server.app_state.participants.participant_active(ann.id) is False
+        assert await server.app_state.participants.standing(ann.id) is None
 
         # Refusals, each changing nothing.
         seq = await last_seq(server, room)
@@ -606,7 +606,7 @@ async def test_removing_a_participant_closes_their_sockets_and_voids_their_token
             assert error_code(response) == code_name
         assert await last_seq(server, room) == seq
         for person in (fac, fac2, stranger):
-            assert await server.app_state.participants.participant_active(person.id)
+            assert await server.app_state.participants.standing(person.id) is not None
         assert (await stranger.call("GET", "/documents")).status_code == 200
         assert (await fac2.call("GET", "/audit")).status_code == 200
 
@@ -899,7 +899,7 @@ async def test_every_control_is_refused_to_members_and_observers(
     info = await store.get_document(room.room.id, DOC)
     assert info is not None and info.locked is False
     for person in (fac, bo, una):
-        assert await server.app_state.participants.participant_active(person.id)
+        assert await server.app_state.participants.standing(person.id) is not None
     again = await fac.call("GET", f"/documents/{DOC}/export?format=markdown")
     assert again.text == content.text
     # What every participant may do, they still may.

@@ -178,7 +178,7 @@ async def test_storage_unavailable_carries_the_security_headers(
 
     room = await server.create_room()
     token = await server.join(room, Role.MEMBER)
-    monkeypatch.setattr(server.app_state.participants, "participant_active", unavailable)
+    monkeypatch.setattr(server.app_state.participants, "standing", unavailable)
     response = await api.get(
         f"/api/rooms/{room.room.slug}", headers={"authorization": f"Bearer {token}"}
     )
@@ -195,7 +195,7 @@ async def test_an_unexpected_failure_answers_500_with_the_security_headers(
 
     room = await server.create_room()
     token = await server.join(room, Role.MEMBER)
-    monkeypatch.setattr(server.app_state.participants, "participant_active", broken)
+    monkeypatch.setattr(server.app_state.participants, "standing", broken)
     response = await api.get(
         f"/api/rooms/{room.room.slug}", headers={"authorization": f"Bearer {token}"}
     )

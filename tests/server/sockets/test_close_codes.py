@@ -797,7 +797,7 @@ async def events_storage_unreachable(stage: Stage) -> Closed:
         raise ConnectionRefusedError(f"database unreachable: {participant_id}")
 
     stage.monkeypatch.setattr(
-        stage.server.app_state.participants, "participant_active", unreachable
+        stage.server.app_state.participants, "standing", unreachable
     )
     return await events_refused(stage, stage.ann.token)
 

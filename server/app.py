@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rooms.accounts import Accounts
 from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RoomDirectory
@@ -29,12 +30,14 @@ from server.http.common import RequestRefused, error, refused
 from server.http.headers import SECURITY_HEADERS, SecurityHeaders
 from server.http.routes import routes
 from server.logs import configure_logging
+from server.mail import Outbox, mailer_for
 from server.outage import StorageOutage
 from server.rate_limit import JoinLimits
 from server.redis_broker import RedisBroker
 from server.sockets.admission import Admission
 from server.sockets.peer import KeepServerSend
 from server.state import AppState
+from server.storage.accounts import SqlAccountStore
 from server.storage.controls import SqlControlStore
 from server.storage.migrate import upgrade
 from server.storage.participants import SqlParticipantStore
@@ -89,19 +92,31 @@ async def open_state(settings: Settings) -> AppState:
     participants = SqlParticipantStore(engine)
     threads = SqlThreadStore(engine)
     control_store = SqlControlStore(engine)
+    directory = RoomDirectory(
+        store,
+        participants,
+        settings.max_documents_per_room,
+        settings.max_participants_per_room,
+        threads,
+    )
+    outbox = Outbox(mailer_for(settings.smtp_url, settings.mail_from))
     return AppState(
         settings=settings,
         store=store,
         participants=participants,
         threads=threads,
         control_store=control_store,
-        directory=RoomDirectory(
-            store,
+        directory=directory,
+        accounts=Accounts(
+            SqlAccountStore(engine),
             participants,
-            settings.max_documents_per_room,
-            settings.max_participants_per_room,
-            threads,
+            directory,
+            secret,
+            per_email=settings.max_sign_ins_per_email_per_hour,
+            per_address=settings.max_sign_ins_per_address_per_hour,
+            session_days=settings.session_days,
         ),
+        outbox=outbox,
         hub=hub,
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
@@ -199,6 +214,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             if state.run_check is not None:
                 state.run_check.cancel()
             await state.roster.close()
+            await state.outbox.close()
             await state.hub.close()
             # Reached only once every update is stored.
             await state.store.end_run(state.run_id)

@@ -1,4 +1,4 @@
-"""The ``roundtable`` command: ``serve`` and ``room create``."""
+"""The ``roundtable`` command: ``serve``, ``room create`` and ``admin ...``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from rooms.directory import RoomDirectory
 from rooms.errors import Refused
 from rooms.roles import Role
+from server import admin
 from server.config import Settings
 from server.logs import configure_logging
 from server.storage.migrate import upgrade
@@ -102,6 +103,12 @@ def serve(settings: Settings) -> int:
     base = f"http://{shown_host}:{settings.port}"
     print(f"Roundtable is starting at {base}", flush=True)
     print(f"Facilitator link to the demo room: {base}/join/{invite}", flush=True)
+    print(f"Sign in at {base}/sign-in", flush=True)
+    if not settings.smtp_url:
+        print(
+            "No SMTP server is set (ROUNDTABLE_SMTP_URL): sign-in emails are written to this log",
+            flush=True,
+        )
     # Worker processes rebuild their settings from the environment.
     os.environ.update(settings.to_env())
     uvicorn.run(
@@ -169,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     create_cmd.add_argument("title")
     create_cmd.add_argument("--json", action="store_true", help="print JSON")
     create_cmd.add_argument("--database-url", help="SQLAlchemy URL (ROUNDTABLE_DATABASE_URL)")
+    admin.add_parser(commands)
     return parser
 
 
@@ -177,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(_settings(args))
+        if args.command == "admin":
+            return admin.run(args)
         return room_create(args)
     except ValueError as exc:
         print(f"roundtable: {exc}", file=sys.stderr)

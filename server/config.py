@@ -75,6 +75,20 @@ class Settings:
     # presence_timeout_seconds (it died) leaves the roster.
     presence_heartbeat_seconds: float = 10.0
     presence_timeout_seconds: float = 30.0
+    # Sign-in and invitation emails go through this SMTP server: smtp://user:pass@host:port
+    # (STARTTLS when the server offers it) or smtps://... (TLS from the start). Unset:
+    # the links and codes are written to the log instead.
+    smtp_url: str | None = None
+    mail_from: str = "Roundtable <roundtable@localhost>"
+    # The address people reach this server at, for the links in emails (for example
+    # https://roundtable.example.com); unset: the address the request came to.
+    public_url: str | None = None
+    # Sign-in emails per email address and per client address over a sliding hour,
+    # counted in storage (so across processes); 0 turns a limit off.
+    max_sign_ins_per_email_per_hour: int = 5
+    max_sign_ins_per_address_per_hour: int = 30
+    # An account session (the browser's sign-in) ends this long after its last use.
+    session_days: int = 30
     log_level: str = "info"
 
     @classmethod

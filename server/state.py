@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from rooms.accounts import Accounts
 from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RoomDirectory
@@ -12,6 +13,7 @@ from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
 from rooms.presence import Roster
 from server.config import Settings
+from server.mail import Outbox
 from server.rate_limit import JoinLimits
 from server.sockets.admission import Admission
 from server.storage.controls import SqlControlStore
@@ -29,6 +31,9 @@ class AppState:
     threads: SqlThreadStore
     control_store: SqlControlStore
     directory: RoomDirectory
+    accounts: Accounts
+    # Emails (sign-in, invitations) go out through it in the background.
+    outbox: Outbox
     hub: DocumentHub
     signer: TokenSigner
     events: RoomEvents

@@ -13,6 +13,7 @@ from tests.support.harness import RunningServer, run_server
 from tests.support.node_client import NodePuppet, require_node_puppet
 from tests.support.services import fresh_postgres_database, reachable_redis
 from tests.support.settings import fast_settings
+from tests.support.smtp import smtp_server  # noqa: F401
 from tests.support.timing import timeout
 
 

@@ -15,7 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rooms.comment_views import Viewer
-from rooms.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unauthenticated
+from rooms.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    Limited,
+    NotFound,
+    Refused,
+    Unauthenticated,
+)
 from rooms.records import Room
 from server.auth import Caller, authenticate
 from server.state import AppState
@@ -101,6 +110,8 @@ STATUS: dict[type[Refused], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
+    Limited: 429,
 }
 # Reasons answered otherwise: a malformed request rather than an unacceptable value.
 STATUS_BY_REASON = {"invalid_query": 400, "invalid_format": 400, "invalid_document_name": 400}
@@ -130,4 +141,7 @@ async def refused(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RequestRefused):
         return error(exc.status, exc.reason, exc.message)
     assert isinstance(exc, Refused)
-    return error(status_of(exc), exc.reason, exc.message)
+    response = error(status_of(exc), exc.reason, exc.message)
+    if isinstance(exc, Limited):
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response

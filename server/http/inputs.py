@@ -35,6 +35,7 @@ JsonObject = dict[str, Any]
 QueryParams = Mapping[str, str]
 
 MAX_OFFSET = 10**9
+MAX_ROOM_TEMPLATES = 10
 
 
 # Fields
@@ -156,6 +157,22 @@ def thread_filter(params: QueryParams) -> ThreadFilter:
 def room_title(body: JsonObject) -> str:
     """``POST /api/rooms``."""
     return text(body, "title")
+
+
+def new_room(body: JsonObject) -> tuple[str, tuple[str, ...]]:
+    """``POST /api/rooms`` signed in: the title and the templates to start with."""
+    known_fields(body, {"title", "templates"})
+    title = text(body, "title")
+    templates = body.get("templates", [])
+    if (
+        not isinstance(templates, list)
+        or len(templates) > MAX_ROOM_TEMPLATES
+        or any(t not in TEMPLATES for t in templates)
+    ):
+        raise Invalid(
+            "invalid_template", f"templates must be a list of keys from {sorted(TEMPLATES)}"
+        )
+    return title, tuple(dict.fromkeys(templates))
 
 
 def join_request(body: JsonObject) -> tuple[str, str]:

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from rooms.errors import Forbidden
 from rooms.roles import Role
 from server.http import inputs
+from server.http.accounts import joined_json
 from server.http.common import app_state, error, json_body, log, room_for, viewer_for
-from server.http.views import person_json
 
 
 async def join(request: Request) -> Response:
@@ -63,7 +63,6 @@ async def join(request: Request) -> Response:
         return response
     invite, name = inputs.join_request(body)
     participant, room = await state.directory.join(invite, name)
-    token, expires_at = state.signer.issue(participant, room)
     await state.controls.record(
         room,
         participant.id,
@@ -72,16 +71,7 @@ async def join(request: Request) -> Response:
         {"role": participant.role.value},
     )
     log.info("%s %s joined room %s", participant.role, participant.id[:8], room.slug)
-    return JSONResponse(
-        {
-            "token": token,
-            "expires_at": expires_at,
-            "room": room.slug,
-            "title": room.title,
-            "role": participant.role.value,
-            "participant": person_json(participant),
-        }
-    )
+    return JSONResponse(joined_json(state, participant, room))
 
 
 async def room_invites(request: Request) -> Response:

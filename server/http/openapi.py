@@ -18,11 +18,26 @@ from rooms.threads import Reaction
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _PERSON = {
     "type": "object",
-    "required": ["id", "name", "role"],
+    "required": ["id", "name", "role", "guest"],
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
         "role": {"type": "string", "enum": [role.value for role in Role]},
+        "guest": {
+            "type": "boolean",
+            "description": "joined with a name only, no account (their seat is this browser's)",
+        },
+    },
+}
+_ACCOUNT = {
+    "type": "object",
+    "required": ["id", "email", "name", "admin", "can_create_rooms"],
+    "properties": {
+        "id": {"type": "string"},
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "admin": {"type": "boolean"},
+        "can_create_rooms": {"type": "boolean"},
     },
 }
 _REACTIONS = [reaction.value for reaction in Reaction]
@@ -34,7 +49,19 @@ COMPONENTS: dict[str, Any] = {
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "The token from POST /api/join",
-        }
+        },
+        "admin": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The server's ROUNDTABLE_ADMIN_TOKEN",
+        },
+        "account": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "roundtable_session",
+            "description": "The HttpOnly session cookie a sign-in sets. Requests that "
+            "change something must carry this server's Origin header (403 cross_site).",
+        },
     },
     "schemas": {
         "Error": {
@@ -49,6 +76,35 @@ COMPONENTS: dict[str, Any] = {
             },
         },
         "Person": _PERSON,
+        "Account": _ACCOUNT,
+        "SignedIn": {
+            "type": "object",
+            "required": ["account", "next", "seat_kept"],
+            "properties": {
+                "account": {"$ref": "#/components/schemas/Account"},
+                "next": {
+                    "type": ["string", "null"],
+                    "description": "the path to go to now, as asked for with the email",
+                },
+                "seat_kept": {
+                    "type": "boolean",
+                    "description": "false when a guest's seat could not become the "
+                    "account's (the account already has one in that room)",
+                },
+            },
+        },
+        "Joined": {
+            "type": "object",
+            "required": ["token", "expires_at", "room", "title", "role", "participant"],
+            "properties": {
+                "token": {"type": "string"},
+                "expires_at": {"type": "integer", "description": "Unix seconds"},
+                "room": {"type": "string"},
+                "title": {"type": "string"},
+                "role": {"type": "string"},
+                "participant": {"$ref": "#/components/schemas/Person"},
+            },
+        },
         "ReactionName": {"type": "string", "enum": _REACTIONS},
         "Anchor": {
             "type": "object",
@@ -294,8 +350,11 @@ _generator = SchemaGenerator(
             "title": "Roundtable",
             "version": "1",
             "description": "Rooms, documents, comment threads and questions. Participant "
-            "routes take the token from POST /api/join as a Bearer token. Live changes "
-            "arrive on the WebSocket /events/{room}?token=...&after=SEQ.",
+            "routes take the token from POST /api/join (or, signed in, from POST "
+            "/api/account/rooms/{room}/token) as a Bearer token. Live changes arrive on "
+            "the WebSocket /events/{room}?token=...&after=SEQ. Signing in by email sets "
+            "an HttpOnly session cookie that only the /api/sign-in, /api/sign-out and "
+            "/api/account routes and room creation read.",
         },
         "components": COMPONENTS,
     }
@@ -311,6 +370,8 @@ def build_schema(routes: list[Any]) -> dict[str, Any]:
                 str(status): response for status, response in operation.get("responses", {}).items()
             }
             responses.setdefault("4XX", _ERROR_RESPONSE)
+            if path.startswith(("/api/account", "/api/sign-out")):
+                operation.setdefault("security", [{"account": []}])
             if path.startswith("/api/rooms/") and "{room}" in path:
                 operation.setdefault("security", [{"participant": []}])
                 params = operation.setdefault("parameters", [])

@@ -1,4 +1,5 @@
-"""Routes for the people of a room: the participant list, the live roster, removal.
+"""Routes for the people of a room: the participant list, the live roster, roles,
+removal, inviting by email, and a guest keeping their seat.
 
 Each handler's docstring holds its OpenAPI operation (after ``---``).
 """
@@ -10,9 +11,15 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rooms.account_records import Purpose
+from rooms.accounts import INVITATION_DAYS, SIGN_IN_MINUTES
+from rooms.errors import Conflict, Forbidden, Invalid
+from rooms.roles import Role
 from server.http import inputs
-from server.http.common import app_state, optional_json_body, viewer_for
+from server.http.accounts import client_address, sign_in_link
+from server.http.common import app_state, json_body, optional_json_body, viewer_for
 from server.http.views import person_json
+from server.mail_messages import invitation_message, keep_seat_message
 
 PARTICIPANTS_PAGE = 100
 
@@ -133,3 +140,162 @@ async def remove_participant(request: Request) -> Response:
             },
         }
     )
+
+
+async def change_role(request: Request) -> Response:
+    """Give a participant another role (facilitators): member to co-facilitator and
+    back, or observer. The room keeps at least one facilitator. The person's open
+    connections close with 4000 and come back with the new role; everyone gets the room
+    event ``participant.role``.
+    ---
+    summary: Change a role
+    parameters:
+      - {in: path, name: participant, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [role]
+            additionalProperties: false
+            properties:
+              role: {type: string, enum: [facilitator, member, observer]}
+    responses:
+      200:
+        description: The participant with their new role
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [participant]
+              properties: {participant: {$ref: '#/components/schemas/Person'}}
+      403: {description: "forbidden: only facilitators change roles"}
+      404: {description: "unknown_participant"}
+      409: {description: "last_facilitator: demoting the only facilitator"}
+      422: {description: "invalid_role"}
+    """
+    room, viewer = await viewer_for(request)
+    body = await json_body(request)
+    inputs.known_fields(body, {"role"})
+    person = await app_state(request).controls.change_role(
+        room, viewer, request.path_params["participant"], body.get("role")
+    )
+    return JSONResponse({"participant": person_json(person)})
+
+
+async def keep_seat(request: Request) -> Response:
+    """A guest keeps their seat: an email goes to the address, and signing in with it
+    (link or code) makes this seat, with its comments, questions and documents, the
+    account's, on every device.
+    ---
+    summary: Keep my seat with an email address
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [email]
+            properties: {email: {type: string, format: email}}
+    responses:
+      202:
+        description: The email is on its way
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [email]
+              properties: {email: {type: string}}
+      409: {description: "not_a_guest: this seat already belongs to an account"}
+      422: {description: "invalid_email"}
+      429: {description: "too_many_sign_ins"}
+    """
+    room, viewer = await viewer_for(request)
+    state = app_state(request)
+    body = await json_body(request)
+    person = await state.participants.get_participant(viewer.id)
+    if person is None or not person.guest:
+        raise Conflict("not_a_guest", "this seat already belongs to an account")
+    ticket = await state.accounts.request(
+        body.get("email"),
+        client_address(request),
+        purpose=Purpose.KEEP_SEAT,
+        next_path=f"/room/{quote(room.slug)}",
+        name=person.name,
+        participant_id=person.id,
+    )
+    state.outbox.submit(
+        keep_seat_message(
+            ticket.email,
+            person.name,
+            room.title,
+            sign_in_link(request, ticket),
+            ticket.code,
+            SIGN_IN_MINUTES,
+        )
+    )
+    return JSONResponse({"email": ticket.email}, status_code=202)
+
+
+async def invite_by_email(request: Request) -> Response:
+    """Invite someone by email (facilitators): the email carries a personal link, valid
+    seven days, that signs them in and seats them in this room with the role.
+    ---
+    summary: Invite by email
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [email, role]
+            additionalProperties: false
+            properties:
+              email: {type: string, format: email}
+              role: {type: string, enum: [facilitator, member, observer]}
+    responses:
+      202:
+        description: The invitation is on its way
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [email, role]
+              properties: {email: {type: string}, role: {type: string}}
+      403: {description: "forbidden: only facilitators invite"}
+      422: {description: "invalid_email, invalid_role"}
+      429: {description: "too_many_sign_ins: this address got too many emails this hour"}
+    """
+    room, viewer = await viewer_for(request)
+    if not viewer.role.can_moderate:
+        raise Forbidden("forbidden", "only facilitators invite people")
+    state = app_state(request)
+    body = await json_body(request)
+    inputs.known_fields(body, {"email", "role"})
+    role = body.get("role")
+    if role not in set(Role):
+        raise Invalid("invalid_role", f"role must be one of {', '.join(Role)}")
+    chosen = Role(str(role))
+    ticket = await state.accounts.request(
+        body.get("email"),
+        client_address(request),
+        purpose=Purpose.INVITATION,
+        next_path=f"/room/{quote(room.slug)}",
+        room=room,
+        role=chosen,
+    )
+    state.outbox.submit(
+        invitation_message(
+            ticket.email,
+            viewer.name,
+            room.title,
+            chosen.label,
+            sign_in_link(request, ticket),
+            INVITATION_DAYS,
+        )
+    )
+    await state.controls.record(
+        room, viewer.id, viewer.name, "participant.invited", {"role": chosen.value}
+    )
+    return JSONResponse({"email": ticket.email, "role": chosen.value}, status_code=202)

@@ -6,20 +6,32 @@ Each handler's docstring holds its OpenAPI operation (after ``---``).
 from __future__ import annotations
 
 import hmac
+from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rooms.comment_views import Viewer
+from rooms.controls import NewDocument
+from rooms.directory import CreatedRoom
 from rooms.errors import Forbidden, Unauthenticated
+from rooms.templates import TEMPLATES
 from server.http import inputs
+from server.http.accounts import base_url, joined_json
 from server.http.common import app_state, bearer, json_body, log, viewer_for
+from server.http.signed_in import account_of
 from server.http.views import document_json, session_json, settings_json
 
 
 async def create_room(request: Request) -> Response:
-    """Create a room (needs the admin token); returns its invite codes.
+    """Create a room. Signed in (the session cookie), the account becomes its first
+    facilitator, and the room starts with a document made from each template asked for;
+    whether an account may create rooms is the instance's setting (``roundtable admin``).
+    With the admin token as a Bearer token instead, the room starts empty, with no one.
     ---
     summary: Create a room
+    security: [{account: []}, {admin: []}]
     requestBody:
       required: true
       content:
@@ -27,41 +39,88 @@ async def create_room(request: Request) -> Response:
           schema:
             type: object
             required: [title]
-            properties: {title: {type: string, minLength: 1, maxLength: 200}}
+            properties:
+              title: {type: string, minLength: 1, maxLength: 200}
+              templates:
+                type: array
+                maxItems: 10
+                items: {type: string, description: a template key from /api/vocabulary}
+                description: a document to start with from each (signed in only)
     responses:
       201:
-        description: The room and one invite code per role
+        description: The room, one invite code and link per role, and (signed in) a
+          participant token for its creator
         content:
           application/json:
             schema:
               type: object
-              required: [room, title, invites]
+              required: [room, title, invites, links]
               properties:
                 room: {type: string}
                 title: {type: string}
                 invites: {type: object, additionalProperties: {type: string}}
+                links: {type: object, additionalProperties: {type: string}}
+                join: {$ref: '#/components/schemas/Joined'}
+                documents: {type: array, items: {type: string}}
+      401: {description: "signed_out, or a wrong admin token"}
+      403: {description: "not_allowed_to_create, or room creation over HTTP is off"}
+      422: {description: "invalid_title, invalid_template"}
     """
     state = app_state(request)
+    if "authorization" not in request.headers:
+        return await _create_signed_in(request)
     admin = state.settings.admin_token
     if not admin:
         raise Forbidden(
             "disabled",
-            "room creation over HTTP is off: set ROUNDTABLE_ADMIN_TOKEN, or use "
-            "`roundtable room create`",
+            "room creation with a token is off: set ROUNDTABLE_ADMIN_TOKEN, sign in, or "
+            "use `roundtable room create`",
         )
     if not hmac.compare_digest(bearer(request).encode(), admin.encode()):
         raise Unauthenticated("unauthorized", "wrong admin token")
     title = inputs.room_title(await json_body(request))
     created = await state.directory.create_room(title)
     log.info("created room %s", created.room.slug)
-    return JSONResponse(
-        {
-            "room": created.room.slug,
-            "title": created.room.title,
-            "invites": {role.value: code for role, code in created.invites.items()},
+    return JSONResponse(_created_json(request, created), status_code=201)
+
+
+def _created_json(request: Request, created: CreatedRoom) -> dict[str, Any]:
+    return {
+        "room": created.room.slug,
+        "title": created.room.title,
+        "invites": {role.value: code for role, code in created.invites.items()},
+        "links": {
+            role.value: f"{base_url(request)}join/{quote(code)}"
+            for role, code in created.invites.items()
         },
-        status_code=201,
+    }
+
+
+async def _create_signed_in(request: Request) -> Response:
+    account = await account_of(request)
+    state = app_state(request)
+    body = await json_body(request)
+    title, templates = inputs.new_room(body)
+    created, seat = await state.accounts.create_room(account, title)
+    viewer = Viewer(seat.id, seat.role, seat.name)
+    made: list[str] = []
+    for key in templates:
+        template = TEMPLATES[key]
+        info = await state.controls.create_document(
+            created.room, viewer, NewDocument(name=template.title, template=key)
+        )
+        made.append(info.name)
+    await state.controls.record(
+        created.room, seat.id, seat.name, "room.created", {"templates": list(templates)}
     )
+    await state.accounts.seat_for(
+        account, created.room, await state.store.last_event_seq(created.room.id)
+    )
+    log.info("account %s created room %s", account.id[:8], created.room.slug)
+    body_out = _created_json(request, created)
+    body_out["join"] = joined_json(state, seat, created.room)
+    body_out["documents"] = made
+    return JSONResponse(body_out, status_code=201)
 
 
 async def room_state(request: Request) -> Response:

@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from server.http import (
+    accounts,
     documents,
     facilitation,
     invites,
@@ -34,7 +35,8 @@ THREAD = ROOM + "/threads/{thread:int}"
 
 
 async def app_page(request: Request) -> Response:
-    """The web client; it reads the path (/, /join/{code}, /room/{slug}) itself."""
+    """The web client; it reads the path (/, /join/{code}, /room/{slug}, /sign-in,
+    /sign-in/{token}, /account) itself."""
     return FileResponse(STATIC / "app.html", headers={"cache-control": "no-cache"})
 
 
@@ -50,17 +52,34 @@ def routes() -> list[BaseRoute]:
         Route(ROOM, rooms.room_state),
         Route(ROOM + "/settings", rooms.get_settings),
         Route(ROOM + "/settings", rooms.update_settings, methods=["PATCH"]),
+        # Signing in, and the account
+        Route("/api/sign-in", accounts.request_sign_in, methods=["POST"]),
+        Route("/api/sign-in/link", accounts.redeem_link, methods=["POST"]),
+        Route("/api/sign-in/code", accounts.redeem_code, methods=["POST"]),
+        Route("/api/sign-out", accounts.sign_out, methods=["POST"]),
+        Route("/api/sign-out/everywhere", accounts.sign_out_everywhere, methods=["POST"]),
+        Route("/api/account", accounts.get_account),
+        Route("/api/account", accounts.update_account, methods=["PATCH"]),
+        Route("/api/account", accounts.delete_account, methods=["DELETE"]),
+        Route("/api/account/export", accounts.export_account),
+        Route("/api/account/sessions", accounts.list_sessions),
+        Route("/api/account/sessions/{session}", accounts.end_session, methods=["DELETE"]),
+        Route("/api/account/join", accounts.join_as_account, methods=["POST"]),
+        Route("/api/account/rooms/{room}/token", accounts.room_token, methods=["POST"]),
         # Getting in
         Route("/api/join", invites.join, methods=["POST"]),
         Route(ROOM + "/invites", invites.room_invites),
         Route(ROOM + "/invites/{role}/rotate", invites.rotate_invite, methods=["POST"]),
         # People
         Route(ROOM + "/participants", participants.participants),
+        Route(ROOM + "/participants/me/email", participants.keep_seat, methods=["POST"]),
         Route(
             ROOM + "/participants/{participant}",
             participants.remove_participant,
             methods=["DELETE"],
         ),
+        Route(ROOM + "/participants/{participant}", participants.change_role, methods=["PATCH"]),
+        Route(ROOM + "/invitations", participants.invite_by_email, methods=["POST"]),
         Route(ROOM + "/roster", participants.roster),
         # Documents
         Route(ROOM + "/documents", documents.room_documents),
@@ -98,6 +117,9 @@ def routes() -> list[BaseRoute]:
         Route("/", app_page),
         Route("/join/{code}", app_page),
         Route("/room/{room}", app_page),
+        Route("/sign-in", app_page),
+        Route("/sign-in/{token}", app_page),
+        Route("/account", app_page),
         # Only the built bundle is served: not the sources, not node_modules. Its chunks
         # are cached for good, the rest revalidated, text gzip-compressed (assets.py).
         Mount("/static/dist", Assets(STATIC / "dist"), name="static"),

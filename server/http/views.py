@@ -26,7 +26,12 @@ DOWNLOADS: dict[ExportFormat, tuple[str, str]] = {
 
 
 def person_json(participant: Participant) -> dict[str, Any]:
-    return {"id": participant.id, "name": participant.name, "role": participant.role.value}
+    return {
+        "id": participant.id,
+        "name": participant.name,
+        "role": participant.role.value,
+        "guest": participant.guest,
+    }
 
 
 def document_json(info: DocumentInfo) -> dict[str, Any]:

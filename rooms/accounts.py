@@ -25,6 +25,7 @@ from rooms.account_records import Account, DeviceSession, Purpose, Seat, SignIn
 from rooms.directory import MAX_NAME_LENGTH, CreatedRoom, RoomDirectory, clean_text, is_code
 from rooms.emails import email_domain, normalise_email
 from rooms.errors import Conflict, Forbidden, Gone, Invalid, Limited, NotFound, Unauthenticated
+from rooms.events import RoomEvents
 from rooms.ports import AccountStore, ParticipantLimitReached, ParticipantStore
 from rooms.records import Participant, Room
 from rooms.roles import Role
@@ -111,8 +112,10 @@ class Accounts:
         per_email: int = 5,
         per_address: int = 30,
         session_days: int = 30,
+        events: RoomEvents | None = None,
     ) -> None:
         self._store = store
+        self._events = events
         self._participants = participants
         self._directory = directory
         self._key = hashlib.sha256(("sign-in codes:" + secret).encode()).digest()
@@ -287,9 +290,21 @@ class Accounts:
     async def end_session(self, account: Account, session_id: str) -> None:
         if not is_code(session_id) or not await self._store.end_session(account.id, session_id):
             raise NotFound("unknown_session", "no such session of yours")
+        await self._announce(account, [session_id])
 
     async def end_sessions(self, account: Account) -> None:
-        await self._store.end_sessions(account.id)
+        await self._announce(account, await self._store.end_sessions(account.id))
+
+    async def _announce(self, account: Account, session_ids: list[str]) -> None:
+        """Tell the account's rooms, so that the connections those browsers hold close."""
+        if not session_ids or self._events is None:
+            return
+        for seat in await self._store.seats(account.id):
+            await self._events.publish_or_log(
+                seat.room.id,
+                "participant.signed_out",
+                {"participant_id": seat.participant.id, "sessions": session_ids},
+            )
 
     # The account
 

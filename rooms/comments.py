@@ -458,6 +458,10 @@ class Comments:
         can fetch the thread); the sequence stays gapless.
         """
         message = event.to_json()
+        if event.type == "participant.signed_out":
+            # Which browsers signed out is the person's own business.
+            message["data"] = {"participant_id": event.data.get("participant_id")}
+            return message
         if not event.type.startswith(("thread.", "comment.")):
             return message
         try:

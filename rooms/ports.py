@@ -379,6 +379,10 @@ class AccountStore(Protocol):
         """The unexpired session with this token and its account."""
         ...
 
+    async def session_alive(self, session_id: str) -> bool:
+        """Whether the session exists and has not expired."""
+        ...
+
     async def touch_session(self, session_id: str, now: datetime, expires_at: datetime) -> None: ...
 
     async def list_sessions(self, account_id: str) -> list[DeviceSession]:
@@ -387,7 +391,9 @@ class AccountStore(Protocol):
 
     async def end_session(self, account_id: str, session_id: str) -> bool: ...
 
-    async def end_sessions(self, account_id: str) -> None: ...
+    async def end_sessions(self, account_id: str) -> list[str]:
+        """End every session of the account; their ids."""
+        ...
 
     async def seat(self, account_id: str, room_id: int) -> Participant | None:
         """The account's participant in the room (removed or not)."""

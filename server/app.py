@@ -115,6 +115,7 @@ async def open_state(settings: Settings) -> AppState:
             per_email=settings.max_sign_ins_per_email_per_hour,
             per_address=settings.max_sign_ins_per_address_per_hour,
             session_days=settings.session_days,
+            events=events,
         ),
         outbox=outbox,
         hub=hub,

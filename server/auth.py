@@ -2,7 +2,8 @@
 
 A participant token (a signed JWT from ``POST /api/join``) names a participant, their
 room and role. A request is taken when the token verifies, names the room of the URL,
-the room exists, and the participant has not been removed since the token was issued.
+the room exists, the participant has not been removed since the token was issued, and
+(for a token a signed-in browser got) that browser has not been signed out.
 The role and name are read from storage, not taken from the token: a facilitator may
 have changed the role since.
 Each failure is a :class:`rooms.errors.Refused` that the edge turns into an HTTP
@@ -19,12 +20,13 @@ from dataclasses import dataclass, replace
 
 from rooms.comment_views import Viewer
 from rooms.errors import Forbidden, NotFound, Unauthenticated
-from rooms.records import Room
+from rooms.records import Room, RoomEvent
 from server.state import AppState
 from server.tokens import InvalidToken, TokenClaims
 
 REMOVED = "you were removed from this room"
 ROLE_CHANGED = "your role changed"
+SIGNED_OUT = "this browser was signed out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,9 @@ async def check_standing(state: AppState, caller: Caller) -> Caller:
     standing = await state.participants.standing(caller.claims.participant_id)
     if standing is None:
         raise Forbidden("removed", REMOVED)
+    session_id = caller.claims.session_id
+    if session_id is not None and not await state.accounts.store.session_alive(session_id):
+        raise Unauthenticated("signed_out", SIGNED_OUT)
     role, name = standing
     claims = caller.claims
     if role is claims.role and name == claims.name:
@@ -75,3 +80,15 @@ async def check_standing(state: AppState, caller: Caller) -> Caller:
 
 async def authenticate(state: AppState, token: str, room_slug: str) -> Caller:
     return await check_standing(state, await identify(state, token, room_slug))
+
+
+def signs_out(event: RoomEvent, participant_id: str, session_id: str | None) -> bool:
+    """Whether ``event`` signs out the browser a connection's token was issued to."""
+    if event.type != "participant.signed_out" or session_id is None:
+        return False
+    sessions = event.data.get("sessions")
+    return (
+        event.data.get("participant_id") == participant_id
+        and isinstance(sessions, list)
+        and session_id in sessions
+    )

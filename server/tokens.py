@@ -25,6 +25,9 @@ class TokenClaims:
     role: Role
     name: str
     expires_at: int
+    # The account session (signed-in browser) the token was issued to, if any: the token
+    # stops working when that browser signs out.
+    session_id: str | None = None
 
 
 class TokenSigner:
@@ -34,11 +37,14 @@ class TokenSigner:
         self._secret = secret
         self._ttl = ttl_seconds
 
-    def issue(self, participant: Participant, room: Room) -> tuple[str, int]:
-        """A token for ``participant`` and its expiry (Unix seconds)."""
+    def issue(
+        self, participant: Participant, room: Room, session_id: str | None = None
+    ) -> tuple[str, int]:
+        """A token for ``participant`` (for a signed-in browser: ``session_id``) and its
+        expiry (Unix seconds)."""
         now = int(time.time())
         expires_at = now + self._ttl
-        claims = {
+        claims: dict[str, object] = {
             "iss": _ISSUER,
             "sub": participant.id,
             "room": room.slug,
@@ -47,6 +53,8 @@ class TokenSigner:
             "iat": now,
             "exp": expires_at,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM), expires_at
 
     def verify(self, token: str) -> TokenClaims:
@@ -72,6 +80,7 @@ class TokenSigner:
                 role=Role(claims["role"]),
                 name=str(claims.get("name", "")),
                 expires_at=int(claims["exp"]),
+                session_id=None if claims.get("sid") is None else str(claims["sid"]),
             )
         except (KeyError, ValueError) as exc:
             raise InvalidToken("invalid token claims") from exc

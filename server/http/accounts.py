@@ -21,6 +21,7 @@ from rooms.records import Participant, Room
 from server.account_data import account_archive
 from server.http.common import app_state, json_body, log, optional_json_body
 from server.http.signed_in import (
+    COOKIE,
     account_of,
     check_origin,
     clear_session_cookie,
@@ -56,9 +57,14 @@ def account_json(account: Account, may_create: bool) -> dict[str, Any]:
     }
 
 
-def joined_json(state: AppState, participant: Participant, room: Room) -> dict[str, Any]:
-    """A participant token for ``participant``, as ``POST /api/join`` answers."""
-    token, expires_at = state.signer.issue(participant, room)
+def joined_json(
+    state: AppState, participant: Participant, room: Room, session: DeviceSession | None = None
+) -> dict[str, Any]:
+    """A participant token for ``participant``, as ``POST /api/join`` answers; one for a
+    signed-in browser (``session``) stops working when it signs out."""
+    token, expires_at = state.signer.issue(
+        participant, room, None if session is None else session.id
+    )
     return {
         "token": token,
         "expires_at": expires_at,
@@ -218,10 +224,10 @@ async def sign_out(request: Request) -> Response:
     """
     check_origin(request)
     state = app_state(request)
-    found = await state.accounts.session(request.cookies.get("roundtable_session"))
+    found = await state.accounts.session(request.cookies.get(COOKIE))
     if found is not None:
         session, account = found
-        await state.accounts.store.end_session(account.id, session.id)
+        await state.accounts.end_session(account, session.id)
     response = Response(status_code=204)
     clear_session_cookie(response, request)
     return response
@@ -397,7 +403,7 @@ async def join_as_account(request: Request) -> Response:
       404: {description: "unknown_invite"}
       409: {description: "room_full"}
     """
-    account = await account_of(request)
+    session, account = await signed_in(request)
     state = app_state(request)
     body = await json_body(request)
     participant, room, new = await state.accounts.join(account, body.get("invite"))
@@ -412,7 +418,7 @@ async def join_as_account(request: Request) -> Response:
             {"role": participant.role.value, "account": True},
         )
         log.info("%s %s joined room %s", participant.role, participant.id[:8], room.slug)
-    return JSONResponse(joined_json(state, participant, room))
+    return JSONResponse(joined_json(state, participant, room, session))
 
 
 async def room_token(request: Request) -> Response:
@@ -432,14 +438,14 @@ async def room_token(request: Request) -> Response:
       403: {description: "removed"}
       404: {description: "not_a_member, or unknown_room"}
     """
-    account = await account_of(request)
+    session, account = await signed_in(request)
     state = app_state(request)
     room = await state.directory.room(request.path_params["room"])
     if room is None:
         raise NotFound("unknown_room", "no such room")
     seq = await state.store.last_event_seq(room.id)
     seat = await state.accounts.seat_for(account, room, seq)
-    return JSONResponse(joined_json(state, seat, room))
+    return JSONResponse(joined_json(state, seat, room, session))
 
 
 async def export_account(request: Request) -> Response:

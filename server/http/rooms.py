@@ -20,7 +20,7 @@ from rooms.templates import TEMPLATES
 from server.http import inputs
 from server.http.accounts import base_url, joined_json
 from server.http.common import app_state, bearer, json_body, log, viewer_for
-from server.http.signed_in import account_of
+from server.http.signed_in import signed_in
 from server.http.views import document_json, session_json, settings_json
 
 
@@ -97,7 +97,7 @@ def _created_json(request: Request, created: CreatedRoom) -> dict[str, Any]:
 
 
 async def _create_signed_in(request: Request) -> Response:
-    account = await account_of(request)
+    session, account = await signed_in(request)
     state = app_state(request)
     body = await json_body(request)
     title, templates = inputs.new_room(body)
@@ -118,7 +118,7 @@ async def _create_signed_in(request: Request) -> Response:
     )
     log.info("account %s created room %s", account.id[:8], created.room.slug)
     body_out = _created_json(request, created)
-    body_out["join"] = joined_json(state, seat, created.room)
+    body_out["join"] = joined_json(state, seat, created.room, session)
     body_out["documents"] = made
     return JSONResponse(body_out, status_code=201)
 

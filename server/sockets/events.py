@@ -34,7 +34,7 @@ from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.presence import STATES, Presence
 from rooms.records import RoomEvent
-from server.auth import REMOVED, ROLE_CHANGED, Caller, authenticate
+from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, Caller, authenticate, signs_out
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import close_or_abort
 from server.sockets.refusals import close_code
@@ -259,6 +259,10 @@ class EventConnection:
         ):
             # After the event itself: the page learns its new role, then connects again.
             self.revoke(CloseCode.RESYNC, ROLE_CHANGED)
+        elif isinstance(item, RoomEvent) and signs_out(
+            item, self.viewer.id, self.claims.session_id
+        ):
+            self.revoke(CloseCode.UNAUTHORIZED, SIGNED_OUT)
 
     def revoke(self, code: CloseCode, reason: str) -> None:
         if self.revoked is None:

@@ -14,7 +14,7 @@ from rooms.errors import Refused
 from rooms.live.peer import CloseCode
 from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
-from server.auth import REMOVED, ROLE_CHANGED, check_standing, identify
+from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, check_standing, identify, signs_out
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import WebSocketPeer
 from server.sockets.refusals import close_code
@@ -50,7 +50,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     room, claims, who = caller.room, caller.claims, caller.who
     # Watch the room's events before reading the participant's standing and the
     # document's lock state, so that no removal or lock can fall in between.
-    watch = _Watch(claims.participant_id)
+    watch = _Watch(claims.participant_id, claims.session_id)
     unwatch = await state.events.subscribe(room.id, watch.on_event)
     try:
         try:
@@ -74,6 +74,7 @@ class _Watch:
     """What one sync connection learns from its room's events: locks and its removal."""
 
     participant_id: str
+    session_id: str | None = None
     session: SyncSession | None = None
     peer: WebSocketPeer | None = None
     removed: bool = False
@@ -101,6 +102,10 @@ class _Watch:
         ):
             # Connect again, with the new role's rights.
             self.peer.close(CloseCode.RESYNC, ROLE_CHANGED)
+        elif signs_out(event, self.participant_id, self.session_id):
+            self.removed = True
+            if self.peer is not None:
+                self.peer.close(CloseCode.UNAUTHORIZED, SIGNED_OUT)
 
     def attach(self, session: SyncSession, peer: WebSocketPeer) -> None:
         session.set_locked(self.locks.get(session.document.info.id, session.locked))

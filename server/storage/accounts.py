@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -258,6 +258,20 @@ class SqlAccountStore:
             return None
         return _session(found[0]), _account(found[1])
 
+    async def session_alive(self, session_id: str) -> bool:
+        # Asked on every request and connection of a signed-in browser's room token.
+        async with self._engine.connect() as connection:
+            found = await connection.execute(
+                select(AccountSessionRow.expires_at).where(AccountSessionRow.id == session_id)
+            )
+            row = found.first()
+        if row is None:
+            return False
+        expires_at: datetime = row[0]
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        return expires_at > utcnow()
+
     async def touch_session(self, session_id: str, now: datetime, expires_at: datetime) -> None:
         await self._write(
             update(AccountSessionRow)
@@ -284,11 +298,14 @@ class SqlAccountStore:
         async with self._sessions.begin() as session:
             return (await session.execute(statement)).first() is not None
 
-    async def end_sessions(self, account_id: str) -> None:
-        await self._write(
-            delete(AccountSessionRow).where(AccountSessionRow.account_id == account_id),
-            "end sessions",
+    async def end_sessions(self, account_id: str) -> list[str]:
+        statement = (
+            delete(AccountSessionRow)
+            .where(AccountSessionRow.account_id == account_id)
+            .returning(AccountSessionRow.id)
         )
+        async with self._sessions.begin() as session:
+            return [str(r[0]) for r in (await session.execute(statement)).all()]
 
     # Seats
 

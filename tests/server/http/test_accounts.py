@@ -38,6 +38,8 @@ from server.storage.tables import SignInRow
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
 from tests.support.smtp import SmtpServer, code_in, link_in, running_smtp_server, text_of
+from tests.support.threads_client import event_connection
+from tests.support.timing import timeout
 
 
 @pytest.fixture
@@ -703,3 +705,83 @@ async def test_two_devices_joining_at_once_get_one_seat(
     )
     assert {a.status_code for a in answers} == {200}
     assert len({a.json()["participant"]["id"] for a in answers}) == 1
+
+
+def events_of(site: RunningServer, joined: dict[str, Any]) -> str:
+    return f"ws://127.0.0.1:{site.port}/events/{joined['room']}?token={joined['token']}"
+
+
+async def test_signing_out_everywhere_ends_the_room_tokens_and_sockets_of_those_browsers(
+    site: RunningServer, mail: SmtpServer, browsers: list[Browser]
+) -> None:
+    owner, phone, laptop = (new_browser(site, browsers) for _ in range(3))
+    await owner.sign_in(mail, "jo@example.com")
+    await phone.sign_in(mail, "ka@example.com")
+    created = await owner.create_room("Signed out")
+    on_phone = (
+        await phone.http.post("/api/account/join", json={"invite": created["invites"]["member"]})
+    ).json()
+    guest = (
+        await laptop.http.post(
+            "/api/join", json={"invite": created["invites"]["member"], "name": "Guest"}
+        )
+    ).json()
+    async with (
+        event_connection(events_of(site, on_phone)) as phone_events,
+        event_connection(events_of(site, guest)) as guest_events,
+        event_connection(events_of(site, created["join"])) as owner_events,
+    ):
+        assert (await laptop.http.post("/api/sign-out/everywhere")).status_code == 401
+        assert (await phone.http.post("/api/sign-out/everywhere")).status_code == 204
+        await asyncio.wait_for(phone_events.reader, timeout(10))
+        assert phone_events.ws.close_code == 4401
+        assert phone_events.ws.close_reason == "this browser was signed out"
+        # Others stay, and learn nothing of the sessions.
+        seen = await owner_events.feed.wait_for(lambda m: m["type"] == "participant.signed_out")
+        assert seen["data"] == {"participant_id": on_phone["participant"]["id"]}
+        assert not guest_events.reader.done()
+    refused = await phone.http.get(f"/api/rooms/{created['room']}", headers=bearer(on_phone))
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "signed_out"
+    # Signing in again gives the same seat a working token.
+    await phone.sign_in(mail, "ka@example.com")
+    again = await phone.room_token(created["room"])
+    assert again["participant"]["id"] == on_phone["participant"]["id"]
+    assert (
+        await phone.http.get(f"/api/rooms/{created['room']}", headers=bearer(again))
+    ).status_code == 200
+
+
+async def test_a_role_change_reconnects_the_person_with_the_new_role(
+    site: RunningServer, mail: SmtpServer, browsers: list[Browser]
+) -> None:
+    owner, member = new_browser(site, browsers), new_browser(site, browsers)
+    await owner.sign_in(mail, "le@example.com")
+    created = await owner.create_room("Reconnect")
+    joined = (
+        await member.http.post(
+            "/api/join", json={"invite": created["invites"]["observer"], "name": "Mo"}
+        )
+    ).json()
+    async with event_connection(events_of(site, joined)) as events:
+        changed = await owner.http.patch(
+            f"/api/rooms/{created['room']}/participants/{joined['participant']['id']}",
+            json={"role": "member"},
+            headers=bearer(created["join"]),
+        )
+        assert changed.status_code == 200
+        await asyncio.wait_for(events.reader, timeout(10))
+        assert events.ws.close_code == 4000
+        told = [m for m in events.feed.messages if m.get("type") == "participant.role"]
+        assert told[0]["data"]["role"] == "member"
+    async with event_connection(events_of(site, joined)) as events:
+        state = await member.http.get(f"/api/rooms/{created['room']}", headers=bearer(joined))
+        assert state.json()["you"]["role"] == "member"
+        roster = await events.feed.wait_for(
+            lambda m: (
+                m["type"] == "roster"
+                and any(p["id"] == joined["participant"]["id"] for p in m["participants"])
+            )
+        )
+        mine = next(p for p in roster["participants"] if p["id"] == joined["participant"]["id"])
+        assert mine["role"] == "member"

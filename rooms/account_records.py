@@ -45,6 +45,8 @@ class SignIn:
     participant_id: str | None = None
     room_id: int | None = None
     role: Role | None = None
+    # An invitation to mentor this document.
+    document_id: int | None = None
     id: int = 0
     used_at: datetime | None = None
     failed_codes: int = 0

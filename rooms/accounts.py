@@ -42,7 +42,7 @@ MAX_DEVICE_LENGTH = 200
 FORMER_PARTICIPANT = "A former participant"
 REMOVED = "you were removed from this room"
 # Higher ranks first: an invite of a higher role lifts a seat to it.
-_RANK = {Role.OBSERVER: 0, Role.MEMBER: 1, Role.FACILITATOR: 2}
+_RANK = {Role.MENTOR: 0, Role.OBSERVER: 1, Role.MEMBER: 2, Role.FACILITATOR: 3}
 
 
 class CreationPolicy(StrEnum):
@@ -96,6 +96,9 @@ class SignedIn:
     seat: Participant | None = None
     # A guest seat could not be kept: the account already has a seat in that room.
     seat_kept: bool = True
+    # An invitation to mentor this document (in ``room``) was redeemed.
+    mentor_of: int | None = None
+    room: Room | None = None
 
 
 class Accounts:
@@ -140,6 +143,7 @@ class Accounts:
         participant_id: str | None = None,
         room: Room | None = None,
         role: Role | None = None,
+        document_id: int | None = None,
         now: datetime | None = None,
     ) -> SignInTicket:
         """Store a sign-in for ``email`` and return what its email must carry.
@@ -179,6 +183,7 @@ class Accounts:
                 participant_id=participant_id,
                 room_id=None if room is None else room.id,
                 role=role,
+                document_id=document_id,
             )
         )
         return SignInTicket(normalised, token, code, now + lifetime, purpose)
@@ -247,7 +252,8 @@ class Accounts:
         if sign_in.purpose is Purpose.INVITATION and sign_in.room_id is not None:
             room_role = sign_in.role or Role.MEMBER
             seat, _ = await self._seat_in_room(account, sign_in.room_id, room_role)
-            return SignedIn(account, sign_in.next, seat)
+            room = await self._store.room(sign_in.room_id)
+            return SignedIn(account, sign_in.next, seat, mentor_of=sign_in.document_id, room=room)
         return SignedIn(account, sign_in.next)
 
     # Signed-in browsers

@@ -17,7 +17,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final
 
@@ -187,20 +187,53 @@ class Comments:
 
     # Reading
 
-    async def thread(self, room: Room, thread_id: int) -> Thread:
+    async def thread(self, room: Room, thread_id: int, viewer: Viewer | None = None) -> Thread:
+        """The room's thread; with ``viewer``, only one they may see."""
         if not 0 < thread_id < 2**63:
             raise NotFound("unknown_thread", "no such thread in this room")
         thread = await self._threads.load_thread(thread_id)
         if thread is None or thread.room_id != room.id:
             raise NotFound("unknown_thread", "no such thread in this room")
+        if viewer is not None and not await self._reaches(room, viewer, thread.document):
+            raise NotFound("unknown_thread", "no such thread in this room")
         return thread
+
+    async def _reaches(self, room: Room, viewer: Viewer, document: str | None) -> bool:
+        """Whether ``viewer`` may see what is on ``document`` (None: the room's general
+        threads): a mentor from outside the cohort only what is on the documents they
+        mentor."""
+        if viewer.role.sees_room:
+            return True
+        return await self._is_mentor(room, viewer, document)
+
+    async def _mentored(self, room: Room, viewer: Viewer) -> list[DocumentInfo]:
+        return [d for d in await self._store.list_documents(room.id) if d.mentor_id == viewer.id]
 
     async def list_threads(self, room: Room, viewer: Viewer, filters: ThreadFilter) -> list[Thread]:
         """One page of the room's threads: unanswered questions first, then by latest
         activity."""
         document_id = None
         if filters.document is not None:
-            document_id = (await existing_document(self._store, room, filters.document)).id
+            document = await existing_document(self._store, room, filters.document)
+            if not await self._reaches(room, viewer, document.name):
+                raise NotFound("unknown_document", "no such document in this room")
+            document_id = document.id
+        elif not viewer.role.sees_room:
+            # A mentor: the threads of the documents they mentor, one page of them all.
+            found: list[Thread] = []
+            for mentored in await self._mentored(room, viewer):
+                found += await self.list_threads(
+                    room,
+                    viewer,
+                    replace(
+                        filters,
+                        document=mentored.name,
+                        offset=0,
+                        limit=filters.offset + filters.limit,
+                    ),
+                )
+            found.sort(key=lambda t: t.last_activity_at, reverse=True)
+            return found[filters.offset : filters.offset + filters.limit]
         query = ThreadQuery(
             document_id=document_id,
             general=filters.general,
@@ -223,7 +256,7 @@ class Comments:
             if thread_id not in threads:
                 threads[thread_id] = await self._threads.load_thread(thread_id)
             thread = threads[thread_id]
-            if thread is not None:
+            if thread is not None and await self._reaches(room, viewer, thread.document):
                 result.append((thread, comment_id))
         return result
 
@@ -239,6 +272,20 @@ class Comments:
                 raise Invalid("invalid_query", "after must be the id of a participant of this room")
         return await self._participants.list_participants(room.id, limit, cursor)
 
+    async def participants_for(
+        self, room: Room, viewer: Viewer, limit: int | None = None, after: str | None = None
+    ) -> list[Participant]:
+        """:meth:`participants` as ``viewer`` may see them: a mentor from outside the
+        cohort sees the facilitators, the people whose documents they mentor, and
+        themselves (a page may then hold fewer than ``limit``)."""
+        people = await self.participants(room, limit, after)
+        if viewer.role.sees_room:
+            return people
+        owners = {d.created_by for d in await self._mentored(room, viewer)}
+        return [
+            p for p in people if p.id == viewer.id or p.role is Role.FACILITATOR or p.id in owners
+        ]
+
     async def settings(self, room: Room) -> RoomSettings:
         return await self._threads.room_settings(room.id)
 
@@ -253,8 +300,12 @@ class Comments:
         if draft.document is not None:
             document = await existing_document(self._store, room, draft.document)
         mentor = document is not None and document.mentor_id == viewer.id
+        if not viewer.role.sees_room and not mentor:
+            if document is not None:
+                raise NotFound("unknown_document", "no such document in this room")
+            raise Forbidden("forbidden", "a mentor starts threads on the documents they mentor")
         if (
-            viewer.role is Role.OBSERVER
+            not viewer.role.can_edit
             and not mentor
             and not (kind is ThreadKind.QUESTION and settings.observers_can_ask)
         ):
@@ -303,9 +354,9 @@ class Comments:
         self, room: Room, viewer: Viewer, thread_id: int, draft: CommentDraft
     ) -> tuple[Thread, int]:
         """Store a reply; returns the thread and the new comment's id."""
-        thread = await self.thread(room, thread_id)
+        thread = await self.thread(room, thread_id, viewer)
         if (
-            viewer.role is Role.OBSERVER
+            not viewer.role.can_edit
             and viewer.id != thread.author.id
             and not await self._is_mentor(room, viewer, thread.document)
         ):
@@ -369,8 +420,8 @@ class Comments:
         self, room: Room, viewer: Viewer, comment_id: int, reaction: str, on: bool
     ) -> Thread:
         """Give (``on``) or take back a reaction (a Reaction value) to a comment."""
-        if viewer.role is Role.OBSERVER:
-            raise Forbidden("forbidden", "observers cannot react")
+        if not viewer.role.can_edit:
+            raise Forbidden("forbidden", f"{viewer.role.label.lower()}s cannot react")
         if reaction not in [r.value for r in Reaction]:
             raise Invalid(
                 "invalid_reaction", f"reaction must be one of {[r.value for r in Reaction]}"
@@ -387,7 +438,7 @@ class Comments:
         self, room: Room, viewer: Viewer, thread_id: int, changes: ThreadChanges
     ) -> Thread:
         """Resolve or reopen (``status``), lock (``locked``), accept an answer."""
-        thread = await self.thread(room, thread_id)
+        thread = await self.thread(room, thread_id, viewer)
         if changes.empty:
             raise Invalid("invalid_change", "nothing to change")
         owner = viewer.id == thread.author.id or viewer.is_facilitator
@@ -458,6 +509,9 @@ class Comments:
         can fetch the thread); the sequence stays gapless.
         """
         message = event.to_json()
+        if not viewer.role.sees_room and not await self._mentor_sees(event, viewer):
+            # Kept in the sequence (a client asks for what follows the last it saw).
+            return {"seq": event.seq, "type": "hidden", "data": {}, "at": message["at"]}
         if event.type == "participant.signed_out":
             # Which browsers signed out is the person's own business.
             message["data"] = {"participant_id": event.data.get("participant_id")}
@@ -484,6 +538,26 @@ class Comments:
             data["comment"] = comment_view(comment, thread, viewer)
         message["data"] = data
         return message
+
+    async def _mentor_sees(self, event: RoomEvent, viewer: Viewer) -> bool:
+        """Whether a mentor from outside the cohort sees ``event``: what happens on the
+        documents they mentor, to themselves, and the session's clock and spotlight."""
+        kind, data = event.type, event.data
+        if kind.startswith(("timer.", "spotlight.", "session.")):
+            return True
+        if kind.startswith("participant."):
+            return data.get("participant_id") == viewer.id
+        if kind.startswith(("thread.", "comment.")):
+            thread = await self._threads.load_thread(int(data.get("thread_id", 0)))
+            return thread is not None and await self._mentors(
+                event.room_id, viewer, thread.document
+            )
+        document = data.get("document")
+        if isinstance(document, dict):
+            document = document.get("name")
+        if isinstance(document, str):
+            return await self._mentors(event.room_id, viewer, document)
+        return False
 
     async def _thread_for(self, event: RoomEvent) -> Thread | None:
         # Every connection of the room renders a live event at about the same moment:
@@ -527,9 +601,12 @@ class Comments:
 
     async def _is_mentor(self, room: Room, viewer: Viewer, document: str | None) -> bool:
         """Whether the viewer is the chosen mentor of the document (who may comment on it)."""
+        return await self._mentors(room.id, viewer, document)
+
+    async def _mentors(self, room_id: int, viewer: Viewer, document: str | None) -> bool:
         if document is None:
             return False
-        info = await self._store.get_document(room.id, document)
+        info = await self._store.get_document(room_id, document)
         return info is not None and info.mentor_id == viewer.id
 
     async def _anchor(self, room: Room, document: DocumentInfo, draft: AnchorDraft) -> Anchor:

@@ -32,7 +32,7 @@ from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
 from rooms.ports import ControlStore, ParticipantStore, Store, StoreError, ThreadStore
 from rooms.records import DocumentInfo, Invite, Participant, Room
-from rooms.roles import Role
+from rooms.roles import INVITE_ROLES, Role
 from rooms.templates import TEMPLATES
 
 log = logging.getLogger("roundtable.controls")
@@ -151,8 +151,42 @@ class Controls:
 
     # Documents
 
-    async def document(self, room: Room, name: str) -> DocumentInfo:
-        return await existing_document(self._store, room, name)
+    async def document(self, room: Room, name: str, viewer: Viewer | None = None) -> DocumentInfo:
+        """The room's document ``name``; with ``viewer``, only one they may see (404
+        otherwise: a mentor learns nothing of the other documents)."""
+        info = await existing_document(self._store, room, name)
+        if viewer is not None and not may_see(viewer, info):
+            raise NotFound("unknown_document", "no such document in this room")
+        return info
+
+    async def documents(self, room: Room, viewer: Viewer) -> list[DocumentInfo]:
+        """The room's documents that ``viewer`` may see."""
+        return [d for d in await self._store.list_documents(room.id) if may_see(viewer, d)]
+
+    async def appoint_mentor(self, room: Room, document_id: int, mentor: Participant) -> None:
+        """Make ``mentor`` (just seated by an invitation) the document's mentor."""
+        info = await self._controls.document_by_id(document_id)
+        if info is None or info.room_id != room.id:
+            return
+        await self._controls.set_document_mentor(info.id, mentor.id)
+        updated = await self._controls.document_by_id(info.id) or info
+        await self._publish(room, "document.updated", {"document": _document_data(updated)})
+        await self.record(
+            room,
+            mentor.id,
+            mentor.name,
+            "document.mentor",
+            {"document": info.name, "mentor": mentor.id},
+        )
+
+    async def may_appoint_mentor(self, room: Room, viewer: Viewer, name: str) -> DocumentInfo:
+        """The document, if ``viewer`` may choose its mentor (its creator, a facilitator)."""
+        info = await self.document(room, name)
+        if not viewer.is_facilitator and info.created_by != viewer.id:
+            raise Forbidden(
+                "forbidden", "only the document's creator or a facilitator sets its mentor"
+            )
+        return info
 
     async def create_document(self, room: Room, viewer: Viewer, draft: NewDocument) -> DocumentInfo:
         if not viewer.role.can_create_documents:
@@ -186,11 +220,7 @@ class Controls:
         self, room: Room, viewer: Viewer, name: str, mentor: str | None
     ) -> DocumentInfo:
         """Choose the document's mentor (a participant id), or clear it (None)."""
-        info = await self.document(room, name)
-        if not (viewer.role is Role.FACILITATOR or viewer.id == info.created_by):
-            raise Forbidden(
-                "forbidden", "only the document's creator or a facilitator sets its mentor"
-            )
+        info = await self.may_appoint_mentor(room, viewer, name)
         mentor_id = await self._mentor(room, mentor)
         await self._controls.set_document_mentor(info.id, mentor_id)
         updated = await self._controls.document_by_id(info.id) or info
@@ -233,12 +263,16 @@ class Controls:
         )
         return version
 
-    async def versions(self, room: Room, name: str) -> list[VersionInfo]:
-        info = await self.document(room, name)
+    async def versions(
+        self, room: Room, name: str, viewer: Viewer | None = None
+    ) -> list[VersionInfo]:
+        info = await self.document(room, name, viewer)
         return await self._controls.list_versions(info.id)
 
-    async def version(self, room: Room, name: str, version_id: int) -> tuple[VersionInfo, bytes]:
-        info = await self.document(room, name)
+    async def version(
+        self, room: Room, name: str, version_id: int, viewer: Viewer | None = None
+    ) -> tuple[VersionInfo, bytes]:
+        info = await self.document(room, name, viewer)
         found = None if not 0 < version_id < 2**63 else await self._controls.get_version(version_id)
         if found is None or found[0].document_id != info.id:
             raise NotFound("unknown_version", "no such version of this document")
@@ -264,17 +298,22 @@ class Controls:
         return backup
 
     async def export(
-        self, room: Room, name: str, format: str, version_id: int | None = None
+        self,
+        room: Room,
+        name: str,
+        format: str,
+        version_id: int | None = None,
+        viewer: Viewer | None = None,
     ) -> Export:
         """The document, or one of its versions, in ``format`` (an ExportFormat value)."""
-        info = await self.document(room, name)
+        info = await self.document(room, name, viewer)
         if format not in [f.value for f in ExportFormat]:
             raise Invalid("invalid_format", "format must be markdown or html")
         if version_id is None:
             state = await self.current_state(room, info)
             title = info.name
         else:
-            version, state = await self.version(room, name, version_id)
+            version, state = await self.version(room, name, version_id, viewer)
             title = f"{info.name} — {version.name}"
         if format == ExportFormat.MARKDOWN:
             return Export(to_markdown(state), ExportFormat.MARKDOWN, info.name)
@@ -314,8 +353,8 @@ class Controls:
         """Give a participant another role (facilitators). The room always keeps one
         facilitator. Their open connections are closed, to come back with the new role."""
         self._facilitator(viewer, "change roles")
-        if role not in set(Role):
-            raise Invalid("invalid_role", f"role must be one of {', '.join(Role)}")
+        if role not in INVITE_ROLES:
+            raise Invalid("invalid_role", f"role must be one of {', '.join(INVITE_ROLES)}")
         new_role = Role(str(role))
         person = None
         if is_code(participant_id):
@@ -347,7 +386,7 @@ class Controls:
 
     async def rotate_invite(self, room: Room, viewer: Viewer, role: str) -> Invite:
         self._facilitator(viewer, "rotate invites")
-        if role not in [r.value for r in Role]:
+        if role not in [r.value for r in INVITE_ROLES]:
             raise NotFound("unknown_role", "role must be facilitator, member or observer")
         invite = await self._controls.rotate_invite(room.id, Role(role), secrets.token_urlsafe(12))
         await self._publish(room, "invite.rotated", {"role": role})
@@ -473,3 +512,9 @@ class Controls:
         self, room: Room, viewer: Viewer, action: str, details: dict[str, Any]
     ) -> None:
         await self.record(room, viewer.id, viewer.name, action, details)
+
+
+def may_see(viewer: Viewer, info: DocumentInfo) -> bool:
+    """Whether ``viewer`` may see the document: anyone who sees the room; a mentor from
+    outside the cohort only the documents they mentor."""
+    return viewer.role.sees_room or info.mentor_id == viewer.id

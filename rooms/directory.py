@@ -11,7 +11,7 @@ from typing import Protocol, TypeGuard
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.ports import DocumentLimitReached, ParticipantLimitReached, ParticipantStore, Store
 from rooms.records import DocumentInfo, Invite, Participant, Room
-from rooms.roles import Role
+from rooms.roles import INVITE_ROLES, Role
 from rooms.threads import RoomSettings
 
 MAX_NAME_LENGTH = 64
@@ -144,7 +144,7 @@ class RoomDirectory:
 
     async def create_room(self, title: str, slug: str | None = None) -> CreatedRoom:
         clean_title = clean_text(title, "title", MAX_TITLE_LENGTH)
-        invites = {role: secrets.token_urlsafe(12) for role in Role}
+        invites = {role: secrets.token_urlsafe(12) for role in INVITE_ROLES}
         room = await self._store.create_room(slug or slugify(clean_title), clean_title, invites)
         self._rooms[room.slug] = room
         return CreatedRoom(room, invites)

@@ -21,8 +21,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from crdt.protocol import ProtocolError
+from rooms.comment_views import Viewer
 from rooms.live.broker import Broker
 from rooms.live.envelope import EVERYONE, Envelope, Kind, decode
+from rooms.roles import Role
 
 log = logging.getLogger("roundtable.presence")
 
@@ -106,6 +108,23 @@ def merge(entries: list[Presence]) -> list[dict[str, Any]]:
         )
     rows.sort(key=lambda r: (str(r["name"]).casefold(), str(r["id"])))
     return rows
+
+
+def roster_for(
+    viewer: Viewer, rows: list[dict[str, Any]], documents: set[str]
+) -> list[dict[str, Any]]:
+    """The roster as ``viewer`` may see it: whole for whoever sees the room; for a mentor
+    from outside the cohort, themselves, the facilitators, and who is on the documents
+    they mentor (``documents``)."""
+    if viewer.role.sees_room:
+        return rows
+    return [
+        row
+        for row in rows
+        if row["id"] == viewer.id
+        or row["role"] == Role.FACILITATOR.value
+        or row["document"] in documents
+    ]
 
 
 class Roster:

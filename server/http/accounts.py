@@ -146,6 +146,8 @@ async def _signed_in_response(request: Request, done: SignedIn) -> Response:
         done.account, request.headers.get("user-agent", "")
     )
     log.info("account %s signed in", done.account.id[:8])
+    if done.mentor_of is not None and done.seat is not None and done.room is not None:
+        await state.controls.appoint_mentor(done.room, done.mentor_of, done.seat)
     body: dict[str, Any] = {
         "account": account_json(done.account, await state.accounts.may_create_rooms(done.account)),
         "next": done.next,

@@ -1,17 +1,24 @@
 """Routes for a room's documents: listing, creating (from a template), renaming,
-locking and exporting.
+locking, exporting, and inviting a mentor by email.
 
 Each handler's docstring holds its OpenAPI operation (after ``---``).
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rooms.account_records import Purpose
+from rooms.accounts import INVITATION_DAYS
+from rooms.roles import Role
 from server.http import inputs
-from server.http.common import app_state, json_body, room_for, viewer_for
+from server.http.accounts import client_address, sign_in_link
+from server.http.common import app_state, json_body, viewer_for
 from server.http.views import document_json, download
+from server.mail_messages import invitation_message
 
 
 async def room_documents(request: Request) -> Response:
@@ -21,8 +28,8 @@ async def room_documents(request: Request) -> Response:
     responses:
       200: {description: The documents in order of creation}
     """
-    room, _ = await room_for(request)
-    documents = await app_state(request).directory.documents(room)
+    room, viewer = await viewer_for(request)
+    documents = await app_state(request).controls.documents(room, viewer)
     return JSONResponse({"documents": [document_json(d) for d in documents]})
 
 
@@ -114,8 +121,76 @@ async def export_document(request: Request) -> Response:
       200:
         description: The content, as a download
     """
-    room, _ = await viewer_for(request)
+    room, viewer = await viewer_for(request)
     export = await app_state(request).controls.export(
-        room, request.path_params["doc"], request.query_params.get("format", "")
+        room, request.path_params["doc"], request.query_params.get("format", ""), viewer=viewer
     )
     return download(export)
+
+
+async def invite_mentor(request: Request) -> Response:
+    """Invite someone by email to mentor this document (its creator or a facilitator):
+    a learner's manager, say, from outside the cohort. The email's personal link (valid
+    seven days) signs them in; someone without a seat in the room gets one as a
+    ``mentor``, who sees and comments on the documents they mentor and nothing else of
+    the room. Either way they become this document's mentor.
+    ---
+    summary: Invite a mentor by email
+    parameters:
+      - {in: path, name: doc, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [email]
+            additionalProperties: false
+            properties: {email: {type: string, format: email}}
+    responses:
+      202:
+        description: The invitation is on its way
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [email, document]
+              properties: {email: {type: string}, document: {type: string}}
+      403: {description: "forbidden: not the document's creator or a facilitator"}
+      404: {description: "unknown_document"}
+      422: {description: "invalid_email"}
+      429: {description: "too_many_sign_ins"}
+    """
+    room, viewer = await viewer_for(request)
+    state = app_state(request)
+    body = await json_body(request)
+    inputs.known_fields(body, {"email"})
+    info = await state.controls.may_appoint_mentor(room, viewer, request.path_params["doc"])
+    ticket = await state.accounts.request(
+        body.get("email"),
+        client_address(request),
+        purpose=Purpose.INVITATION,
+        next_path=room_path(room.slug, info.name),
+        room=room,
+        role=Role.MENTOR,
+        document_id=info.id,
+    )
+    state.outbox.submit(
+        invitation_message(
+            ticket.email,
+            viewer.name,
+            room.title,
+            f"Mentor of “{info.name}”",
+            sign_in_link(request, ticket),
+            INVITATION_DAYS,
+        )
+    )
+    await state.controls.record(
+        room, viewer.id, viewer.name, "mentor.invited", {"document": info.name}
+    )
+    return JSONResponse({"email": ticket.email, "document": info.name}, status_code=202)
+
+
+def room_path(slug: str, document: str) -> str:
+    """The web client's address of a document."""
+    return f"/room/{quote(slug)}?doc={quote(document)}"

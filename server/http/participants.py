@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from rooms.account_records import Purpose
 from rooms.accounts import INVITATION_DAYS, SIGN_IN_MINUTES
 from rooms.errors import Conflict, Forbidden, Invalid
+from rooms.presence import roster_for
 from rooms.roles import Role
 from server.http import inputs
 from server.http.accounts import client_address, sign_in_link
@@ -53,7 +54,7 @@ async def participants(request: Request) -> Response:
                   type: [string, 'null']
                   description: pass as after for the next page; null after the last
     """
-    room, _ = await viewer_for(request)
+    room, viewer = await viewer_for(request)
     limit = (
         inputs.query_number(
             request.query_params, "limit", PARTICIPANTS_PAGE, 1, MAX_PARTICIPANTS_PAGE
@@ -61,7 +62,7 @@ async def participants(request: Request) -> Response:
         or PARTICIPANTS_PAGE
     )
     after = request.query_params.get("after")
-    people = await app_state(request).comments.participants(room, limit, after)
+    people = await app_state(request).comments.participants_for(room, viewer, limit, after)
     return JSONResponse(
         {
             "participants": [person_json(p) for p in people],
@@ -78,8 +79,11 @@ async def roster(request: Request) -> Response:
       200:
         description: One row per participant present, with role, colour, document and state
     """
-    room, _ = await viewer_for(request)
-    return JSONResponse({"roster": await app_state(request).roster.known_roster(room.id)})
+    room, viewer = await viewer_for(request)
+    state = app_state(request)
+    seen = {d.name for d in await state.controls.documents(room, viewer)}
+    rows = roster_for(viewer, await state.roster.known_roster(room.id), seen)
+    return JSONResponse({"roster": rows})
 
 
 async def remove_participant(request: Request) -> Response:

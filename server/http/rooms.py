@@ -16,6 +16,7 @@ from rooms.comment_views import Viewer
 from rooms.controls import NewDocument
 from rooms.directory import CreatedRoom
 from rooms.errors import Forbidden, Unauthenticated
+from rooms.presence import roster_for
 from rooms.templates import TEMPLATES
 from server.http import inputs
 from server.http.accounts import base_url, joined_json
@@ -133,7 +134,7 @@ async def room_state(request: Request) -> Response:
     """
     room, viewer = await viewer_for(request)
     state = app_state(request)
-    documents = await state.store.list_documents(room.id)
+    documents = await state.controls.documents(room, viewer)
     session = await state.controls.room_state(room)
     return JSONResponse(
         {
@@ -141,7 +142,9 @@ async def room_state(request: Request) -> Response:
             "title": room.title,
             "you": {"id": viewer.id, "name": viewer.name, "role": viewer.role.value},
             "documents": [document_json(d) for d in documents],
-            "roster": await state.roster.known_roster(room.id),
+            "roster": roster_for(
+                viewer, await state.roster.known_roster(room.id), {d.name for d in documents}
+            ),
             "settings": settings_json(await state.comments.settings(room)),
             "seq": await state.store.last_event_seq(room.id),
             **session_json(session),

@@ -86,6 +86,7 @@ def routes() -> list[BaseRoute]:
         Route(ROOM + "/documents", documents.create_document, methods=["POST"]),
         Route(DOCUMENT, documents.update_document, methods=["PATCH"]),
         Route(DOCUMENT + "/lock", documents.lock_document, methods=["PUT"]),
+        Route(DOCUMENT + "/mentor/invitation", documents.invite_mentor, methods=["POST"]),
         Route(DOCUMENT + "/export", documents.export_document),
         # Versions
         Route(DOCUMENT + "/versions", versions.list_versions),

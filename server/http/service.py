@@ -59,6 +59,7 @@ async def vocabulary(request: Request) -> Response:
                     "can_edit": role.can_edit,
                     "can_create_documents": role.can_create_documents,
                     "can_moderate": role.can_moderate,
+                    "sees_room": role.sees_room,
                 }
                 for role in Role
             ],

@@ -96,7 +96,7 @@ async def get_thread(request: Request) -> Response:
         $ref: '#/components/responses/Thread'
     """
     room, viewer = await viewer_for(request)
-    thread = await app_state(request).comments.thread(room, request.path_params["thread"])
+    thread = await app_state(request).comments.thread(room, request.path_params["thread"], viewer)
     return JSONResponse({"thread": thread_view(thread, viewer)})
 
 

@@ -24,8 +24,8 @@ async def list_versions(request: Request) -> Response:
       200:
         description: The versions
     """
-    room, _ = await viewer_for(request)
-    versions = await app_state(request).controls.versions(room, request.path_params["doc"])
+    room, viewer = await viewer_for(request)
+    versions = await app_state(request).controls.versions(room, request.path_params["doc"], viewer)
     return JSONResponse({"versions": [version_json(v) for v in versions]})
 
 
@@ -66,9 +66,9 @@ async def get_version(request: Request) -> Response:
       200:
         description: The version and its content
     """
-    room, _ = await viewer_for(request)
+    room, viewer = await viewer_for(request)
     version, state = await app_state(request).controls.version(
-        room, request.path_params["doc"], request.path_params["version"]
+        room, request.path_params["doc"], request.path_params["version"], viewer
     )
     return JSONResponse({"version": version_json(version), "markdown": to_markdown(state)})
 
@@ -85,12 +85,13 @@ async def export_version(request: Request) -> Response:
       200:
         description: The content, as a download
     """
-    room, _ = await viewer_for(request)
+    room, viewer = await viewer_for(request)
     export = await app_state(request).controls.export(
         room,
         request.path_params["doc"],
         request.query_params.get("format", ""),
         request.path_params["version"],
+        viewer,
     )
     return download(export)
 

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from rooms.directory import document_name, is_code
 from rooms.errors import Refused
 from rooms.live.peer import CloseCode
-from rooms.presence import STATES, Presence
+from rooms.presence import STATES, Presence, roster_for
 from rooms.records import RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, Caller, authenticate, signs_out
 from server.sockets.admission import MessageBudget, at_expiry
@@ -126,8 +126,13 @@ class EventConnection:
         undoes it."""
         state, room, viewer = self.state, self.room, self.viewer
         unsubscribe = await state.events.subscribe(room.id, self.deliver)
+        # A mentor from outside the cohort sees who is on the documents they mentor.
+        seen = {d.name for d in await state.controls.documents(room, viewer)}
         unwatch = await state.roster.watch(
-            room.id, lambda roster: self.deliver({"type": "roster", "participants": roster})
+            room.id,
+            lambda roster: self.deliver(
+                {"type": "roster", "participants": roster_for(viewer, roster, seen)}
+            ),
         )
         presence = Presence(viewer.id, self.claims.name, self.claims.role.value)
         if await state.roster.enter(room.id, self.connection, presence):

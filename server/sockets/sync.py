@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket
 
 from crdt.protocol import encode_permission_denied
-from rooms.errors import Refused
+from rooms.controls import may_see
+from rooms.errors import NotFound, Refused
 from rooms.live.peer import CloseCode
 from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
@@ -59,7 +60,12 @@ async def sync_endpoint(websocket: WebSocket) -> None:
                 check_standing(state, caller), state.directory.find_document(room, doc_name)
             )
             claims = caller.claims
+            if found is None and not claims.role.sees_room:
+                raise NotFound("unknown_document", "no such document in this room")
             info = found or await state.directory.open_document(room, doc_name, claims.role)
+            if not may_see(caller.viewer, info):
+                # A mentor from outside the cohort: told the same as for no document.
+                raise NotFound("unknown_document", "no such document in this room")
         except Refused as exc:
             log.info("refused %s on %s/%s: %s", who, room_slug, doc_name, exc.message)
             await _refuse(websocket, close_code(exc), exc.message)

@@ -50,6 +50,7 @@ def _sign_in(row: SignInRow) -> SignIn:
         participant_id=row.participant_id,
         room_id=row.room_id,
         role=None if row.role is None else Role(row.role),
+        document_id=row.document_id,
         id=row.id,
         used_at=row.used_at,
         failed_codes=row.failed_codes,
@@ -100,6 +101,7 @@ class SqlAccountStore:
             participant_id=sign_in.participant_id,
             room_id=sign_in.room_id,
             role=None if sign_in.role is None else sign_in.role.value,
+            document_id=sign_in.document_id,
         )
         async with self._sessions.begin() as session:
             session.add(row)
@@ -373,6 +375,11 @@ class SqlAccountStore:
             .values(last_seen_seq=seq),
             "note a visit",
         )
+
+    async def room(self, room_id: int) -> Room | None:
+        async with self._sessions() as session:
+            row = await session.get(RoomRow, room_id)
+            return None if row is None else _room(row)
 
     async def participants_of(self, account_id: str) -> list[Participant]:
         statement = (

@@ -316,6 +316,10 @@ class SignInRow(Base):
         ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True
     )
     role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # invitation of a mentor: the document they are to mentor.
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=True
+    )
 
 
 class AccountSessionRow(Base):

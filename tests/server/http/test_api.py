@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rooms.roles import Role
+from rooms.roles import INVITE_ROLES, Role
 from server.http.common import MAX_BODY_BYTES
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
@@ -38,7 +38,7 @@ async def test_join_returns_a_token_for_the_invite_role(
     server: RunningServer, api: httpx.AsyncClient
 ) -> None:
     room = await server.create_room()
-    for role in Role:
+    for role in INVITE_ROLES:
         response = await api.post("/api/join", json={"invite": room.invites[role], "name": " Ann "})
         assert response.status_code == 200
         body = response.json()
@@ -193,11 +193,17 @@ async def test_room_creation_over_http(tmp_path: Path) -> None:
         assert joined.json()["room"] == created.json()["room"]
 
 
-async def test_room_creation_over_http_is_off_without_admin_token(
+async def test_room_creation_with_a_token_is_off_without_admin_token(
     api: httpx.AsyncClient,
 ) -> None:
-    response = await api.post("/api/rooms", json={"title": "X"})
+    response = await api.post(
+        "/api/rooms", json={"title": "X"}, headers={"authorization": "Bearer anything"}
+    )
     assert (response.status_code, _error_code(response)) == (403, "disabled")
+    # Without a token, creation is for signed-in people (tests/server/http/test_accounts.py).
+    origin = str(api.base_url).rstrip("/")
+    signed_out = await api.post("/api/rooms", json={"title": "X"}, headers={"origin": origin})
+    assert (signed_out.status_code, _error_code(signed_out)) == (401, "signed_out")
 
 
 async def test_unknown_paths_and_methods_answer_json(api: httpx.AsyncClient) -> None:

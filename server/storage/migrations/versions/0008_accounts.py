@@ -50,6 +50,12 @@ def upgrade() -> None:
             "room_id", sa.Integer(), sa.ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True
         ),
         sa.Column("role", sa.String(16), nullable=True),
+        sa.Column(
+            "document_id",
+            sa.Integer(),
+            sa.ForeignKey("documents.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
     )
     op.create_table(
         "account_sessions",

@@ -248,7 +248,14 @@ class Accounts:
         if sign_in.purpose is Purpose.KEEP_SEAT and sign_in.participant_id is not None:
             kept = await self._store.attach(sign_in.participant_id, account.id)
             seat = await self._participants.get_participant(sign_in.participant_id)
-            return SignedIn(account, sign_in.next, seat if kept else None, kept)
+            if not kept or seat is None:
+                return SignedIn(account, sign_in.next, None, False)
+            room = await self._store.room(seat.room_id)
+            if self._events is not None and room is not None:
+                await self._events.publish_or_log(
+                    room.id, "participant.updated", {"participant_id": seat.id, "guest": False}
+                )
+            return SignedIn(account, sign_in.next, seat, True, room=room)
         if sign_in.purpose is Purpose.INVITATION and sign_in.room_id is not None:
             room_role = sign_in.role or Role.MEMBER
             seat, _ = await self._seat_in_room(account, sign_in.room_id, room_role)

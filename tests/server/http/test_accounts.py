@@ -517,9 +517,12 @@ async def test_a_guest_keeps_their_seat_and_comments_by_email(
     assert kept.status_code == 202, kept.text
     message = await mail.next_message()
     assert "Open" in message["Subject"]
-    # Opened on a phone: signed in, and the seat is the account's.
+    # Opened on a phone: signed in, and the seat is the account's; the room is told.
     phone = new_browser(site, browsers)
-    signed = await phone.open_link(message)
+    async with event_connection(events_of(site, created["join"])) as events:
+        signed = await phone.open_link(message)
+        told = await events.feed.wait_for(lambda m: m["type"] == "participant.updated")
+        assert told["data"] == {"participant_id": guest["participant"]["id"], "guest": False}
     assert signed["next"] == f"/room/{created['room']}"
     assert signed["account"]["name"] == "Rae"
     opened = await phone.room_token(created["room"])

@@ -23,7 +23,7 @@ from rooms.accounts import CreationPolicy
 from tests.server.http.test_accounts import Browser, bearer, events_of
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
-from tests.support.smtp import SmtpServer, running_smtp_server
+from tests.support.smtp import SmtpServer, running_smtp_server, text_of
 from tests.support.threads_client import event_connection
 from tests.support.timing import timeout
 from tests.support.yclient import open_synced
@@ -121,7 +121,7 @@ async def cohort(site: RunningServer, mail: SmtpServer) -> AsyncIterator[dict[st
         )
         assert sent.status_code == 202, sent.text
         message = await mail.next_message()
-        assert "Mentor of “Lu plan”" in message.get_body(("plain",)).get_content()
+        assert "Mentor of “Lu plan”" in text_of(message)
         signed = await boss.open_link(message)
         assert signed["next"] == f"/room/{room['room']}?doc=Lu%20plan"
         mentor = await boss.room_token(room["room"])

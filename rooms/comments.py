@@ -130,6 +130,7 @@ class SettingsChanges:
     post_first_questions: bool | None = None
     # None: the server's default; 0: no cap.
     max_participants: int | Unset | None = UNSET
+    guests_allowed: bool | None = None
 
     @property
     def empty(self) -> bool:
@@ -137,6 +138,7 @@ class SettingsChanges:
             self.observers_can_ask is None
             and self.post_first_questions is None
             and isinstance(self.max_participants, Unset)
+            and self.guests_allowed is None
         )
 
 
@@ -495,6 +497,9 @@ class Comments:
             max_participants=current.max_participants
             if isinstance(changes.max_participants, Unset)
             else _participant_cap(changes.max_participants),
+            guests_allowed=current.guests_allowed
+            if changes.guests_allowed is None
+            else changes.guests_allowed,
         )
         await self._threads.update_room_settings(room.id, settings)
         await self._events.publish_or_log(room.id, "settings.updated", _settings_data(settings))
@@ -656,4 +661,5 @@ def _settings_data(settings: RoomSettings) -> dict[str, Any]:
         "observers_can_ask": settings.observers_can_ask,
         "post_first_questions": settings.post_first_questions,
         "max_participants": settings.max_participants,
+        "guests_allowed": settings.guests_allowed,
     }

@@ -163,6 +163,13 @@ class RoomDirectory:
             raise Invalid("invalid_invite", "invite must be an invite code")
         display_name = clean_text(name, "name", MAX_NAME_LENGTH)
         invite = await self.invite(invite_code)
+        if (
+            self._settings is not None
+            and not (await self._settings.room_settings(invite.room.id)).guests_allowed
+        ):
+            raise Forbidden(
+                "sign_in_required", "this room takes only people who sign in with their email"
+            )
         cap = 0 if invite.role is Role.FACILITATOR else await self.participant_cap(invite.room)
         try:
             participant = await self._participants.add_participant(

@@ -134,6 +134,9 @@ class RoomSettings:
     post_first_questions: bool = False
     # Members and observers the room holds at most; None: the server's default; 0: no cap.
     max_participants: int | None = None
+    # Whether invite links take guests (a name, no account). Off: joining needs an
+    # account, so that a removed person cannot come back as a new guest.
+    guests_allowed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

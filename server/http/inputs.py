@@ -185,7 +185,11 @@ def join_request(body: JsonObject) -> tuple[str, str]:
 
 def settings_changes(body: JsonObject) -> SettingsChanges:
     """``PATCH /settings``."""
-    known_fields(body, {"observers_can_ask", "post_first_questions", "max_participants"}, "setting")
+    known_fields(
+        body,
+        {"observers_can_ask", "post_first_questions", "max_participants", "guests_allowed"},
+        "setting",
+    )
     observers_can_ask = flag(body, "observers_can_ask") if "observers_can_ask" in body else None
     post_first_questions = (
         flag(body, "post_first_questions") if "post_first_questions" in body else None
@@ -204,6 +208,7 @@ def settings_changes(body: JsonObject) -> SettingsChanges:
         observers_can_ask=observers_can_ask,
         post_first_questions=post_first_questions,
         max_participants=max_participants,
+        guests_allowed=flag(body, "guests_allowed") if "guests_allowed" in body else None,
     )
 
 

@@ -18,14 +18,15 @@ from rooms.threads import Reaction
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _PERSON = {
     "type": "object",
-    "required": ["id", "name", "role", "guest"],
+    "required": ["id", "name", "role"],
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
         "role": {"type": "string", "enum": [role.value for role in Role]},
         "guest": {
             "type": "boolean",
-            "description": "joined with a name only, no account (their seat is this browser's)",
+            "description": "joined with a name only, no account (in participant lists; "
+            "not given for comment authors)",
         },
     },
 }
@@ -298,7 +299,12 @@ COMPONENTS: dict[str, Any] = {
         },
         "RoomSettings": {
             "type": "object",
-            "required": ["observers_can_ask", "post_first_questions", "max_participants"],
+            "required": [
+                "observers_can_ask",
+                "post_first_questions",
+                "max_participants",
+                "guests_allowed",
+            ],
             "properties": {
                 "observers_can_ask": {"type": "boolean"},
                 "post_first_questions": {"type": "boolean"},
@@ -307,6 +313,10 @@ COMPONENTS: dict[str, Any] = {
                     "minimum": 0,
                     "description": "Members and observers the room takes at most; 0: no "
                     "cap; null: the server's default (ROUNDTABLE_MAX_PARTICIPANTS_PER_ROOM)",
+                },
+                "guests_allowed": {
+                    "type": "boolean",
+                    "description": "Whether invite links take guests (a name, no account)",
                 },
             },
         },

@@ -190,6 +190,11 @@ async def update_settings(request: Request) -> Response:
                   members and observers the room takes at most (removed ones do not
                   count; facilitators always get in); 0 for no cap, null for the
                   server's default
+              guests_allowed:
+                type: boolean
+                description: >-
+                  whether invite links take guests (a name, no account); false: joining
+                  needs signing in, so a removed person cannot come back as a new guest
     responses:
       200:
         $ref: '#/components/responses/Settings'

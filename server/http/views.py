@@ -73,6 +73,7 @@ def settings_json(settings: RoomSettings) -> dict[str, Any]:
         "observers_can_ask": settings.observers_can_ask,
         "post_first_questions": settings.post_first_questions,
         "max_participants": settings.max_participants,
+        "guests_allowed": settings.guests_allowed,
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,6 +70,7 @@ class RoomRow(Base):
     )
     # Members and observers the room holds at most; NULL: the server's default; 0: no cap.
     max_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    guests_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The facilitator everyone follows, while a spotlight is on.
     spotlight_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     timer_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

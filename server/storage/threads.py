@@ -380,7 +380,12 @@ class SqlThreadStore:
             row = await session.get(RoomRow, room_id)
         if row is None:
             return RoomSettings()
-        return RoomSettings(row.observers_can_ask, row.post_first_questions, row.max_participants)
+        return RoomSettings(
+            row.observers_can_ask,
+            row.post_first_questions,
+            row.max_participants,
+            row.guests_allowed,
+        )
 
     async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None:
         try:
@@ -392,6 +397,7 @@ class SqlThreadStore:
                         observers_can_ask=settings.observers_can_ask,
                         post_first_questions=settings.post_first_questions,
                         max_participants=settings.max_participants,
+                        guests_allowed=settings.guests_allowed,
                     )
                 )
         except SQLAlchemyError as exc:

@@ -788,3 +788,30 @@ async def test_a_role_change_reconnects_the_person_with_the_new_role(
         )
         mine = next(p for p in roster["participants"] if p["id"] == joined["participant"]["id"])
         assert mine["role"] == "member"
+
+
+async def test_a_room_that_takes_no_guests_keeps_a_removed_person_out_for_good(
+    site: RunningServer, mail: SmtpServer, browsers: list[Browser]
+) -> None:
+    owner, person = new_browser(site, browsers), new_browser(site, browsers)
+    await owner.sign_in(mail, "nu@example.com")
+    created = await owner.create_room("Accounts only")
+    room = created["room"]
+    changed = await owner.http.patch(
+        f"/api/rooms/{room}/settings",
+        json={"guests_allowed": False},
+        headers=bearer(created["join"]),
+    )
+    assert changed.status_code == 200
+    assert changed.json()["settings"]["guests_allowed"] is False
+    guest = await person.http.post(
+        "/api/join", json={"invite": created["invites"]["member"], "name": "Anon"}
+    )
+    assert guest.status_code == 403
+    assert guest.json()["error"]["code"] == "sign_in_required"
+    # Signed in, the same link works.
+    await person.sign_in(mail, "om@example.com")
+    joined = await person.http.post(
+        "/api/account/join", json={"invite": created["invites"]["member"]}
+    )
+    assert joined.status_code == 200

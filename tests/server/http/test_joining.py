@@ -183,6 +183,7 @@ async def test_only_facilitators_set_the_cap_and_bad_values_are_refused(
         "observers_can_ask": True,
         "post_first_questions": True,
         "max_participants": 25,
+        "guests_allowed": True,
     }
     # The room state a client reads on arrival carries it too.
     assert (await room_state(ann))["settings"]["max_participants"] == 25
@@ -374,9 +375,11 @@ async def test_walking_the_participants_pages_gives_everyone_once_in_order(
         room = await server.create_room()
         fac = await join(server, room, Role.FACILITATOR, "Fay")
         rows = await add_people(server, room, 249)
-        expected = [{"id": r["id"], "name": r["name"], "role": "member"} for r in rows]
+        expected = [
+            {"id": r["id"], "name": r["name"], "role": "member", "guest": True} for r in rows
+        ]
         # The facilitator joined last, just now.
-        expected.append({"id": fac.id, "name": "Fay", "role": "facilitator"})
+        expected.append({"id": fac.id, "name": "Fay", "role": "facilitator", "guest": True})
 
         seen, pages = await walk(fac, None)
         assert seen == expected and pages == 3
@@ -403,7 +406,7 @@ async def test_walking_the_participants_pages_gives_everyone_once_in_order(
             rest += page["participants"]
             after = page["next_after"]
         assert rest == [p for p in expected[100:] if p not in gone] + [
-            {"id": newcomer.id, "name": "Newcomer", "role": "member"}
+            {"id": newcomer.id, "name": "Newcomer", "role": "member", "guest": True}
         ]
 
 
@@ -424,6 +427,6 @@ async def test_participants_pages_refuse_bad_queries(server: RunningServer) -> N
         assert error_of(response) == "invalid_query"
     page = await fac.ok("GET", "/participants")
     assert page == {
-        "participants": [{"id": fac.id, "name": "Fay", "role": "facilitator"}],
+        "participants": [{"id": fac.id, "name": "Fay", "role": "facilitator", "guest": True}],
         "next_after": None,
     }

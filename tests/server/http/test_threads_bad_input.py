@@ -501,7 +501,7 @@ async def test_markup_is_stored_and_returned_verbatim(world: World, payload: str
     assert seen["anchor"]["quote"] == payload
     assert [c["body"] for c in seen["comments"]] == [payload, f"edited {payload}"]
     people = (await world.ok(world.bob, "GET", "/participants"))["participants"]
-    assert {"id": mallory.id, "name": payload, "role": "member"} in people
+    assert {"id": mallory.id, "name": payload, "role": "member", "guest": True} in people
 
 
 def _strings(value: Any) -> set[str]:

@@ -494,7 +494,12 @@ async def test_moderation_by_facilitators_and_its_states(cohort: Cohort) -> None
 
 async def test_settings_are_read_by_all_and_changed_by_facilitators(cohort: Cohort) -> None:
     c = cohort
-    defaults = {"observers_can_ask": False, "post_first_questions": False, "max_participants": None}
+    defaults = {
+        "observers_can_ask": False,
+        "post_first_questions": False,
+        "max_participants": None,
+        "guests_allowed": True,
+    }
     for person in c.everyone:
         assert (await person.ok("GET", "/settings"))["settings"] == defaults
     for person in (c.ann, c.bob, c.olive):
@@ -514,6 +519,7 @@ async def test_settings_are_read_by_all_and_changed_by_facilitators(cohort: Coho
             "observers_can_ask": True,
             "post_first_questions": False,
             "max_participants": None,
+            "guests_allowed": True,
         }
         event = await feed.wait_for(lambda m: m.get("type") == "settings.updated")
         assert event["data"] == data["settings"]
@@ -523,6 +529,7 @@ async def test_settings_are_read_by_all_and_changed_by_facilitators(cohort: Coho
             "observers_can_ask": True,
             "post_first_questions": True,
             "max_participants": None,
+            "guests_allowed": True,
         }
     for person in c.everyone:
         assert (await person.ok("GET", "/settings"))["settings"] == data["settings"]
@@ -695,7 +702,9 @@ async def test_mentions_list_newest_first_and_follow_edits(cohort: Cohort) -> No
     elsewhere = await make_cohort(c.server, "Another room")
     # Whom one can mention: the room's participants, in order of joining, for any role.
     people = (await c.olive.ok("GET", "/participants"))["participants"]
-    assert people == [{"id": p.id, "name": p.name, "role": p.role} for p in c.everyone]
+    assert people == [
+        {"id": p.id, "name": p.name, "role": p.role, "guest": True} for p in c.everyone
+    ]
     thread = await c.ann.start("Paging @Bob", mentions=[c.bob.id])
     tid, first = thread["id"], opening(thread)
     assert comment_in(thread, first)["mentions"] == [{"id": c.bob.id, "name": "Bob"}]

@@ -796,9 +796,7 @@ async def events_storage_unreachable(stage: Stage) -> Closed:
         # What the driver raises when PostgreSQL does not listen.
         raise ConnectionRefusedError(f"database unreachable: {participant_id}")
 
-    stage.monkeypatch.setattr(
-        stage.server.app_state.participants, "standing", unreachable
-    )
+    stage.monkeypatch.setattr(stage.server.app_state.participants, "standing", unreachable)
     return await events_refused(stage, stage.ann.token)
 
 

@@ -312,6 +312,7 @@ async def test_every_change_reaches_everyone_in_order_rendered_for_each(
                 "observers_can_ask": False,
                 "post_first_questions": True,
                 "max_participants": None,
+                "guests_allowed": True,
             }
         # 4. Ann asks another, anonymous and (by the room's setting) post-first.
         post_first = await ann.start("Why is grass green?", kind="question", anonymous=True)

@@ -1,5 +1,5 @@
 """Accounts: people with an email address, their sign-in emails and signed-in browsers,
-a seat per account and room, and who may create rooms.
+a seat per account and room, who may create rooms, and whether a room takes guests.
 
 Old processes may keep running beside this migration: it only adds tables and nullable
 or defaulted columns, which they do not read.
@@ -90,6 +90,10 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("last_seen_seq", sa.BigInteger(), nullable=False, server_default="0")
         )
+    with op.batch_alter_table("rooms") as batch:
+        batch.add_column(
+            sa.Column("guests_allowed", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.create_index(
         "uq_participants_room_account",
         "participants",
@@ -102,6 +106,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_participants_room_account", table_name="participants")
+    with op.batch_alter_table("rooms") as batch:
+        batch.drop_column("guests_allowed")
     with op.batch_alter_table("participants") as batch:
         batch.drop_column("last_seen_seq")
         batch.drop_column("account_id")

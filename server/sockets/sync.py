@@ -51,7 +51,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     room, claims, who = caller.room, caller.claims, caller.who
     # Watch the room's events before reading the participant's standing and the
     # document's lock state, so that no removal or lock can fall in between.
-    watch = _Watch(claims.participant_id, claims.session_id)
+    watch = _Watch(claims.participant_id, claims.session_id, claims.role.sees_room)
     unwatch = await state.events.subscribe(room.id, watch.on_event)
     try:
         try:
@@ -75,12 +75,17 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         await unwatch()
 
 
+NO_LONGER_MENTOR = "you no longer mentor this document"
+
+
 @dataclass
 class _Watch:
     """What one sync connection learns from its room's events: locks and its removal."""
 
     participant_id: str
     session_id: str | None = None
+    # False for a mentor from outside the cohort, who may only hold documents they mentor.
+    sees_room: bool = True
     session: SyncSession | None = None
     peer: WebSocketPeer | None = None
     removed: bool = False
@@ -88,6 +93,17 @@ class _Watch:
     locks: dict[int, bool] = field(default_factory=dict)
 
     def on_event(self, event: RoomEvent) -> None:
+        if event.type == "document.updated" and not self.sees_room:
+            document = event.data.get("document")
+            if (
+                isinstance(document, dict)
+                and self.session is not None
+                and self.peer is not None
+                and document.get("name") == self.session.document.info.name
+                and document.get("mentor_id") != self.participant_id
+            ):
+                # No longer this document's mentor: no longer its reader.
+                self.peer.close(CloseCode.FORBIDDEN, NO_LONGER_MENTOR)
         if event.type == "document.locked":
             document_id, locked = event.data.get("document_id"), bool(event.data.get("locked"))
             if self.session is not None and self.session.document.info.id == document_id:

@@ -280,3 +280,21 @@ async def test_only_the_creator_or_a_facilitator_invites_a_mentor(
         assert change.status_code == 422
     finally:
         await other.close()
+
+
+async def test_a_mentor_who_is_replaced_stops_reading_the_plan(
+    cohort: dict[str, Any], site: RunningServer
+) -> None:
+    mentor, fay, room = cohort["mentor"], cohort["fay"], cohort["room"]
+    url = f"ws://127.0.0.1:{site.port}/sync/{room['room']}/{quote('Lu plan')}"
+    plan = await open_synced(url, mentor["token"])
+    try:
+        cleared = await api(fay, "PATCH", "/documents/Lu plan", room["join"], {"mentor": None})
+        assert cleared.status_code == 200
+        code, reason = await plan.wait_closed(10)
+        assert (code, reason) == (4403, "you no longer mentor this document")
+    finally:
+        await plan.close()
+    assert (await api(cohort["boss"], "GET", "/threads", mentor)).json()["threads"] == []
+    async with connect(f"{url}?token={mentor['token']}") as ws:
+        assert await close_code(ws) == 4404

@@ -747,6 +747,7 @@ async def test_only_facilitators_change_settings_one_field_at_a_time(cohort: Coh
         "observers_can_ask": False,
         "post_first_questions": True,
         "max_participants": 0,
+        "guests_allowed": True,
     }
 
 

@@ -263,6 +263,7 @@ async def test_the_vocabulary_names_templates_reactions_and_roles(server: Runnin
             "can_edit": True,
             "can_create_documents": True,
             "can_moderate": True,
+            "sees_room": True,
         },
         {
             "key": "member",
@@ -270,6 +271,7 @@ async def test_the_vocabulary_names_templates_reactions_and_roles(server: Runnin
             "can_edit": True,
             "can_create_documents": True,
             "can_moderate": False,
+            "sees_room": True,
         },
         {
             "key": "observer",
@@ -277,6 +279,15 @@ async def test_the_vocabulary_names_templates_reactions_and_roles(server: Runnin
             "can_edit": False,
             "can_create_documents": False,
             "can_moderate": False,
+            "sees_room": True,
+        },
+        {
+            "key": "mentor",
+            "label": "Mentor",
+            "can_edit": False,
+            "can_create_documents": False,
+            "can_moderate": False,
+            "sees_room": False,
         },
     ]
 

@@ -143,6 +143,14 @@ class EventConnection:
             await unwatch()
             if await state.roster.leave(room.id, self.connection):
                 await state.controls.record(room, viewer.id, viewer.name, "presence.left", {})
+            # What happened while the page was open was seen: "new since your last visit"
+            # (My rooms) starts from here. A guest's seat has no account: nothing changes.
+            try:
+                await state.accounts.store.mark_seen(
+                    viewer.id, await state.store.last_event_seq(room.id)
+                )
+            except Exception as exc:
+                log.warning("could not note %s's visit to %s: %s", self.who, room.slug, exc)
 
         return leave
 

@@ -371,7 +371,11 @@ class SqlAccountStore:
     async def mark_seen(self, participant_id: str, seq: int) -> None:
         await self._write(
             update(ParticipantRow)
-            .where(ParticipantRow.id == participant_id, ParticipantRow.last_seen_seq < seq)
+            .where(
+                ParticipantRow.id == participant_id,
+                ParticipantRow.account_id.is_not(None),
+                ParticipantRow.last_seen_seq < seq,
+            )
             .values(last_seen_seq=seq),
             "note a visit",
         )

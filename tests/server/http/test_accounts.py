@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 
 from rooms.accounts import CreationPolicy
 from server.storage.tables import SignInRow
+from tests.support.cluster import poll
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
 from tests.support.smtp import SmtpServer, code_in, link_in, running_smtp_server, text_of
@@ -815,3 +816,30 @@ async def test_a_room_that_takes_no_guests_keeps_a_removed_person_out_for_good(
         "/api/account/join", json={"invite": created["invites"]["member"]}
     )
     assert joined.status_code == 200
+
+
+async def test_a_visit_with_a_saved_token_counts_as_seen(
+    site: RunningServer, mail: SmtpServer, browsers: list[Browser]
+) -> None:
+    owner, member = new_browser(site, browsers), new_browser(site, browsers)
+    await owner.sign_in(mail, "pi@example.com")
+    await member.sign_in(mail, "qu@example.com")
+    created = await owner.create_room("Seen")
+    joined = (
+        await member.http.post("/api/account/join", json={"invite": created["invites"]["member"]})
+    ).json()
+    await owner.http.post(
+        f"/api/rooms/{created['room']}/threads",
+        json={"kind": "question", "body": "While you were away?"},
+        headers=bearer(created["join"]),
+    )
+    assert (await member.http.get("/api/account")).json()["rooms"][0]["new_activity"] == 1
+    # The page opens with the token it kept (no new token asked for), then closes.
+    async with event_connection(events_of(site, joined)):
+        pass
+
+    async def seen() -> bool:
+        rooms = (await member.http.get("/api/account")).json()["rooms"]
+        return bool(rooms[0]["new_activity"] == 0)
+
+    await poll(seen, 10, "the visit to be noted")

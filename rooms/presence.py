@@ -119,7 +119,8 @@ def roster_for(
     if viewer.role.sees_room:
         return rows
     return [
-        row
+        # Where a facilitator is, unless it is on a document the mentor sees, stays theirs.
+        row if row["document"] in documents else {**row, "document": None}
         for row in rows
         if row["id"] == viewer.id
         or row["role"] == Role.FACILITATOR.value

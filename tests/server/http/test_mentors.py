@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -298,3 +299,37 @@ async def test_a_mentor_who_is_replaced_stops_reading_the_plan(
     assert (await api(cohort["boss"], "GET", "/threads", mentor)).json()["threads"] == []
     async with connect(f"{url}?token={mentor['token']}") as ws:
         assert await close_code(ws) == 4404
+
+
+async def test_the_mentor_sees_who_is_on_the_plan_but_not_where_others_are(
+    cohort: dict[str, Any], site: RunningServer
+) -> None:
+    room, learner = cohort["room"], cohort["learner"]
+    async with (
+        event_connection(events_of(site, room["join"])) as fay,
+        event_connection(events_of(site, learner)) as lu,
+        event_connection(events_of(site, cohort["mentor"])) as boss,
+    ):
+        await fay.ws.send(json.dumps({"type": "presence", "document": "Best-practices guide"}))
+        await lu.ws.send(json.dumps({"type": "presence", "document": "Lu plan"}))
+
+        def placed(message: dict[str, Any]) -> bool:
+            rows = {p["name"]: p for p in message.get("participants", [])}
+            return (
+                message["type"] == "roster"
+                and rows.get("Lu", {}).get("document") == "Lu plan"
+                and "Fay" in rows
+            )
+
+        roster = await boss.feed.wait_for(placed)
+        rows = {p["name"]: p for p in roster["participants"]}
+        assert rows["Fay"]["document"] is None
+        assert set(rows) == {"Fay", "Lu", "Boss"}
+        # Fay, who sees the room, sees where she is.
+        mine = await fay.feed.wait_for(
+            lambda m: (
+                m["type"] == "roster"
+                and any(p["document"] == "Best-practices guide" for p in m["participants"])
+            )
+        )
+        assert mine

@@ -62,3 +62,44 @@ export function promptDialog ({ title, label, confirmLabel, value = '', type = '
     input.focus()
   })
 }
+
+/**
+ * Ask to confirm an action that cannot be undone by typing `expected` (an email
+ * address, a name): `confirmLabel` stays disabled until what is typed matches (case and
+ * surrounding spaces aside). `message` is one paragraph or several. Resolves true when
+ * confirmed, false when cancelled.
+ */
+export function typedConfirmDialog ({ title, message, label, expected, confirmLabel }) {
+  return new Promise((resolve) => {
+    let answer = false
+    const id = `rt-typed-${opened + 1}`
+    const matches = () => input.value.trim().toLowerCase() === String(expected).trim().toLowerCase()
+    const input = h('input', {
+      id,
+      type: 'text',
+      autocomplete: 'off',
+      autocapitalize: 'off',
+      spellcheck: 'false',
+      oninput: () => { ok.disabled = !matches() }
+    })
+    const ok = h('button', { type: 'submit', class: 'rt-primary rt-destructive', disabled: true }, confirmLabel)
+    const form = h('form', {
+      method: 'dialog',
+      onsubmit: (event) => {
+        event.preventDefault()
+        if (!matches()) return
+        answer = true
+        dialog.close()
+      }
+    }, [message].flat().map((text) => h('p', {}, text)),
+    h('label', { for: id }, label), input,
+    h('div', { class: 'rt-dialog-actions' },
+      h('button', { type: 'button', onclick: () => dialog.close() }, t('common.cancel')),
+      ok))
+    const dialog = modal(title, form, [])
+    dialog.querySelector(':scope > .rt-dialog-actions').remove()
+    dialog.addEventListener('close', () => resolve(answer))
+    dialog.showModal()
+    input.focus()
+  })
+}

@@ -121,8 +121,9 @@ export class CommentsPanel {
     if (box) box.focus()
   }
 
+  /** Whether this person may ask now: not a mentor from outside the cohort, whose questions would go to a room they do not see. */
   canAsk () {
-    return mayAsk(this.me.can, this.settings, this.isMentor())
+    return this.me.seesRoom !== false && mayAsk(this.me.can, this.settings, this.isMentor())
   }
 
   /** Whether this person mentors the open document (and so may comment on it). */

@@ -18,7 +18,9 @@ export function composer (panel) {
   const asking = panel.tab === 'questions'
   if (panel.tab === 'mentions') return null
   if (!asking && !mayComment(panel.me.can, panel.isMentor())) return null
-  if (asking && !panel.canAsk()) return h('p', { class: 'rt-note' }, t('discussion.observersRead'))
+  if (asking && !panel.canAsk()) {
+    return h('p', { class: 'rt-note' }, t(panel.me.seesRoom === false ? 'mentor.noQuestions' : 'discussion.observersRead'))
+  }
   const anonymousAllowed = mayAskAnonymously(panel.me.can)
   const box = h('textarea', {
     id: 'new-comment',

@@ -1,6 +1,6 @@
-// The room's documents: the side panel's list (which is open, which are locked) and
-// its form that creates one, empty or from one of the server's templates; and what
-// the document area shows before any document exists.
+// The room's documents: the side panel's list (which is open, which are locked, who
+// mentors them) and its form that creates one, empty or from one of the server's
+// templates; and what the document area shows before any document exists.
 
 import { announce, h, replace } from './dom.js'
 import { hasMessage, t } from './i18n.js'
@@ -16,28 +16,34 @@ function templateText (tpl) {
 export class DocumentList {
   /**
    * templates: the vocabulary's [{key, title, description}]; canCreate: offer to
-   * create documents; onOpen(name): open a document; onCreated(document): one was created.
+   * create documents; onOpen(name): open a document; onCreated(document): one was created;
+   * mentorOf(document): how the list names its mentor ("Mentor: Dana"), or null.
    */
-  constructor ({ api, templates, canCreate, onOpen, onCreated }) {
+  constructor ({ api, templates, canCreate, onOpen, onCreated, mentorOf = () => null }) {
     this.api = api
     this.templates = templates
     this.canCreate = canCreate
     this.onOpen = onOpen
     this.onCreated = onCreated
+    this.mentorOf = mentorOf
     this.list = h('ul', { class: 'rt-docs', 'aria-label': t('documents.list') })
     this.form = canCreate ? this.newDocumentForm() : null
   }
 
-  /** List `documents`, marking the one named `open`. */
+  /** List `documents`, marking the one named `open`, the locked ones and the mentored ones. */
   render (documents, open) {
-    replace(this.list, documents.map((d) => h('li', {},
-      h('button', {
-        class: 'rt-doc-button',
-        'aria-current': open === d.name ? 'page' : null,
-        onclick: () => this.onOpen(d.name)
-      }, d.name, d.locked
-        ? h('span', { class: 'rt-pill', title: d.locked_by ? t('documents.lockedBy', { name: d.locked_by }) : null }, t('documents.locked'))
-        : null))))
+    replace(this.list, documents.map((d) => {
+      const mentor = this.mentorOf(d)
+      return h('li', {},
+        h('button', {
+          class: 'rt-doc-button',
+          'aria-current': open === d.name ? 'page' : null,
+          onclick: () => this.onOpen(d.name)
+        }, d.name, d.locked
+          ? h('span', { class: 'rt-pill', title: d.locked_by ? t('documents.lockedBy', { name: d.locked_by }) : null }, t('documents.locked'))
+          : null,
+        mentor ? h('span', { class: 'rt-pill rt-mentor-pill' }, mentor) : null))
+    }))
     if (!documents.length) this.list.append(h('li', { class: 'rt-empty' }, t('documents.none')))
   }
 
@@ -80,9 +86,15 @@ export class DocumentList {
    * What the document area shows while the room has no document. Those who run the
    * session create the first one there, choosing how it starts; the others learn that
    * it comes and what they can do meanwhile: ask (`onAsk`, when `canAsk`) or, if they
-   * may create documents, start one of their own.
+   * may create documents, start one of their own. A mentor from outside the cohort
+   * (`mentor`) sees only the documents they mentor: none, for now.
    */
-  emptyState ({ moderate, canAsk, onAsk }) {
+  emptyState ({ moderate, canAsk, onAsk, mentor = false }) {
+    if (mentor) {
+      return h('section', { class: 'rt-first-doc', 'aria-labelledby': 'first-doc-title' },
+        h('h2', { id: 'first-doc-title' }, t('mentor.emptyTitle')),
+        h('p', {}, t('mentor.emptyHint')))
+    }
     const ask = canAsk
       ? h('button', { type: 'button', class: 'rt-primary', onclick: onAsk }, t('documents.askMeanwhile'))
       : null

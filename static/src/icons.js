@@ -41,6 +41,11 @@ const ICONS = {
     ['path', { d: 'M8 10.5V7.5a4 4 0 0 1 7.75-1.4' }]
   ],
   versions: [['path', { d: 'M4 12a8 8 0 1 0 2.35-5.65L4 8.7M4 4v4.7h4.7M12 7.5V12l3 2' }]],
+  // A person with a speech bubble: who follows a document and comments on it.
+  mentor: [
+    ['circle', { cx: 9, cy: 9, r: 3.5 }],
+    ['path', { d: 'M3 20.5a6 6 0 0 1 12 0M15 3.5h5.5a1 1 0 0 1 1 1V8a1 1 0 0 1-1 1H18l-2 1.75V9h-1a1 1 0 0 1-1-1V4.5a1 1 0 0 1 1-1z' }]
+  ],
   more: [
     ['circle', { cx: 5.5, cy: 12, r: 1.6, fill: 'currentColor' }],
     ['circle', { cx: 12, cy: 12, r: 1.6, fill: 'currentColor' }],

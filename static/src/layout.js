@@ -12,6 +12,7 @@ import { h, showPage } from './dom.js'
 import { LANGUAGES, language, setLanguage, t } from './i18n.js'
 import { colourClass } from './logic/colours.js'
 import { initials } from './logic/names.js'
+import { signedInAccount } from './session.js'
 
 const PHONE = '(max-width: 760px)'
 // A swipe down this far (px) on a sheet's head closes it.
@@ -297,10 +298,21 @@ export class RoomLayout {
         location.reload()
       }
     }, LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === language() }, l.name)))
+    // What else the room puts in the menu (a guest's "Keep your seat", people-manage.js).
+    this.youExtra = h('div', { class: 'rt-you-extra' })
+    // Signed in: back to My rooms, and to the account (sessions, data).
+    const account = signedInAccount()
+    const links = account
+      ? h('p', { class: 'rt-you-links' },
+        h('a', { href: '/' }, t('room.myRooms')), ' · ',
+        h('a', { href: '/account' }, t('room.account')))
+      : null
     this.youPanel = h('div', { class: 'rt-you-panel', id: 'you-panel', role: 'group', 'aria-labelledby': 'you-name', hidden: true },
       h('p', { class: 'rt-you-name', id: 'you-name' }, name),
       h('p', { class: 'rt-you-role' }, t('room.yourRole', { role })),
-      h('label', { for: 'language' }, t('room.language')), choice)
+      links,
+      h('label', { for: 'language' }, t('room.language')), choice,
+      this.youExtra)
     this.youMenuRoot = h('div', { class: 'rt-you-menu' }, this.youButton, this.youPanel)
     return this.youMenuRoot
   }

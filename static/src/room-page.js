@@ -14,15 +14,17 @@ import { t } from './i18n.js'
 import { RoomLayout } from './layout.js'
 import { colourOf } from './logic/colours.js'
 import { applyDocumentEvent, lockedFor, readOnlyBanner, withDocument } from './logic/documents.js'
+import { mentorOf, seesRoom } from './logic/mentors.js'
 import { abilities } from './logic/roles.js'
 import { firstDocument, roomPath } from './logic/routes.js'
-import { RosterPanel, roleLabel } from './people.js'
+import { RosterPanel, roleLabel, roleTitle } from './people.js'
+import { Participants, PeoplePanel, keepSeat, reloadForRole, roleChangedNotice } from './people-manage.js'
+import { MentorDialog, RoomToolbar, mentorBanner } from './mentor.js'
 import { removeDialog } from './removal.js'
 import { SessionControls } from './session-controls.js'
 import { forgetSession } from './session.js'
 import { ConnectionStatus, SessionTimer, trackActivity } from './status.js'
 import { Notices, showReadOnlyBanner } from './notices.js'
-import { Toolbar } from './toolbar.js'
 import { versionsDialog } from './versions.js'
 
 export class RoomPage {
@@ -43,7 +45,8 @@ export class RoomPage {
       if (error.status === 401 || error.status === 403) return this.refused(error.message)
       throw error
     }
-    const me = { ...state.you, can: abilities(vocabulary, state.you.role) }
+    // seesRoom: false for a mentor from outside the cohort, who sees only the documents they mentor.
+    const me = { ...state.you, can: abilities(vocabulary, state.you.role), seesRoom: seesRoom(vocabulary, state.you.role) }
     this.me = me
     this.roleName = (key) => roleLabel(vocabulary, key)
     this.documents = state.documents
@@ -65,8 +68,10 @@ export class RoomPage {
       vocabulary,
       onFollow: (id) => this.following.follow(id),
       onRemove: (row) => removeDialog({ api: this.api, row, roleName: this.roleName }),
-      onYou: (row) => this.layout.showColour(row.colour)
+      onYou: (row) => this.layout.showColour(row.colour),
+      onManage: () => this.peoplePanel.open()
     })
+    this.startPeople(vocabulary)
     this.following = new Following({
       me,
       people: this.people,
@@ -116,6 +121,7 @@ export class RoomPage {
       api: this.api,
       templates: vocabulary.templates,
       canCreate: me.can.createDocuments,
+      mentorOf: (d) => this.mentorLabel(d),
       onOpen: (name) => { this.layout.closeSheet(); this.open(name) },
       onCreated: (created) => {
         this.documents = withDocument(this.documents, created)
@@ -135,7 +141,14 @@ export class RoomPage {
       side: [this.documentList.list, this.documentList.form, this.rosterRoot,
         this.controls ? this.controls.element : spotlightOptOut(me.can, (checked) => this.following.optOut(checked))]
     })
-    this.toolbar = new Toolbar({
+    this.mentorDialog = new MentorDialog({
+      api: this.api,
+      me,
+      people: () => (this.participants ? this.participants.byId : new Map()),
+      roleName: this.roleName,
+      onChanged: (document) => this.onEvent({ type: 'document.updated', data: { document } })
+    })
+    this.toolbar = new RoomToolbar({
       root: this.layout.toolbar,
       api: this.api,
       me,
@@ -143,11 +156,57 @@ export class RoomPage {
       getEditor: () => this.editor,
       onComment: () => { this.comments.commentOnSelection(); this.layout.openDiscussion() },
       onAsk: () => { this.comments.ask(); this.layout.openDiscussion() },
-      canAsk: () => Boolean(this.comments && this.comments.canAsk())
+      canAsk: () => Boolean(this.comments && this.comments.canAsk()),
+      seesRoom: me.seesRoom,
+      onMentor: (name) => {
+        const info = this.documents.find((d) => d.name === name)
+        if (info) this.mentorDialog.show(info)
+      }
     })
     this.notices = new Notices()
     this.layout.lockBanner.after(this.notices.element)
     this.layout.show()
+  }
+
+  // People: guests, roles, the People panel
+
+  /**
+   * The participant list beside the roster (who is a guest, roles as they change),
+   * "Keep your seat" for a guest, the People panel for facilitators, and the notice
+   * after a reload for a changed role.
+   */
+  startPeople (vocabulary) {
+    this.peoplePanel = this.me.can.moderate
+      ? new PeoplePanel({
+        api: this.api,
+        me: this.me,
+        vocabulary,
+        onRemove: (person) => removeDialog({ api: this.api, row: person, roleName: this.roleName })
+      })
+      : null
+    this.participants = new Participants(this.api, (byId) => {
+      this.people.setPeople(byId)
+      // Mentors are named in the document list, and in the Mentor dialog.
+      this.renderDocuments()
+      this.mentorDialog.refresh()
+      const mine = byId.get(this.me.id)
+      if (mine) this.showGuest(Boolean(mine.guest))
+    })
+    const participant = this.session.participant
+    if (participant && participant.id === this.me.id && participant.guest) this.showGuest(true)
+    this.participants.load().catch(() => { /* no guest tags until the next arrival */ })
+    const notice = roleChangedNotice(this.slug, (role) => roleTitle(vocabulary, role))
+    if (notice) this.notices.element.after(notice)
+  }
+
+  /** "Keep your seat" in the "you" menu while this person is a guest. */
+  showGuest (guest) {
+    const slot = this.layout.youExtra
+    if (!guest) {
+      replace(slot)
+    } else if (!slot.firstChild) {
+      replace(slot, keepSeat({ api: this.api, onGone: () => this.participants.notGuest(this.me.id) }))
+    }
   }
 
   async reload () {
@@ -177,6 +236,14 @@ export class RoomPage {
     this.documentList.render(this.documents, this.editor ? this.editor.name : null)
   }
 
+  /** How the document list names `d`'s mentor ("Mentor: Dana", "Mentor: you"), or null. */
+  mentorLabel (d) {
+    const mentor = mentorOf(d, this.participants ? this.participants.byId : new Map(), this.me.id)
+    if (!mentor) return null
+    if (mentor.you) return t('mentor.listedYou')
+    return mentor.name ? t('mentor.listed', { name: mentor.name }) : t('mentor.listedUnknown')
+  }
+
   current () {
     return this.documents.find((d) => d.name === this.editor.name)
   }
@@ -193,6 +260,7 @@ export class RoomPage {
     this.emptyCanAsk = canAsk
     const emptyState = this.documentList.emptyState({
       moderate: this.me.can.moderate,
+      mentor: !this.me.seesRoom,
       canAsk,
       onAsk: () => { this.comments.ask(); this.layout.openDiscussion() }
     })
@@ -209,6 +277,12 @@ export class RoomPage {
 
   open (name) {
     if (this.editor && this.editor.name === name) return
+    // A mentor from outside the cohort opens only the documents they mentor (following
+    // someone, or the spotlight, may lead elsewhere).
+    if (!this.me.seesRoom && !this.documents.some((d) => d.name === name)) {
+      announce(t('mentor.notVisible'))
+      return
+    }
     if (this.editor) this.editor.destroy()
     const info = this.documents.find((d) => d.name === name) || { name, locked: false }
     const me = { id: this.me.id, name: this.me.name, colour: this.myColour() }
@@ -246,7 +320,7 @@ export class RoomPage {
 
   /** The banner above the document when this person cannot edit it, and why. */
   showReadOnly (info) {
-    showReadOnlyBanner(this.layout.lockBanner, readOnlyBanner(info, this.me.can))
+    showReadOnlyBanner(this.layout.lockBanner, this.me.seesRoom ? readOnlyBanner(info, this.me.can) : mentorBanner())
   }
 
   // Live events
@@ -258,6 +332,9 @@ export class RoomPage {
       case 'document.created':
       case 'document.updated':
         this.documents = applyDocumentEvent(this.documents, data)
+        this.mentorDialog.update(this.documents.find((d) => d.name === this.mentorDialog.documentName))
+        // A mentor just seated by an invitation: their name is read with the newcomers.
+        if (this.documents.some((d) => d.mentor_id && !this.participants.get(d.mentor_id))) this.participants.soon(false)
         if (this.editor) {
           const current = this.current()
           if (current) {
@@ -271,7 +348,32 @@ export class RoomPage {
         this.openFirstIfNone()
         break
       case 'participant.removed':
-        if (data.participant_id === this.me.id) this.refused(t('states.removed'))
+        if (data.participant_id === this.me.id) {
+          this.refused(t('states.removed'))
+          break
+        }
+        this.participants.removed(data.participant_id)
+        if (this.peoplePanel) this.peoplePanel.removed(data.participant_id)
+        break
+      case 'participant.role':
+        // This person's sockets close too (4000) and reconnect: the page reloads, drawn
+        // for the new role. Others' rows show it at once.
+        if (data.participant_id === this.me.id) {
+          if (data.role !== this.me.role) reloadForRole(this.slug, data.role)
+          break
+        }
+        this.participants.setRole(data.participant_id, data.role)
+        if (this.peoplePanel) this.peoplePanel.setRole(data.participant_id, data.role)
+        break
+      case 'participant.updated':
+        // A guest kept their seat with an email: the tag goes, everywhere at once.
+        if (data.guest === false) {
+          this.participants.notGuest(data.participant_id)
+          if (data.participant_id === this.me.id) this.showGuest(false)
+        }
+        break
+      case 'hidden':
+        // Something a mentor from outside the cohort does not see: only its number counts (feed.js).
         break
       case 'invite.rotated':
         // Keep the invite links on show current, whoever replaced one.
@@ -309,6 +411,7 @@ export class RoomPage {
     const before = this.myColour()
     this.roster = rows
     this.people.update(rows)
+    this.participants.onRoster(rows)
     if (this.editor && this.myColour() !== before) {
       this.editor.editor.commands.updateUser({ id: this.me.id, name: this.me.name, color: this.myColour() })
     }

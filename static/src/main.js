@@ -4,7 +4,8 @@
 // welcome and sign-in form), sign-in-page.js (/sign-in, /sign-in/{token}) and
 // account-page.js (/account); join-page.js; room-page.js, which lays out the room
 // (layout.js) and wires its parts together: documents.js, notices.js, toolbar.js, versions.js,
-// session-controls.js, follow.js, status.js, people.js, removal.js, and the
+// session-controls.js, follow.js, status.js, people.js, people-manage.js, mentor.js,
+// removal.js, and the
 // discussion (comments.js, composer.js, thread.js). i18n.js and messages/ hold the
 // interface's words, dialogs.js the page's own modal dialogs. logic/ holds what needs
 // no DOM, unit-tested in static/test.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -88,6 +88,8 @@ class SqlAccountStore:
         return emails, addresses
 
     async def add_sign_in(self, sign_in: SignIn) -> int:
+        """Store a sign-in, and forget the ones past any use: expired a day ago (they no
+        longer count for the limits, which look back an hour), and expired sessions."""
         row = SignInRow(
             email=sign_in.email,
             link_hash=sign_in.link_hash,
@@ -103,7 +105,12 @@ class SqlAccountStore:
             role=None if sign_in.role is None else sign_in.role.value,
             document_id=sign_in.document_id,
         )
+        stale = sign_in.created_at - timedelta(days=1)
         async with self._sessions.begin() as session:
+            await session.execute(delete(SignInRow).where(SignInRow.expires_at < stale))
+            await session.execute(
+                delete(AccountSessionRow).where(AccountSessionRow.expires_at < sign_in.created_at)
+            )
             session.add(row)
             await session.flush()
             return row.id

@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import select, update
 
 from rooms.accounts import CreationPolicy
-from server.storage.tables import SignInRow
+from server.storage.tables import AccountSessionRow, SignInRow
 from tests.support.cluster import poll
 from tests.support.harness import RunningServer, run_server
 from tests.support.settings import fast_settings
@@ -843,3 +843,22 @@ async def test_a_visit_with_a_saved_token_counts_as_seen(
         return bool(rooms[0]["new_activity"] == 0)
 
     await poll(seen, 10, "the visit to be noted")
+
+
+async def test_sign_ins_and_sessions_past_any_use_are_forgotten(
+    site: RunningServer, mail: SmtpServer, browsers: list[Browser]
+) -> None:
+    b = new_browser(site, browsers)
+    await b.sign_in(mail, "ol@example.com")
+    engine = site.app_state.store.engine
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    async with engine.begin() as connection:
+        await connection.execute(update(SignInRow).values(expires_at=long_ago))
+        await connection.execute(update(AccountSessionRow).values(expires_at=long_ago))
+    assert (await b.http.get("/api/account")).status_code == 401
+    await b.http.post("/api/sign-in", json={"email": "pe@example.com"})
+    await mail.next_message()
+    async with engine.connect() as connection:
+        emails = (await connection.execute(select(SignInRow.email))).scalars().all()
+        sessions = (await connection.execute(select(AccountSessionRow.id))).scalars().all()
+    assert (list(emails), list(sessions)) == (["pe@example.com"], [])

@@ -385,7 +385,12 @@ async def wait_stored(database: Database, room: CreatedRoom, text: str, by: set[
 
 # A formatted log line of the server, and the two lines `serve` prints before logging.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+) ")
-BANNER = ("Roundtable is starting at ", "Facilitator link to the demo room: ")
+BANNER = (
+    "Roundtable is starting at ",
+    "Facilitator link to the demo room: ",
+    "Sign in at ",
+    "No SMTP server is set (ROUNDTABLE_SMTP_URL): ",
+)
 
 
 def unexpected_log_lines(server: ServeProcess) -> list[str]:

@@ -243,7 +243,7 @@ class Accounts:
     async def _complete(self, sign_in: SignIn) -> SignedIn:
         account = await self._store.account_by_email(sign_in.email)
         if account is None:
-            name = sign_in.name or _name_from(sign_in.email)
+            name = sign_in.name or name_from_email(sign_in.email)
             account = await self._store.create_account(sign_in.email, name)
         if sign_in.purpose is Purpose.KEEP_SEAT and sign_in.participant_id is not None:
             kept = await self._store.attach(sign_in.participant_id, account.id)
@@ -420,7 +420,7 @@ def creator_pattern(value: str) -> str:
     return normalise_email(text)
 
 
-def _name_from(email: str) -> str:
+def name_from_email(email: str) -> str:
     """A first display name for a new account: the address's local part, tidied."""
     local = email.partition("@")[0]
     words = [w for w in local.replace("_", ".").replace("-", ".").split(".") if w]

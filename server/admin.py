@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crdt.document import compact
 from rooms.account_records import Account
-from rooms.accounts import FORMER_PARTICIPANT, CreationPolicy, creator_pattern
+from rooms.accounts import FORMER_PARTICIPANT, CreationPolicy, creator_pattern, name_from_email
 from rooms.emails import normalise_email
 from rooms.errors import Refused
 from rooms.records import DocumentInfo, Room
@@ -93,7 +93,7 @@ async def _add(admin: Admin, args: argparse.Namespace) -> str:
     email = normalise_email(args.email)
     account = await admin.accounts.account_by_email(email)
     if account is None:
-        name = args.name or email.partition("@")[0]
+        name = args.name or name_from_email(email)
         account = await admin.accounts.create_account(email, name, admin=True)
     await admin.accounts.set_admin(account.id, True)
     return f"{email} is an administrator: they may create rooms and manage this instance"

@@ -84,6 +84,11 @@ async def test_room_creation_follows_the_admin_commands(
         code, _, err = await admin(site, "remove", "nobody@example.com")
         assert code == 2
         assert "no account has the address" in err
+        code, _, _ = await admin(site, "add", "new.person@example.com")
+        assert code == 0
+        added = await site.app_state.accounts.store.account_by_email("new.person@example.com")
+        assert added is not None
+        assert (added.name, added.admin) == ("New Person", True)
         code, _, err = await admin(site, "add", "not an address")
         assert code == 2
         assert "not an email address" in err

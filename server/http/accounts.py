@@ -13,11 +13,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.account_records import Account, DeviceSession
-from rooms.accounts import FORMER_PARTICIPANT, SIGN_IN_MINUTES, SignedIn, SignInTicket
+from rooms.account_records import Account, DeviceSession, Purpose
+from rooms.accounts import (
+    FORMER_PARTICIPANT,
+    INVITATION_DAYS,
+    SIGN_IN_MINUTES,
+    SignedIn,
+    SignInTicket,
+)
+from rooms.comment_views import Viewer
 from rooms.emails import normalise_email
 from rooms.errors import Invalid, NotFound
 from rooms.records import Participant, Room
+from rooms.roles import Role
 from server.account_data import account_archive
 from server.http.common import app_state, json_body, log, optional_json_body
 from server.http.signed_in import (
@@ -29,7 +37,7 @@ from server.http.signed_in import (
     signed_in,
 )
 from server.http.views import person_json
-from server.mail_messages import sign_in_message
+from server.mail_messages import invitation_message, sign_in_message
 from server.state import AppState
 
 
@@ -45,6 +53,37 @@ def base_url(request: Request) -> str:
 
 def sign_in_link(request: Request, ticket: SignInTicket) -> str:
     return f"{base_url(request)}sign-in/{ticket.token}"
+
+
+async def send_invitation(
+    request: Request,
+    room: Room,
+    inviter: Viewer,
+    email: object,
+    role: Role,
+    role_label: str,
+    next_path: str,
+    document_id: int | None = None,
+) -> SignInTicket:
+    """Store an invitation (a sign-in that seats the person in ``room`` with ``role``,
+    and makes them the mentor of ``document_id`` if given) and email its personal link."""
+    state = app_state(request)
+    ticket = await state.accounts.request(
+        email,
+        client_address(request),
+        purpose=Purpose.INVITATION,
+        next_path=next_path,
+        room=room,
+        role=role,
+        document_id=document_id,
+    )
+    link = sign_in_link(request, ticket)
+    state.outbox.submit(
+        invitation_message(
+            ticket.email, inviter.name, room.title, role_label, link, INVITATION_DAYS
+        )
+    )
+    return ticket
 
 
 def account_json(account: Account, may_create: bool) -> dict[str, Any]:

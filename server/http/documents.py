@@ -11,14 +11,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rooms.account_records import Purpose
-from rooms.accounts import INVITATION_DAYS
 from rooms.roles import Role
 from server.http import inputs
-from server.http.accounts import client_address, sign_in_link
+from server.http.accounts import send_invitation
 from server.http.common import app_state, json_body, viewer_for
 from server.http.views import document_json, download
-from server.mail_messages import invitation_message
 
 
 async def room_documents(request: Request) -> Response:
@@ -166,24 +163,15 @@ async def invite_mentor(request: Request) -> Response:
     body = await json_body(request)
     inputs.known_fields(body, {"email"})
     info = await state.controls.may_appoint_mentor(room, viewer, request.path_params["doc"])
-    ticket = await state.accounts.request(
+    ticket = await send_invitation(
+        request,
+        room,
+        viewer,
         body.get("email"),
-        client_address(request),
-        purpose=Purpose.INVITATION,
-        next_path=room_path(room.slug, info.name),
-        room=room,
-        role=Role.MENTOR,
-        document_id=info.id,
-    )
-    state.outbox.submit(
-        invitation_message(
-            ticket.email,
-            viewer.name,
-            room.title,
-            f"Mentor of “{info.name}”",
-            sign_in_link(request, ticket),
-            INVITATION_DAYS,
-        )
+        Role.MENTOR,
+        f"Mentor of “{info.name}”",
+        room_path(room.slug, info.name),
+        info.id,
     )
     await state.controls.record(
         room, viewer.id, viewer.name, "mentor.invited", {"document": info.name}

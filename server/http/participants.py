@@ -12,15 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rooms.account_records import Purpose
-from rooms.accounts import INVITATION_DAYS, SIGN_IN_MINUTES
+from rooms.accounts import SIGN_IN_MINUTES
 from rooms.errors import Conflict, Forbidden, Invalid
 from rooms.presence import roster_for
-from rooms.roles import Role
+from rooms.roles import INVITE_ROLES, Role
 from server.http import inputs
-from server.http.accounts import client_address, sign_in_link
+from server.http.accounts import client_address, send_invitation, sign_in_link
 from server.http.common import app_state, json_body, optional_json_body, viewer_for
 from server.http.views import person_json
-from server.mail_messages import invitation_message, keep_seat_message
+from server.mail_messages import keep_seat_message
 
 PARTICIPANTS_PAGE = 100
 
@@ -278,26 +278,11 @@ async def invite_by_email(request: Request) -> Response:
     body = await json_body(request)
     inputs.known_fields(body, {"email", "role"})
     role = body.get("role")
-    if role not in set(Role):
-        raise Invalid("invalid_role", f"role must be one of {', '.join(Role)}")
+    if role not in INVITE_ROLES:
+        raise Invalid("invalid_role", f"role must be one of {', '.join(INVITE_ROLES)}")
     chosen = Role(str(role))
-    ticket = await state.accounts.request(
-        body.get("email"),
-        client_address(request),
-        purpose=Purpose.INVITATION,
-        next_path=f"/room/{quote(room.slug)}",
-        room=room,
-        role=chosen,
-    )
-    state.outbox.submit(
-        invitation_message(
-            ticket.email,
-            viewer.name,
-            room.title,
-            chosen.label,
-            sign_in_link(request, ticket),
-            INVITATION_DAYS,
-        )
+    ticket = await send_invitation(
+        request, room, viewer, body.get("email"), chosen, chosen.label, f"/room/{quote(room.slug)}"
     )
     await state.controls.record(
         room, viewer.id, viewer.name, "participant.invited", {"role": chosen.value}

@@ -608,6 +608,13 @@ async def test_an_invitation_by_email_seats_the_person_with_its_role(
     )
     assert sent.status_code == 202, sent.text
     assert sent.json() == {"email": "vi@example.com", "role": "observer"}
+    # A mentor is invited for a document (its own route), not to the room.
+    as_mentor = await owner.http.post(
+        f"/api/rooms/{created['room']}/invitations",
+        json={"email": "m@example.com", "role": "mentor"},
+        headers=bearer(created["join"]),
+    )
+    assert as_mentor.status_code == 422
     message = await mail.next_message()
     assert message["To"] == "vi@example.com"
     assert "Ul invited you to Invited" in message["Subject"]

@@ -16,7 +16,8 @@ const JOIN_ERRORS = {
   unknown_invite: 'join.unknownInvite',
   room_full: 'join.roomFull',
   too_many_joins: 'join.tooManyJoins',
-  removed: 'join.removed'
+  removed: 'join.removed',
+  sign_in_required: 'join.signInRequired'
 }
 
 /** What to tell someone whose join failed with `error`. */

@@ -27,9 +27,13 @@ export class SessionControls {
     observers.checked = settings.observers_can_ask
     const postFirst = h('input', { type: 'checkbox', id: 'setting-post-first' })
     postFirst.checked = settings.post_first_questions
+    // Off: invite links take only people who sign in, so a removed person stays out.
+    const guests = h('input', { type: 'checkbox', id: 'setting-guests' })
+    guests.checked = settings.guests_allowed !== false
     const save = (key, input) => this.api.patch('/settings', { [key]: input.checked }).catch(fail)
     observers.addEventListener('change', () => save('observers_can_ask', observers))
     postFirst.addEventListener('change', () => save('post_first_questions', postFirst))
+    guests.addEventListener('change', () => save('guests_allowed', guests))
     this.invitesButton = h('button', {
       type: 'button',
       'aria-expanded': 'false',
@@ -53,6 +57,7 @@ export class SessionControls {
         h('button', { type: 'button', onclick: () => this.api.delete('/spotlight').catch(fail) }, t('session.endSpotlight'))),
       h('label', { class: 'rt-check' }, observers, ' ', t('session.observersAsk')),
       h('label', { class: 'rt-check' }, postFirst, ' ', t('session.postFirst')),
+      h('label', { class: 'rt-check' }, guests, ' ', t('session.guestsAllowed')),
       this.invitesButton, this.invites.element,
       h('button', { type: 'button', class: 'rt-danger', onclick: () => this.endSession().catch(fail) }, t('session.end')))
   }

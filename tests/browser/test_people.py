@@ -12,6 +12,7 @@ your seat" form, on a desk and on a phone.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Locator, expect
@@ -21,6 +22,7 @@ from rooms.roles import Role
 from tests.browser.axe import axe_violations
 from tests.browser.conftest import Client, Clients, Restarts
 from tests.browser.test_web_client import DOC, join_doc, open_room
+from tests.support.cluster import poll
 from tests.support.harness import RunningServer
 from tests.support.smtp import link_in, running_smtp_server, text_of
 
@@ -333,3 +335,40 @@ async def test_an_invitation_by_email_seats_a_new_person_with_the_chosen_role(
             await expect(newcomer).to_contain_text("Observer")
             await expect(newcomer.locator(".rt-guest-tag")).to_have_count(0)
             await leave(clients)
+
+
+async def test_a_facilitator_turns_guests_off_and_a_name_alone_no_longer_gets_in(
+    server: RunningServer, clients: Clients
+) -> None:
+    room, fay = await open_room(server, clients, "Our notes.")
+    session = fay.page.get_by_role("region", name="Session controls")
+    guests = session.get_by_role("checkbox", name=re.compile("^Guests may join with just a name"))
+    await expect(guests).to_be_checked()
+    await guests.uncheck()
+    settings = fay.page.get_by_role("region", name="Session controls")
+    await expect(
+        settings.get_by_role("checkbox", name=re.compile("^Guests may join"))
+    ).not_to_be_checked()
+
+    async def guests_off() -> bool:
+        return (await fay.api("GET", "/settings"))["settings"]["guests_allowed"] is False
+
+    await poll(guests_off, 10, "the setting to be stored")
+
+    gil = await clients.new("Gil")
+    await gil.page.goto(f"{server.http}/join/{room.invites[Role.MEMBER]}")
+    await gil.page.locator("input#name").fill("Gil")
+    await gil.page.get_by_role("button", name="Join", exact=True).click()
+    await expect(gil.page.get_by_role("alert")).to_have_text(
+        "This room takes only people who sign in. Sign in with your email to join."
+    )
+    clients.allow_console(gil, "status of 403")
+    # Back on: the same link takes a name again.
+    await guests.check()
+    await poll(lambda: _not(guests_off), 10, "the setting to be stored")
+    await gil.page.get_by_role("button", name="Join", exact=True).click()
+    await expect(gil.page.get_by_role("textbox", name=f"Document {DOC}")).to_be_visible()
+
+
+async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
+    return not await check()

@@ -1,1 +1,0 @@
-import{a,b,c,d,e,f}from"./chunk-RQANJQC7.js";import"./chunk-SFZS5QV7.js";import"./chunk-LT6UOPBQ.js";import"./chunk-6KBISBUC.js";export{d as accountFrame,c as accountHeader,e as homePage,f as newRoomDialog,a as roleName,b as signOut};

@@ -354,6 +354,8 @@ async def test_a_facilitator_turns_guests_off_and_a_name_alone_no_longer_gets_in
         return (await fay.api("GET", "/settings"))["settings"]["guests_allowed"] is False
 
     await poll(guests_off, 10, "the setting to be stored")
+    await session.scroll_into_view_if_needed()
+    await fay.screenshot("people-guests-off-desktop")
 
     gil = await clients.new("Gil")
     await gil.page.goto(f"{server.http}/join/{room.invites[Role.MEMBER]}")

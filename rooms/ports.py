@@ -413,10 +413,6 @@ class AccountStore(Protocol):
 
     async def room(self, room_id: int) -> Room | None: ...
 
-    async def participants_of(self, account_id: str) -> list[Participant]:
-        """Every participant of the account, removed ones too."""
-        ...
-
     async def room_creators(self) -> list[str]:
         """Addresses and ``@domains`` that may create rooms when the instance lists them."""
         ...

@@ -76,15 +76,6 @@ async def account_of(request: Request) -> Account:
     return (await signed_in(request))[1]
 
 
-async def maybe_signed_in(request: Request) -> Account | None:
-    """The request's account if it carries a live session cookie, else None."""
-    if COOKIE not in request.cookies:
-        return None
-    check_origin(request)
-    found = await app_state(request).accounts.session(request.cookies.get(COOKIE))
-    return None if found is None else found[1]
-
-
 def _secure(request: Request) -> bool:
     public = app_state(request).settings.public_url or ""
     return request.url.scheme == "https" or public.startswith("https:")

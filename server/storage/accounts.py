@@ -392,15 +392,6 @@ class SqlAccountStore:
             row = await session.get(RoomRow, room_id)
             return None if row is None else _room(row)
 
-    async def participants_of(self, account_id: str) -> list[Participant]:
-        statement = (
-            select(ParticipantRow)
-            .where(ParticipantRow.account_id == account_id)
-            .order_by(ParticipantRow.created_at)
-        )
-        async with self._sessions() as session:
-            return [participant_of(r) for r in await session.scalars(statement)]
-
     # Who may create rooms
 
     async def room_creators(self) -> list[str]:

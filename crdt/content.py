@@ -11,9 +11,12 @@ not have, even for a renderer that lets raw HTML through.
 from __future__ import annotations
 
 import html
+import itertools
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from difflib import SequenceMatcher
 from typing import Any
 
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
@@ -38,9 +41,14 @@ def fragment(doc: Doc[Any]) -> XmlFragment:
     return root
 
 
-def edit(state: bytes, change: Callable[[XmlFragment], None]) -> bytes:
-    """The update that ``change`` makes to a document whose state is ``state``."""
-    doc = content_of(state)
+def edit(
+    state: bytes, change: Callable[[XmlFragment], None], client_id: int | None = None
+) -> bytes:
+    """The update that ``change`` makes to a document whose state is ``state``, as
+    Yjs client ``client_id`` (a random one when None)."""
+    doc: Doc[Any] = Doc() if client_id is None else Doc(client_id=client_id)
+    if state:
+        doc.apply_update(state)
     before = doc.get_state()
     with doc.transaction():
         change(fragment(doc))
@@ -50,11 +58,6 @@ def edit(state: bytes, change: Callable[[XmlFragment], None]) -> bytes:
 def _attributes(element: XmlElement) -> dict[str, Any]:
     # pycrdt types the attribute view's __iter__ as an Iterable, not an Iterator.
     return dict(element.attributes.__iter__())
-
-
-def _clear(target: XmlFragment | XmlElement) -> None:
-    while len(target.children):
-        del target.children[len(target.children) - 1]
 
 
 def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlElement) -> None:
@@ -73,13 +76,208 @@ def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlEl
 
 
 def replace_with(source_state: bytes) -> Callable[[XmlFragment], None]:
-    """A change that makes the content equal to the content of ``source_state``."""
+    """A change that makes the content equal to the content of ``source_state``,
+    changing only what differs.
+
+    Blocks are matched as sequences (equal ones are left alone), a changed block is
+    brought in line with its most similar counterpart (attributes, children, and its
+    text by a word diff), and only text that differs is deleted or inserted, so the
+    Yjs items of everything else survive, with the comment anchors, carets and
+    authorship on them.
+    """
 
     def change(target: XmlFragment) -> None:
-        _clear(target)
-        _copy_children(fragment(content_of(source_state)), target)
+        _reconcile_children(fragment(content_of(source_state)), target)
 
     return change
+
+
+_Node = XmlText | XmlElement
+_Parent = XmlFragment | XmlElement
+# Pairing blocks by similarity costs a text comparison per pair; beyond this many
+# pairs in one changed stretch, blocks are paired in order.
+_MAX_PAIRINGS = 400
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def _children(node: _Parent) -> list[_Node]:
+    return [c for c in node.children if isinstance(c, XmlText | XmlElement)]
+
+
+def _signature(node: _Node) -> str:
+    """A string equal for two nodes exactly when their content is."""
+    if isinstance(node, XmlText):
+        return "t" + json.dumps([[c, a] for c, a in node.diff()], sort_keys=True, default=str)
+    children = ",".join(_signature(child) for child in _children(node))
+    attrs = json.dumps(_attributes(node), sort_keys=True, default=str)
+    return f"e{node.tag}{attrs}[{children}]"
+
+
+def _text_of(node: _Node) -> str:
+    if isinstance(node, XmlText):
+        return "".join(c for c, _ in node.diff() if isinstance(c, str))
+    return "\n".join(_text_of(child) for child in _children(node))
+
+
+def _alike(a: _Node, b: _Node) -> bool:
+    if isinstance(a, XmlText):
+        return isinstance(b, XmlText)
+    return isinstance(b, XmlElement) and a.tag == b.tag
+
+
+def _pairs(olds: list[_Node], news: list[_Node]) -> list[tuple[int, int]]:
+    """Which old and new nodes of a changed stretch to bring in line, in order: the
+    pairing with the most similar text (an ordered alignment), alike nodes only."""
+    if len(olds) * len(news) > _MAX_PAIRINGS:
+        return [(k, k) for k in range(min(len(olds), len(news))) if _alike(olds[k], news[k])]
+    old_texts = [_text_of(n) for n in olds]
+    new_texts = [_text_of(n) for n in news]
+    score = [[-1.0] * len(news) for _ in olds]
+    for i, old in enumerate(olds):
+        for j, new in enumerate(news):
+            if _alike(old, new):
+                ratio = SequenceMatcher(None, old_texts[i], new_texts[j], autojunk=False).ratio()
+                score[i][j] = ratio if len(olds) == len(news) == 1 else ratio - 0.3
+    # best[i][j]: the best total for olds[i:] and news[j:].
+    best = [[0.0] * (len(news) + 1) for _ in range(len(olds) + 1)]
+    for i in range(len(olds) - 1, -1, -1):
+        for j in range(len(news) - 1, -1, -1):
+            paired = best[i + 1][j + 1] + score[i][j] if score[i][j] >= 0 else -1.0
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], paired)
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(olds) and j < len(news):
+        if score[i][j] >= 0 and best[i][j] == best[i + 1][j + 1] + score[i][j]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _reconcile_children(source: _Parent, target: _Parent) -> None:
+    olds = _children(target)
+    news = _children(source)
+    matcher = SequenceMatcher(
+        None, [_signature(n) for n in olds], [_signature(n) for n in news], autojunk=False
+    )
+    # From the end, so that the positions of earlier stretches hold.
+    for op, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+        if op == "equal":
+            continue
+        pairs = _pairs(olds[i1:i2], news[j1:j2])
+        # Each stretch between two pairs (and after the last) is replaced outright;
+        # again from the end.
+        bounds = [(-1, -1), *pairs, (i2 - i1, j2 - j1)]
+        for (pi, pj), (qi, qj) in reversed(list(itertools.pairwise(bounds))):
+            for _ in range(qi - pi - 1):
+                del target.children[i1 + pi + 1]
+            for offset, node in enumerate(news[j1 + pj + 1 : j1 + qj]):
+                _insert_copy(node, target, i1 + pi + 1 + offset)
+            if pi >= 0:
+                _reconcile(news[j1 + pj], olds[i1 + pi])
+
+
+def _reconcile(source: _Node, target: _Node) -> None:
+    if isinstance(source, XmlText) and isinstance(target, XmlText):
+        _reconcile_text(source, target)
+        return
+    assert isinstance(source, XmlElement) and isinstance(target, XmlElement)
+    wanted = _attributes(source)
+    for key, value in _attributes(target).items():
+        if key not in wanted:
+            del target.attributes[key]
+        elif wanted[key] == value:
+            del wanted[key]
+    for key, value in wanted.items():
+        target.attributes[key] = value
+    _reconcile_children(source, target)
+
+
+def _insert_copy(node: _Node, target: _Parent, index: int) -> None:
+    if isinstance(node, XmlText):
+        copy = target.children.insert(index, XmlText())
+        _copy_text(node, copy)
+    else:
+        element = target.children.insert(index, XmlElement(node.tag, _attributes(node)))
+        _copy_children(node, element)
+
+
+def _copy_text(source: XmlText, target: XmlText) -> None:
+    index = 0
+    for chunk, attrs in source.diff():
+        if isinstance(chunk, str):
+            target.insert(index, chunk, attrs)
+            # yrs counts text offsets in UTF-8 bytes.
+            index += len(chunk.encode())
+
+
+def _chars(node: XmlText) -> list[tuple[str, str]]:
+    """Each character of ``node`` with its formatting (as a JSON string)."""
+    out: list[tuple[str, str]] = []
+    for chunk, attrs in node.diff():
+        marks = json.dumps(attrs or {}, sort_keys=True, default=str)
+        out += [(char, marks) for char in chunk]
+    return out
+
+
+def _reconcile_text(source: XmlText, target: XmlText) -> None:
+    if any(not isinstance(c, str) for c, _ in [*source.diff(), *target.diff()]):
+        # Embedded objects (no StarterKit node writes them): replace the whole text.
+        del target[0 : len(str(target).encode())]
+        _copy_text(source, target)
+        return
+    new = _chars(source)
+    old_text = "".join(c for c, _ in _chars(target))
+    new_text = "".join(c for c, _ in new)
+    if old_text != new_text:
+        old_tokens = _TOKEN.findall(old_text)
+        new_tokens = _TOKEN.findall(new_text)
+        old_at = _offsets(old_tokens)
+        new_at = _offsets(new_tokens)
+        old_bytes = _byte_offsets(old_text)
+        matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+        for op, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+            if op == "equal":
+                continue
+            start, end = old_bytes[old_at[i1]], old_bytes[old_at[i2]]
+            if end > start:
+                del target[start:end]
+            at = start
+            for chunk, marks in _runs(new[new_at[j1] : new_at[j2]]):
+                target.insert(at, chunk, json.loads(marks) or None)
+                at += len(chunk.encode())
+    # The text is the source's now; bring the formatting in line.
+    current = _chars(target)
+    at = 0
+    for (char, marks), (_, wanted) in zip(current, new, strict=True):
+        size = len(char.encode())
+        if marks != wanted:
+            attrs: dict[str, Any] = dict.fromkeys(json.loads(marks), None)
+            attrs.update(json.loads(wanted))
+            target.format(at, at + size, attrs)
+        at += size
+
+
+def _offsets(tokens: list[str]) -> list[int]:
+    """The character offset where each token starts, and the total."""
+    return [0, *itertools.accumulate(len(t) for t in tokens)]
+
+
+def _byte_offsets(text: str) -> list[int]:
+    """The UTF-8 offset of each character of ``text``, and the total."""
+    return [0, *itertools.accumulate(len(c.encode()) for c in text)]
+
+
+def _runs(chars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Characters with the same formatting joined into runs."""
+    return [("".join(c for c, _ in group), marks) for marks, group in _group(chars)]
+
+
+def _group(chars: list[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [(marks, list(group)) for marks, group in itertools.groupby(chars, key=lambda c: c[1])]
 
 
 def _append_blocks(target: XmlFragment | XmlElement, blocks: Sequence[Block]) -> None:

@@ -392,6 +392,30 @@ def _visible_pieces(data: bytes, struct: Struct, types: list[int]) -> list[bytes
     return pieces
 
 
+def with_strings(data: bytes, fill: Callable[[int], str], update: Update | None = None) -> bytes:
+    """``data`` with the text of every string item replaced by ``fill(client)`` (one
+    UTF-16 unit) repeated over the item's clock length.
+
+    Everything else is kept, the delete set too, so a document loaded from it has the
+    same structure and text lengths as one loaded from ``data``, and each character of
+    its text tells the client that wrote the character in the same place.
+    """
+    if update is None:
+        update = decode_update(data)
+    out = [write_var_uint(len(update.blocks))]
+    for block in update.blocks:
+        clock = block.structs[0].clock if block.structs else 0
+        out.append(_header(block.client, clock, len(block.structs)))
+        for struct in block.structs:
+            if struct.content is Content.STRING:
+                text = (fill(struct.client) * struct.length).encode()
+                out += [data[struct.start : struct.content_at], write_var_uint(len(text)), text]
+            else:
+                out.append(data[struct.start : struct.end])
+    out.append(data[update.structs_end :])
+    return b"".join(out)
+
+
 def without_right_origins(data: bytes, update: Update, items: Collection[ID]) -> bytes:
     """``data`` with the right origin of the items starting at ``items`` left out.
 

@@ -50,7 +50,7 @@ def write(doc: Doc[Any], *texts: str) -> list[int]:
 
 
 def anchor(client: int, clock: int, assoc: int = 0) -> bytes:
-    return canonical(RelativePosition(PositionKind.ITEM, client, clock, assoc))
+    return canonical(RelativePosition(PositionKind.ITEM, client, clock, assoc=assoc))
 
 
 def anchored(doc: Doc[Any], text: XmlText, start: bytes, end: bytes) -> str:
@@ -88,9 +88,9 @@ def test_unchanged_text_keeps_its_items_and_its_anchors() -> None:
     new_text = paragraphs(current)[3]
     # Anchors: "quick" (unchanged word in a changed paragraph), the whole of the
     # unchanged second paragraph, and "new" in a paragraph the restore removes.
-    quick = anchor(AUTHOR, first + 4), anchor(AUTHOR, first + 9, -1)
-    stays = anchor(AUTHOR, second), anchor(AUTHOR, second + 16, -1)
-    fresh = anchor(EDITOR, new + 2), anchor(EDITOR, new + 5, -1)
+    quick = anchor(AUTHOR, first + 4), anchor(AUTHOR, first + 8, -1)
+    stays = anchor(AUTHOR, second), anchor(AUTHOR, second + 15, -1)
+    fresh = anchor(EDITOR, new + 2), anchor(EDITOR, new + 4, -1)
     assert anchored(current, texts[0], *quick) == "quick"
     assert anchored(current, texts[1], *stays) == "Second paragraph"
     assert anchored(current, new_text, *fresh) == "new"
@@ -134,7 +134,7 @@ def test_formatting_is_brought_back_without_retyping() -> None:
     current = fork(version, EDITOR)
     paragraphs(current)[0].format(6, 10, {"bold": None})
     paragraphs(current)[0].format(0, 5, {"italic": {}})
-    word = anchor(AUTHOR, start + 6), anchor(AUTHOR, start + 10, -1)
+    word = anchor(AUTHOR, start + 6), anchor(AUTHOR, start + 9, -1)
     restore(current, version)
     assert list(paragraphs(current)[0].diff()) == list(paragraphs(doc)[0].diff())
     assert anchored(current, paragraphs(current)[0], *word) == "bold"
@@ -143,7 +143,8 @@ def test_formatting_is_brought_back_without_retyping() -> None:
 def test_blocks_changed_moved_and_retyped_end_equal_to_the_version() -> None:
     doc: Doc[Any] = Doc(client_id=AUTHOR)
     root = doc.get("default", type=XmlFragment)
-    heading = root.children.append(XmlElement("heading", {"level": 2}))
+    level: Any = {"level": 2}
+    heading = root.children.append(XmlElement("heading", level))
     heading.children.append(XmlText("Best practices"))
     write(doc, "Keep it short", "Name things well")
     items = root.children.append(XmlElement("bulletList"))

@@ -21,8 +21,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rooms.control_records import AuditEntry, RoomControls, VersionInfo
+from rooms.participation_records import (
+    ActivityBucket,
+    DocumentActivity,
+    PresenceSpan,
+    ThreadCounts,
+    UnansweredQuestion,
+)
 from rooms.ports import DocumentLimitReached, ParticipantLimitReached, StoreError
-from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
+from rooms.records import (
+    DocumentInfo,
+    Invite,
+    Participant,
+    Room,
+    RoomEvent,
+    StoredDocument,
+    TextActivity,
+)
 from rooms.roles import Role
 from rooms.threads import (
     Anchor,
@@ -125,6 +140,12 @@ class MemoryState:
     audit: dict[int, MemoryAuditEntry] = field(default_factory=dict)
     # Process run id -> when it last said it serves (time.time()).
     runs: dict[str, float] = field(default_factory=dict)
+    # (document id, participant id, bucket) -> [added, removed, edits].
+    activity: dict[tuple[int, str, datetime], list[int]] = field(default_factory=dict)
+    # (room id, span), in the order recorded.
+    presence: list[tuple[int, PresenceSpan]] = field(default_factory=list)
+    # (comment id, participant id, reaction) -> when it was given.
+    reacted_at: dict[tuple[int, str, Reaction], datetime] = field(default_factory=dict)
     # Set to an exception to make every write fail, as a broken database would.
     fail_writes: Exception | None = None
     # One id sequence per kind of row, as each table has its own.
@@ -203,7 +224,12 @@ class MemoryStore:
             doc.snapshot, doc.version, [u for _, u in doc.log], tuple(i for i, _ in doc.log)
         )
 
-    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+    async def append_updates(
+        self,
+        document_id: int,
+        updates: Sequence[bytes],
+        activity: Sequence[TextActivity] = (),
+    ) -> None:
         if not updates:
             return
         state = self.state
@@ -212,6 +238,56 @@ class MemoryStore:
         if doc is None:
             raise StoreError(f"no document {document_id}")
         doc.log.extend((state.next_id("update"), u) for u in updates)
+        for part in activity:
+            key = (document_id, part.participant_id, part.bucket)
+            sums = state.activity.setdefault(key, [0, 0, 0])
+            sums[0] += part.added
+            sums[1] += part.removed
+            sums[2] += part.edits
+
+    def _room_activity(self, room_id: int) -> list[tuple[int, str, datetime, list[int]]]:
+        documents = self.state.documents
+        return [
+            (document_id, participant_id, bucket, sums)
+            for (document_id, participant_id, bucket), sums in self.state.activity.items()
+            if document_id in documents and documents[document_id].info.room_id == room_id
+        ]
+
+    async def activity_totals(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[DocumentActivity]:
+        totals: dict[tuple[int, str], DocumentActivity] = {}
+        for document_id, person, bucket, (added, removed, edits) in self._room_activity(room_id):
+            if participant_id is not None and person != participant_id:
+                continue
+            before = totals.get((document_id, person))
+            if before is not None:
+                added, removed, edits = (
+                    before.added + added,
+                    before.removed + removed,
+                    before.edits + edits,
+                )
+                bucket = max(bucket, before.last_bucket)
+            totals[(document_id, person)] = DocumentActivity(
+                document_id, person, added, removed, edits, bucket
+            )
+        return [totals[key] for key in sorted(totals)]
+
+    async def activity_buckets(
+        self, room_id: int, since: datetime | None = None
+    ) -> list[ActivityBucket]:
+        sums: dict[tuple[datetime, int], list[int]] = {}
+        for document_id, _, bucket, (added, removed, edits) in self._room_activity(room_id):
+            if since is not None and bucket < since:
+                continue
+            total = sums.setdefault((bucket, document_id), [0, 0, 0])
+            total[0] += added
+            total[1] += removed
+            total[2] += edits
+        return [
+            ActivityBucket(document_id, bucket, *sums[(bucket, document_id)])
+            for bucket, document_id in sorted(sums)
+        ]
 
     async def replace_snapshot(
         self,
@@ -247,6 +323,10 @@ class MemoryStore:
             f"no participant {participant_id}",
         )
         return {c: doc.claims.setdefault(c, participant_id) for c in client_ids}
+
+    async def document_authors(self, document_id: int) -> dict[int, str]:
+        doc = self.state.documents.get(document_id)
+        return {} if doc is None else dict(doc.claims)
 
     async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
         self.state.check_writable()
@@ -360,6 +440,27 @@ class MemoryParticipantStore:
             for p in self.state.participants.values()
             if p.room_id == room_id and p.role is role and not p.removed
         )
+
+    async def add_presence(
+        self, room_id: int, participant_id: str, started_at: datetime, ended_at: datetime
+    ) -> None:
+        state = self.state
+        state.check_writable()
+        _require(room_id in state.rooms, f"no room {room_id}")
+        _require(participant_id in state.participants, f"no participant {participant_id}")
+        for moment in (started_at, ended_at):
+            _require(moment.tzinfo is not None, "timestamps must be aware")
+        state.presence.append((room_id, PresenceSpan(participant_id, started_at, ended_at)))
+
+    async def presence_spans(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[PresenceSpan]:
+        found = [
+            span
+            for room, span in self.state.presence
+            if room == room_id and participant_id in (None, span.participant_id)
+        ]
+        return sorted(found, key=lambda s: (s.started_at, s.participant_id))
 
 
 class MemoryThreadStore:
@@ -502,6 +603,7 @@ class MemoryThreadStore:
         if on:
             _require(participant_id in self.state.participants, f"no participant {participant_id}")
             comment.reactions.append(key)
+            self.state.reacted_at[(comment_id, participant_id, reaction)] = _now()
         else:
             comment.reactions.remove(key)
         return True
@@ -600,6 +702,88 @@ class MemoryThreadStore:
     async def room_settings(self, room_id: int) -> RoomSettings:
         room = self.state.rooms.get(room_id)
         return RoomSettings() if room is None else room.settings
+
+    async def participation_counts(
+        self,
+        room_id: int,
+        *,
+        participant_id: str | None = None,
+        include_anonymous: bool = True,
+    ) -> list[ThreadCounts]:
+        state = self.state
+        counts: dict[str, dict[str, Any]] = {}
+
+        def add(person: str, key: str, at: datetime) -> None:
+            if participant_id is not None and person != participant_id:
+                return
+            mine = counts.setdefault(person, {"last_at": at})
+            mine[key] = mine.get(key, 0) + 1
+            mine["last_at"] = max(mine["last_at"], at)
+
+        for comment in state.comments.values():
+            thread = state.threads[comment.thread_id]
+            if thread.room_id != room_id or comment.state.erased:
+                continue
+            anonymous = thread.anonymous and comment.author_id == thread.author_id
+            if anonymous and not include_anonymous:
+                continue
+            author, at = comment.author_id, comment.created_at
+            if thread.kind is ThreadKind.COMMENT:
+                add(author, "comments", at)
+            elif not comment.is_reply:
+                add(author, "questions", at)
+                if thread.anonymous:
+                    add(author, "anonymous_questions", at)
+            else:
+                add(author, "answers", at)
+                if thread.accepted_comment_id == comment.id:
+                    add(author, "accepted_answers", at)
+            for giver, _ in comment.reactions:
+                if giver != author:
+                    add(author, "reactions_received", at)
+        for comment in state.comments.values():
+            thread = state.threads[comment.thread_id]
+            if thread.room_id != room_id:
+                continue
+            for giver, reaction in comment.reactions:
+                given_at = state.reacted_at.get((comment.id, giver, reaction), comment.created_at)
+                add(giver, "reactions_given", given_at)
+        return [ThreadCounts(person, **mine) for person, mine in sorted(counts.items())]
+
+    async def unanswered_questions(self, room_id: int) -> list[UnansweredQuestion]:
+        state = self.state
+        found = []
+        for thread in state.threads.values():
+            if (
+                thread.room_id != room_id
+                or thread.kind is not ThreadKind.QUESTION
+                or thread.status is not ThreadStatus.OPEN
+                or thread.reply_count != 0
+                or thread.accepted_comment_id is not None
+            ):
+                continue
+            opening = min(
+                (c for c in state.comments.values() if c.thread_id == thread.id),
+                key=lambda c: c.id,
+            )
+            if opening.state.erased:
+                continue
+            document = (
+                None
+                if thread.document_id is None
+                else state.documents[thread.document_id].info.name
+            )
+            found.append(
+                UnansweredQuestion(
+                    thread.id,
+                    document,
+                    opening.body,
+                    thread.author_id,
+                    thread.anonymous,
+                    thread.created_at,
+                )
+            )
+        return sorted(found, key=lambda q: (q.asked_at, q.thread_id))
 
     async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None:
         self.state.check_writable()

@@ -5,11 +5,12 @@ so that what one of them writes the others read:
 
 - :class:`Store`: rooms and their invites, documents (with the room's document limit),
   each document's snapshot and update log, Yjs client-id claims, the room event log
-  with its gapless sequence numbers, and the records of the processes serving. The
-  live documents (:mod:`rooms.live`), the room events and the room directory use it.
+  with its gapless sequence numbers, the records of the processes serving, and the
+  text activity stored with the updates (for participation). The live documents
+  (:mod:`rooms.live`), the room events and the room directory use it.
 - :class:`ParticipantStore`: participants joining (with the room's participant limit),
-  looked up and listed, their standing and removal. The room directory, the comment
-  service, the controls and the server's authentication use it.
+  looked up and listed, their standing and removal, their time present. The room
+  directory, the comment service, the controls and the server's authentication use it.
 - :class:`ThreadStore`: comment threads and questions with their comments, reactions
   and mentions, and a room's settings. The comment service (:mod:`rooms.comments`) and
   the controls use it.
@@ -39,7 +40,22 @@ from typing import Any, Protocol
 
 from rooms.account_records import Account, DeviceSession, Seat, SignIn
 from rooms.control_records import AuditEntry, RoomControls, VersionInfo
-from rooms.records import DocumentInfo, Invite, Participant, Room, RoomEvent, StoredDocument
+from rooms.participation_records import (
+    ActivityBucket,
+    DocumentActivity,
+    PresenceSpan,
+    ThreadCounts,
+    UnansweredQuestion,
+)
+from rooms.records import (
+    DocumentInfo,
+    Invite,
+    Participant,
+    Room,
+    RoomEvent,
+    StoredDocument,
+    TextActivity,
+)
 from rooms.roles import Role
 from rooms.threads import (
     CommentState,
@@ -99,8 +115,31 @@ class Store(Protocol):
         unknown document."""
         ...
 
-    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
-        """Append to the log in one transaction: all are stored or none."""
+    async def append_updates(
+        self,
+        document_id: int,
+        updates: Sequence[bytes],
+        activity: Sequence[TextActivity] = (),
+    ) -> None:
+        """Append to the log in one transaction: all are stored or none.
+
+        ``activity`` (what these updates did to the text, per participant and bucket) is
+        added to the document's sums in the same transaction: a batch that fails is
+        counted nowhere, a stored one exactly once. Nothing more is written without it.
+        """
+        ...
+
+    async def activity_totals(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[DocumentActivity]:
+        """Text activity per document and participant of the room (or of one participant)."""
+        ...
+
+    async def activity_buckets(
+        self, room_id: int, since: datetime | None = None
+    ) -> list[ActivityBucket]:
+        """Everyone's text activity per document and bucket (from the bucket ``since``
+        on), oldest bucket first."""
         ...
 
     async def replace_snapshot(
@@ -124,6 +163,10 @@ class Store(Protocol):
         """Give each of ``client_ids`` that nobody holds in the document to
         ``participant_id``, and return the owner of every one of them. The first claim
         wins, in every process; a claim never changes."""
+        ...
+
+    async def document_authors(self, document_id: int) -> dict[int, str]:
+        """Every claimed client id of the document and the participant who owns it."""
         ...
 
     async def append_event(self, room_id: int, type: str, data: dict[str, Any]) -> RoomEvent:
@@ -197,6 +240,18 @@ class ParticipantStore(Protocol):
         """How many participants who were not removed hold ``role`` in the room."""
         ...
 
+    async def add_presence(
+        self, room_id: int, participant_id: str, started_at: datetime, ended_at: datetime
+    ) -> None:
+        """Record one event-socket connection of the participant, once it closed."""
+        ...
+
+    async def presence_spans(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[PresenceSpan]:
+        """The room's recorded connections (or one participant's), by start."""
+        ...
+
 
 class ThreadStore(Protocol):
     """Durable threads. Each method is one transaction."""
@@ -251,6 +306,24 @@ class ThreadStore(Protocol):
         ...
 
     async def room_settings(self, room_id: int) -> RoomSettings: ...
+
+    async def participation_counts(
+        self,
+        room_id: int,
+        *,
+        participant_id: str | None = None,
+        include_anonymous: bool = True,
+    ) -> list[ThreadCounts]:
+        """Each participant's part in the room's threads (see :class:`ThreadCounts`);
+        only those with something counted. Without ``include_anonymous``, what askers
+        wrote in their own anonymous questions (the opening, their replies there, the
+        reactions those got) is left out, and ``anonymous_questions`` is 0."""
+        ...
+
+    async def unanswered_questions(self, room_id: int) -> list[UnansweredQuestion]:
+        """Open questions with no reply and no accepted answer (the opening not deleted),
+        oldest first."""
+        ...
 
     async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None: ...
 

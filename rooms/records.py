@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rooms.roles import Role
@@ -85,3 +85,27 @@ class StoredDocument:
     # (Not "every id up to the highest": on PostgreSQL ids are taken when a row is
     # inserted, not when it commits, so a lower id can still commit later.)
     update_ids: tuple[int, ...] = ()
+
+
+# The length of one bucket of text activity (``document_activity``), in seconds.
+ACTIVITY_BUCKET_SECONDS = 300
+
+
+def activity_bucket(at: datetime) -> datetime:
+    """The start of the 5-minute bucket (UTC) that ``at`` (timezone-aware) falls in."""
+    moment = at.astimezone(UTC)
+    seconds = int(moment.timestamp()) // ACTIVITY_BUCKET_SECONDS * ACTIVITY_BUCKET_SECONDS
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TextActivity:
+    """What one participant's stored edits did to a document's text within one bucket:
+    UTF-16 units inserted and deleted, and how many edits (client updates) that was."""
+
+    participant_id: str
+    # The start of its bucket (see :func:`activity_bucket`).
+    bucket: datetime
+    added: int
+    removed: int
+    edits: int

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from rooms.participation_records import PresenceSpan
 from rooms.ports import ParticipantLimitReached, StoreError
 from rooms.records import Participant
 from rooms.roles import Role
-from server.storage.tables import ParticipantRow, RoomRow, UTCDateTime, utcnow
+from server.storage.tables import (
+    ParticipantRow,
+    PresenceSpanRow,
+    RoomRow,
+    UTCDateTime,
+    utcnow,
+)
 
 
 def participant_of(row: ParticipantRow) -> Participant:
@@ -178,6 +186,37 @@ class SqlParticipantStore:
         )
         async with self._sessions() as session:
             return int(await session.scalar(statement) or 0)
+
+    async def add_presence(
+        self, room_id: int, participant_id: str, started_at: datetime, ended_at: datetime
+    ) -> None:
+        await self._update(
+            insert(PresenceSpanRow).values(
+                room_id=room_id,
+                participant_id=participant_id,
+                started_at=started_at,
+                ended_at=ended_at,
+            ),
+            "record a presence",
+        )
+
+    async def presence_spans(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[PresenceSpan]:
+        statement = (
+            select(
+                PresenceSpanRow.participant_id,
+                PresenceSpanRow.started_at,
+                PresenceSpanRow.ended_at,
+            )
+            .where(PresenceSpanRow.room_id == room_id)
+            .order_by(PresenceSpanRow.started_at, PresenceSpanRow.participant_id)
+        )
+        if participant_id is not None:
+            statement = statement.where(PresenceSpanRow.participant_id == participant_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [PresenceSpan(str(p), started, ended) for p, started, ended in rows]
 
     async def _update(self, statement: Any, what: str) -> None:
         try:

@@ -6,6 +6,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, literal, select, true, update
@@ -14,10 +15,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from rooms.participation_records import ActivityBucket, DocumentActivity
 from rooms.ports import DocumentLimitReached, StoreError
-from rooms.records import DocumentInfo, Invite, Room, RoomEvent, StoredDocument
+from rooms.records import DocumentInfo, Invite, Room, RoomEvent, StoredDocument, TextActivity
 from rooms.roles import Role
 from server.storage.tables import (
+    ActivityRow,
     ClientClaimRow,
     DocumentRow,
     InviteRow,
@@ -26,6 +29,7 @@ from server.storage.tables import (
     SettingRow,
     UpdateRow,
     UTCDateTime,
+    utc_of,
     utcnow,
 )
 
@@ -262,7 +266,12 @@ class SqlStore:
         snapshot, version = found
         return StoredDocument(snapshot, version, [r.data for r in rows], tuple(r.id for r in rows))
 
-    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+    async def append_updates(
+        self,
+        document_id: int,
+        updates: Sequence[bytes],
+        activity: Sequence[TextActivity] = (),
+    ) -> None:
         if not updates:
             return
         now = utcnow()
@@ -272,8 +281,104 @@ class SqlStore:
                     insert(UpdateRow),
                     [{"document_id": document_id, "data": u, "created_at": now} for u in updates],
                 )
+                if activity:
+                    await session.execute(self._add_activity(document_id, activity))
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not append {len(updates)} updates: {exc}") from exc
+
+    def _add_activity(self, document_id: int, activity: Sequence[TextActivity]) -> Any:
+        """One upsert that adds ``activity`` to the document's sums."""
+        # One row per key: PostgreSQL refuses to update a row twice in one statement.
+        merged: dict[tuple[str, datetime], list[int]] = {}
+        for part in activity:
+            sums = merged.setdefault((part.participant_id, part.bucket), [0, 0, 0])
+            sums[0] += part.added
+            sums[1] += part.removed
+            sums[2] += part.edits
+        rows = [
+            {
+                "document_id": document_id,
+                "participant_id": participant_id,
+                "bucket": bucket,
+                "added": added,
+                "removed": removed,
+                "edits": edits,
+            }
+            for (participant_id, bucket), (added, removed, edits) in merged.items()
+        ]
+        upsert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = upsert(ActivityRow).values(rows)
+        return statement.on_conflict_do_update(
+            index_elements=[
+                ActivityRow.document_id,
+                ActivityRow.participant_id,
+                ActivityRow.bucket,
+            ],
+            set_={
+                "added": ActivityRow.added + statement.excluded.added,
+                "removed": ActivityRow.removed + statement.excluded.removed,
+                "edits": ActivityRow.edits + statement.excluded.edits,
+            },
+        )
+
+    async def activity_totals(
+        self, room_id: int, participant_id: str | None = None
+    ) -> list[DocumentActivity]:
+        statement = (
+            select(
+                ActivityRow.document_id,
+                ActivityRow.participant_id,
+                func.sum(ActivityRow.added),
+                func.sum(ActivityRow.removed),
+                func.sum(ActivityRow.edits),
+                func.max(ActivityRow.bucket),
+            )
+            .join(DocumentRow, DocumentRow.id == ActivityRow.document_id)
+            .where(DocumentRow.room_id == room_id)
+            .group_by(ActivityRow.document_id, ActivityRow.participant_id)
+            .order_by(ActivityRow.document_id, ActivityRow.participant_id)
+        )
+        if participant_id is not None:
+            statement = statement.where(ActivityRow.participant_id == participant_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        # max() of a column goes through no type decorator: SQLite gives back text.
+        return [
+            DocumentActivity(
+                int(document_id),
+                str(person),
+                int(added),
+                int(removed),
+                int(edits),
+                utc_of(last),
+            )
+            for document_id, person, added, removed, edits, last in rows
+        ]
+
+    async def activity_buckets(
+        self, room_id: int, since: datetime | None = None
+    ) -> list[ActivityBucket]:
+        statement = (
+            select(
+                ActivityRow.document_id,
+                ActivityRow.bucket,
+                func.sum(ActivityRow.added),
+                func.sum(ActivityRow.removed),
+                func.sum(ActivityRow.edits),
+            )
+            .join(DocumentRow, DocumentRow.id == ActivityRow.document_id)
+            .where(DocumentRow.room_id == room_id)
+            .group_by(ActivityRow.document_id, ActivityRow.bucket)
+            .order_by(ActivityRow.bucket, ActivityRow.document_id)
+        )
+        if since is not None:
+            statement = statement.where(ActivityRow.bucket >= since)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [
+            ActivityBucket(int(document_id), bucket, int(added), int(removed), int(edits))
+            for document_id, bucket, added, removed, edits in rows
+        ]
 
     async def begin_run(self, run_id: str, *, sole: bool, stale_after: float) -> list[str]:
         now = time.time()
@@ -341,6 +446,18 @@ class SqlStore:
                 return {client_id: owner for client_id, owner in result.all()}
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not claim client ids: {exc}") from exc
+
+    async def document_authors(self, document_id: int) -> dict[int, str]:
+        try:
+            async with self._sessions() as session:
+                result = await session.execute(
+                    select(ClientClaimRow.client_id, ClientClaimRow.participant_id).where(
+                        ClientClaimRow.document_id == document_id
+                    )
+                )
+                return {client_id: owner for client_id, owner in result.all()}
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"could not read the document's authors: {exc}") from exc
 
     async def replace_snapshot(
         self,

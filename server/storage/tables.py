@@ -31,6 +31,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_of(value: datetime | str) -> datetime:
+    """A timestamp as a driver may return an aggregate of one (``max()``): aware on
+    PostgreSQL, naive or text (both UTC) on SQLite."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every database.
 
@@ -165,6 +172,36 @@ class ClientClaimRow(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActivityRow(Base):
+    """What the stored edits of one participant did to a document's text within one
+    5-minute bucket; added to in the transaction that stores the edits."""
+
+    __tablename__ = "document_activity"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The start of the bucket (UTC).
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    # UTF-16 units inserted and deleted, and the edits (client updates) that did it.
+    added: Mapped[int] = mapped_column(BigInteger, default=0)
+    removed: Mapped[int] = mapped_column(BigInteger, default=0)
+    edits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PresenceSpanRow(Base):
+    """One event-socket connection of a participant, recorded when it closed."""
+
+    __tablename__ = "presence_spans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RoomEventRow(Base):

@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, insert, select, update
+from sqlalchemy import Select, and_, case, delete, func, insert, not_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from rooms.participation_records import ThreadCounts, UnansweredQuestion
 from rooms.ports import StoreError
 from rooms.roles import Role
 from rooms.threads import (
@@ -33,8 +34,12 @@ from server.storage.tables import (
     ReactionRow,
     RoomRow,
     ThreadRow,
+    utc_of,
     utcnow,
 )
+
+# Comments whose body is gone (deleted by their author, removed by a facilitator).
+_ERASED = (CommentState.DELETED.value, CommentState.REMOVED.value)
 
 _ThreadSelect = Select[ThreadRow, ParticipantRow, str]
 
@@ -386,6 +391,109 @@ class SqlThreadStore:
             row.max_participants,
             row.guests_allowed,
         )
+
+    async def participation_counts(
+        self,
+        room_id: int,
+        *,
+        participant_id: str | None = None,
+        include_anonymous: bool = True,
+    ) -> list[ThreadCounts]:
+        def one(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        question = ThreadRow.kind == ThreadKind.QUESTION.value
+        in_room = (ThreadRow.room_id == room_id) & CommentRow.state.not_in(_ERASED)
+        if not include_anonymous:
+            # What an asker wrote in their own anonymous question stays out.
+            in_room &= not_(and_(ThreadRow.anonymous, CommentRow.author_id == ThreadRow.author_id))
+        written = (
+            select(
+                CommentRow.author_id,
+                one(ThreadRow.kind == ThreadKind.COMMENT.value),
+                one(question & ~CommentRow.is_reply),
+                one(question & ~CommentRow.is_reply & ThreadRow.anonymous)
+                if include_anonymous
+                else func.coalesce(func.sum(0), 0),
+                one(question & CommentRow.is_reply),
+                one(CommentRow.is_reply & (ThreadRow.accepted_comment_id == CommentRow.id)),
+                func.max(CommentRow.created_at),
+            )
+            .join(ThreadRow, ThreadRow.id == CommentRow.thread_id)
+            .where(in_room)
+            .group_by(CommentRow.author_id)
+        )
+        given = (
+            select(ReactionRow.participant_id, func.count(), func.max(ReactionRow.created_at))
+            .join(CommentRow, CommentRow.id == ReactionRow.comment_id)
+            .join(ThreadRow, ThreadRow.id == CommentRow.thread_id)
+            .where(ThreadRow.room_id == room_id)
+            .group_by(ReactionRow.participant_id)
+        )
+        received = (
+            select(CommentRow.author_id, func.count())
+            .select_from(ReactionRow)
+            .join(CommentRow, CommentRow.id == ReactionRow.comment_id)
+            .join(ThreadRow, ThreadRow.id == CommentRow.thread_id)
+            .where(in_room, ReactionRow.participant_id != CommentRow.author_id)
+            .group_by(CommentRow.author_id)
+        )
+        if participant_id is not None:
+            written = written.where(CommentRow.author_id == participant_id)
+            given = given.where(ReactionRow.participant_id == participant_id)
+            received = received.where(CommentRow.author_id == participant_id)
+        counts: dict[str, dict[str, Any]] = defaultdict(dict)
+
+        def seen(person: str, at: Any) -> None:
+            moment = utc_of(at)
+            last = counts[person].get("last_at")
+            counts[person]["last_at"] = moment if last is None else max(last, moment)
+
+        async with self._sessions() as session:
+            for person, comments, questions, anonymous, answers, accepted, last in (
+                await session.execute(written)
+            ).all():
+                counts[person].update(
+                    comments=int(comments),
+                    questions=int(questions),
+                    anonymous_questions=int(anonymous),
+                    answers=int(answers),
+                    accepted_answers=int(accepted),
+                )
+                seen(person, last)
+            for person, number, last in (await session.execute(given)).all():
+                counts[person]["reactions_given"] = int(number)
+                seen(person, last)
+            for person, number in (await session.execute(received)).all():
+                counts[person]["reactions_received"] = int(number)
+        return [ThreadCounts(person, **found) for person, found in sorted(counts.items())]
+
+    async def unanswered_questions(self, room_id: int) -> list[UnansweredQuestion]:
+        statement = (
+            select(ThreadRow, DocumentRow.name, CommentRow.body)
+            .join(
+                CommentRow,
+                (CommentRow.thread_id == ThreadRow.id) & ~CommentRow.is_reply,
+            )
+            .outerjoin(DocumentRow, DocumentRow.id == ThreadRow.document_id)
+            .where(
+                ThreadRow.room_id == room_id,
+                ThreadRow.kind == ThreadKind.QUESTION.value,
+                ThreadRow.status == ThreadStatus.OPEN.value,
+                ThreadRow.reply_count == 0,
+                ThreadRow.accepted_comment_id.is_(None),
+                CommentRow.state.not_in(_ERASED),
+            )
+            .order_by(ThreadRow.created_at, ThreadRow.id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [
+            UnansweredQuestion(
+                thread.id, document, body, thread.author_id, thread.anonymous, thread.created_at
+            )
+            for thread, document, body in rows
+        ]
 
     async def update_room_settings(self, room_id: int, settings: RoomSettings) -> None:
         try:

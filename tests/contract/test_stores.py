@@ -463,6 +463,8 @@ async def test_the_first_claim_of_a_client_id_wins(stores: Stores) -> None:
     assert await store.claim_clients(plan.id, c.bob.id, [1]) == {1: c.bob.id}
     # Taken ids answer their owner, whoever asks.
     assert await store.claim_clients(c.document.id, c.cat.id, [3, 1]) == {3: c.bob.id, 1: c.ann.id}
+    assert await store.document_authors(c.document.id) == {1: c.ann.id, 2: c.ann.id, 3: c.bob.id}
+    assert await store.document_authors(plan.id) == {1: c.bob.id}
     assert await store.claim_clients(c.document.id, "nobody", [1]) == {1: c.ann.id}
     with pytest.raises(StoreError):
         await store.claim_clients(c.document.id, "nobody", [9])
@@ -1007,3 +1009,191 @@ async def test_the_audit_log_newest_first_and_paged(stores: Stores) -> None:
         {},
     )
     assert await controls.audit_log(other.room.id + 1000, 10, None) == []
+
+
+# --- participation -------------------------------------------------------------------------
+
+
+def _bucket(minute: int) -> datetime:
+    return datetime(2026, 12, 6, 18, 0, tzinfo=UTC) + timedelta(minutes=minute)
+
+
+async def test_text_activity_is_stored_with_its_updates_and_summed(stores: Stores) -> None:
+    from rooms.participation_records import ActivityBucket, DocumentActivity
+    from rooms.records import TextActivity
+
+    c = await cast(stores)
+    store = stores.store
+    plan = await store.create_document(c.room.id, "plan")
+    other = await cast(stores, "other")
+    first, second = _bucket(0), _bucket(5)
+    await store.append_updates(
+        c.document.id,
+        [b"a", b"b"],
+        # The same key twice in one batch adds up.
+        [TextActivity(c.ann.id, first, 10, 2, 1), TextActivity(c.ann.id, first, 5, 0, 1)],
+    )
+    await store.append_updates(c.document.id, [b"c"], [TextActivity(c.ann.id, first, 1, 1, 1)])
+    await store.append_updates(
+        c.document.id,
+        [b"d"],
+        [TextActivity(c.ann.id, second, 3, 0, 1), TextActivity(c.bob.id, second, 7, 4, 2)],
+    )
+    await store.append_updates(plan.id, [b"x"], [TextActivity(c.bob.id, first, 20, 0, 1)])
+    await store.append_updates(
+        other.document.id, [b"y"], [TextActivity(other.ann.id, first, 99, 0, 1)]
+    )
+    # Without updates nothing is stored, activity or not; without activity, nothing counted.
+    await store.append_updates(c.document.id, [], [TextActivity(c.ann.id, first, 50, 0, 1)])
+    await store.append_updates(c.document.id, [b"e"])
+    # A batch that cannot be stored counts nothing.
+    with pytest.raises(StoreError):
+        await store.append_updates(1000, [b"z"], [TextActivity(c.ann.id, first, 70, 0, 1)])
+
+    assert (await store.load_document(c.document.id)).updates == [b"a", b"b", b"c", b"d", b"e"]
+    # By document, then participant.
+    assert await store.activity_totals(c.room.id) == sorted(
+        [
+            DocumentActivity(c.document.id, c.ann.id, 19, 3, 4, second),
+            DocumentActivity(c.document.id, c.bob.id, 7, 4, 2, second),
+            DocumentActivity(plan.id, c.bob.id, 20, 0, 1, first),
+        ],
+        key=lambda a: (a.document_id, a.participant_id),
+    )
+    assert await store.activity_totals(c.room.id, c.bob.id) == [
+        DocumentActivity(c.document.id, c.bob.id, 7, 4, 2, second),
+        DocumentActivity(plan.id, c.bob.id, 20, 0, 1, first),
+    ]
+    assert await store.activity_buckets(c.room.id) == [
+        ActivityBucket(c.document.id, first, 16, 3, 3),
+        ActivityBucket(plan.id, first, 20, 0, 1),
+        ActivityBucket(c.document.id, second, 10, 4, 3),
+    ]
+    assert await store.activity_buckets(c.room.id, since=second) == [
+        ActivityBucket(c.document.id, second, 10, 4, 3),
+    ]
+    for found in await store.activity_buckets(c.room.id):
+        assert found.bucket.utcoffset() == timedelta(0)
+    assert await store.activity_totals(c.room.id + 1000) == []
+
+
+async def test_presence_spans_are_kept_per_room(stores: Stores) -> None:
+    from rooms.participation_records import PresenceSpan
+
+    c = await cast(stores)
+    other = await cast(stores, "other")
+    people = stores.participants
+    await people.add_presence(c.room.id, c.bob.id, _bucket(3), _bucket(9))
+    await people.add_presence(c.room.id, c.ann.id, _bucket(1), _bucket(4))
+    await people.add_presence(c.room.id, c.ann.id, _bucket(2), _bucket(6))
+    await people.add_presence(other.room.id, other.ann.id, _bucket(0), _bucket(1))
+    assert await people.presence_spans(c.room.id) == [
+        PresenceSpan(c.ann.id, _bucket(1), _bucket(4)),
+        PresenceSpan(c.ann.id, _bucket(2), _bucket(6)),
+        PresenceSpan(c.bob.id, _bucket(3), _bucket(9)),
+    ]
+    assert await people.presence_spans(c.room.id, c.bob.id) == [
+        PresenceSpan(c.bob.id, _bucket(3), _bucket(9))
+    ]
+    with pytest.raises(StoreError):
+        await people.add_presence(c.room.id, "nobody", _bucket(0), _bucket(1))
+    with pytest.raises(StoreError):
+        await people.add_presence(c.room.id, c.ann.id, datetime(2026, 1, 1), _bucket(1))
+    assert len(await people.presence_spans(c.room.id)) == 3
+
+
+async def test_participation_counts_and_unanswered_questions(stores: Stores) -> None:
+    from rooms.participation_records import ThreadCounts
+
+    c = await cast(stores)
+    threads = stores.threads
+    dan = await stores.participants.add_participant(c.room.id, "Dan", Role.MEMBER)
+
+    def draft(author: Participant, kind: ThreadKind, anonymous: bool = False) -> NewThread:
+        return NewThread(
+            c.room.id, c.document.id, kind, author.id, anonymous, None, False, "Body", ()
+        )
+
+    before = datetime.now(UTC)
+    # Ann: a comment thread (Bob replies, then deletes another reply).
+    talk = await threads.create_thread(draft(c.ann, ThreadKind.COMMENT))
+    bob_reply = await threads.add_comment(talk, c.bob.id, "Yes", ())
+    gone = await threads.add_comment(talk, c.bob.id, "Oops", ())
+    await threads.set_comment_state(gone, CommentState.DELETED)
+    # Bob asks anonymously; Ann answers, accepted; Ann reacts to the question.
+    secret = await threads.create_thread(draft(c.bob, ThreadKind.QUESTION, anonymous=True))
+    answer = await threads.add_comment(secret, c.ann.id, "Because", ())
+    await threads.update_thread(secret, accepted_comment_id=answer)
+    secret_opening = (await threads.load_thread(secret)).opening.id  # type: ignore[union-attr]
+    await threads.set_reaction(secret_opening, c.ann.id, Reaction.AHA, True)
+    # Bob also replies in his own anonymous question: by the asker, anonymous too.
+    await threads.add_comment(secret, c.bob.id, "Thanks", ())
+    # Ann: a question nobody answered, and one hidden by a facilitator (still counts).
+    await tick()
+    waiting = await threads.create_thread(draft(c.ann, ThreadKind.QUESTION))
+    await tick()
+    general = await threads.create_thread(
+        NewThread(c.room.id, None, ThreadKind.QUESTION, c.bob.id, True, None, False, "Why?", ())
+    )
+    hidden = await threads.create_thread(draft(c.ann, ThreadKind.COMMENT))
+    hidden_opening = (await threads.load_thread(hidden)).opening.id  # type: ignore[union-attr]
+    await threads.set_comment_state(hidden_opening, CommentState.HIDDEN)
+    # Not unanswered: resolved, or the opening deleted.
+    resolved = await threads.create_thread(draft(c.cat, ThreadKind.QUESTION))
+    await threads.update_thread(resolved, status=ThreadStatus.RESOLVED)
+    deleted = await threads.create_thread(draft(dan, ThreadKind.QUESTION))
+    deleted_opening = (await threads.load_thread(deleted)).opening.id  # type: ignore[union-attr]
+    await threads.set_comment_state(deleted_opening, CommentState.DELETED)
+    # Reactions: Bob on Ann's opening, Ann on her own (given, not received), Cat on Bob's reply.
+    talk_opening = (await threads.load_thread(talk)).opening.id  # type: ignore[union-attr]
+    await threads.set_reaction(talk_opening, c.bob.id, Reaction.THANKS, True)
+    await threads.set_reaction(talk_opening, c.ann.id, Reaction.AGREE, True)
+    await threads.set_reaction(bob_reply, c.cat.id, Reaction.AGREE, True)
+    await threads.set_reaction(bob_reply, c.cat.id, Reaction.AHA, True)
+    await threads.set_reaction(bob_reply, c.cat.id, Reaction.AHA, False)
+
+    counts = {n.participant_id: n for n in await threads.participation_counts(c.room.id)}
+    assert set(counts) == {c.ann.id, c.bob.id, c.cat.id}
+    for found in counts.values():
+        assert found.last_at is not None and recent(found.last_at, before)
+    plain = {k: replace(v, last_at=None) for k, v in counts.items()}
+    assert plain[c.ann.id] == ThreadCounts(
+        c.ann.id,
+        comments=2,
+        questions=1,
+        answers=1,
+        accepted_answers=1,
+        reactions_given=2,
+        reactions_received=1,
+    )
+    assert plain[c.bob.id] == ThreadCounts(
+        c.bob.id,
+        comments=1,
+        questions=2,
+        anonymous_questions=2,
+        answers=1,
+        reactions_given=1,
+        reactions_received=2,
+    )
+    assert plain[c.cat.id] == ThreadCounts(c.cat.id, questions=1, reactions_given=1)
+
+    # Without anonymity: what Bob wrote in his anonymous questions, and Ann's reaction
+    # to it, are left out.
+    (bob,) = await threads.participation_counts(
+        c.room.id, participant_id=c.bob.id, include_anonymous=False
+    )
+    assert replace(bob, last_at=None) == ThreadCounts(
+        c.bob.id, comments=1, reactions_given=1, reactions_received=1
+    )
+    (ann,) = await threads.participation_counts(c.room.id, participant_id=c.ann.id)
+    assert ann == counts[c.ann.id]
+    assert await threads.participation_counts(c.room.id, participant_id=dan.id) == []
+
+    unanswered = await threads.unanswered_questions(c.room.id)
+    assert [(q.thread_id, q.document, q.asker_id, q.anonymous, q.text) for q in unanswered] == [
+        (waiting, "notes", c.ann.id, False, "Body"),
+        (general, None, c.bob.id, True, "Why?"),
+    ]
+    assert unanswered[0].asked_at <= unanswered[1].asked_at
+    assert recent(unanswered[0].asked_at, before)
+    assert await threads.unanswered_questions(c.room.id + 1000) == []

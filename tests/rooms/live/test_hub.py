@@ -17,7 +17,7 @@ from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.writer import WriterSettings
 from rooms.memory import MemoryStore
 from rooms.ports import StoreError
-from rooms.records import DocumentInfo, StoredDocument
+from rooms.records import DocumentInfo, StoredDocument, TextActivity
 from tests.support.timing import eventually, timeout
 
 NEVER = 3600.0
@@ -42,11 +42,16 @@ class CountingStore(MemoryStore):
             raise StoreError(str(self.fail_loads))
         return await super().load_document(document_id)
 
-    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+    async def append_updates(
+        self,
+        document_id: int,
+        updates: Sequence[bytes],
+        activity: Sequence[TextActivity] = (),
+    ) -> None:
         self.appends += 1
         if self.append_gate is not None:
             await self.append_gate.wait()
-        await super().append_updates(document_id, updates)
+        await super().append_updates(document_id, updates, activity)
 
     def text(self, document_id: int) -> str:
         doc = self.state.documents[document_id]

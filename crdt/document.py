@@ -66,6 +66,10 @@ class Integrated:
     changed: bytes
     source: object | None
     from_client: bool
+    # UTF-16 units of text it inserted, and units of content it deleted (only what was
+    # not deleted before).
+    added: int = 0
+    removed: int = 0
 
 
 def merged(integrated: list[Integrated]) -> bytes | None:
@@ -262,7 +266,21 @@ class SyncDocument:
         self._integrate(waiting.data)
         if self._emitted:
             changed = merged_bytes(self._emitted)
-            self._integrated.append(Integrated(changed, waiting.source, waiting.check))
+            added = sum(
+                placed.struct.length
+                for placed in placement.placed
+                if placed.struct.content is Content.STRING
+            )
+            # An update repeats every deletion its sender knows of; what the core emits
+            # holds only the new ones. Most updates (typing) delete nothing.
+            removed = (
+                sum(length for _, _, length in decode_update(changed).deletes)
+                if waiting.update.deletes
+                else 0
+            )
+            self._integrated.append(
+                Integrated(changed, waiting.source, waiting.check, added, removed)
+            )
         index = self._index
         for placed in placement.placed:
             struct = placed.struct

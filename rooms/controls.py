@@ -29,6 +29,7 @@ from rooms.directory import (
 )
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.events import RoomEvents
+from rooms.live.document import LiveDocument
 from rooms.live.hub import DocumentHub
 from rooms.ports import ControlStore, ParticipantStore, Store, StoreError, ThreadStore
 from rooms.records import DocumentInfo, Invite, Participant, Room
@@ -208,7 +209,7 @@ class Controls:
         if mentor_id is not None:
             await self._controls.set_document_mentor(info.id, mentor_id)
         if template_key is not None:
-            await self._edit(room, info, append_blocks(TEMPLATES[template_key].blocks))
+            await self._edit(room, info, append_blocks(TEMPLATES[template_key].blocks), viewer.id)
         created = await self._controls.document_by_id(info.id) or info
         await self._publish(room, "document.created", {"document": _document_data(created)})
         await self._record(
@@ -286,7 +287,7 @@ class Controls:
         backup = await self._save_version(
             room, info, f"Before restoring “{version.name}”", "restore", viewer.id
         )
-        await self._edit(room, info, replace_with(state))
+        await self._edit(room, info, replace_with(state), viewer.id)
         await self._publish(
             room,
             "document.restored",
@@ -501,9 +502,13 @@ class Controls:
         )
         return version
 
-    async def _edit(self, room: Room, info: DocumentInfo, change: Any) -> None:
+    async def _edit(self, room: Room, info: DocumentInfo, change: Any, author: str) -> None:
+        """Make ``change`` as ``author``: under a new client id that is theirs, so the
+        text it writes is attributed to them and counted as their edit."""
         async with self._hub.holding(info, room.slug) as live:
-            live.apply_client_update(edit(live.sync.encode_state(), change), origin=None)
+            client_id = await _new_client_id(live, author)
+            update = edit(live.sync.encode_state(), change, client_id)
+            live.apply_client_update(update, origin=None, author=author)
 
     async def _publish(self, room: Room, type: str, data: dict[str, Any]) -> None:
         await self._events.publish_or_log(room.id, type, data)
@@ -518,3 +523,14 @@ def may_see(viewer: Viewer, info: DocumentInfo) -> bool:
     """Whether ``viewer`` may see the document: anyone who sees the room; a mentor from
     outside the cohort only the documents they mentor."""
     return viewer.role.sees_room or info.mentor_id == viewer.id
+
+
+async def _new_client_id(live: LiveDocument, author: str) -> int:
+    """A Yjs client id nobody holds in the document, claimed for ``author``."""
+    while True:
+        client_id = secrets.randbits(32)
+        if client_id in live.owners:
+            continue
+        await live.claim(author, [client_id])
+        if live.owners.get(client_id) == author:
+            return client_id

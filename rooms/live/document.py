@@ -58,6 +58,9 @@ class LiveDocument:
         # Yjs client id -> the participant it belongs to, as far as this process has
         # needed to know (claims are stored and never change: see claim()).
         self.owners: dict[int, str] = {}
+        # The participant behind each source of client updates (a connection), so
+        # that what their edits add and delete is counted for them.
+        self._authors: dict[object, str] = {}
         self._store = store
         self.writer.on_claims = self.owners.update
         # Open while copies of a stopped process's unstored edits may come back.
@@ -106,27 +109,32 @@ class LiveDocument:
 
     def leave(self, peer: Peer) -> None:
         self.peers.discard(peer)
+        self._authors.pop(peer, None)
 
     def broadcast(self, frame: bytes, exclude: object | None = None) -> None:
         for peer in self.peers:
             if peer is not exclude:
                 peer.send(frame)
 
-    def apply_client_update(self, update: bytes, origin: Peer | None) -> bool:
+    def apply_client_update(
+        self, update: bytes, origin: Peer | None, author: str | None = None
+    ) -> bool:
         """Apply, relay, store and publish an update a client sent (or the server made,
         with no origin). Raises InvalidUpdate (TooManyWaiting when it would wait and its
         connection already has the most updates waiting it may).
 
         An update that builds on edits this copy lacks waits (crdt/pending.py), and the
         other processes are asked for what is missing; True then (the caller asks the
-        client too).
+        client too). ``author``: the participant whose edit it is; their text counts.
         """
+        if author is not None and origin is not None:
+            self._authors[origin] = author
         waiting = self.sync.waiting
         integrated = self.sync.integrate(update, origin)
         waits = self.sync.waiting > waiting
         if waits:
             self.ask_processes()
-        self._spread(integrated)
+        self._spread(integrated, author)
         return waits
 
     def apply_remote_update(self, update: bytes, origin: bytes | None = None) -> None:
@@ -154,7 +162,7 @@ class LiveDocument:
                 self.remote_origins.add(origin)
         self._spread(integrated)
 
-    def _spread(self, integrated: list[Integrated]) -> None:
+    def _spread(self, integrated: list[Integrated], author: str | None = None) -> None:
         """Relay what went in to every peer but the one that sent it; store and publish
         what came from this process's clients (or the server), whether it went in now
         or had waited; note the processes whose edits this copy holds."""
@@ -162,7 +170,8 @@ class LiveDocument:
             source = item.source
             self.broadcast(encode_update(item.changed), exclude=source)
             if item.from_client:
-                self.writer.enqueue(item.changed)
+                who = author if source is None else self._authors.get(source)
+                self.writer.enqueue(item.changed, who, item.added, item.removed)
                 self.fanout.publish_update(item.changed)
             elif isinstance(source, bytes):
                 self.remote_origins.add(source)

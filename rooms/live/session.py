@@ -164,7 +164,9 @@ class SyncSession:
                 if isinstance(message, SyncStep2) and self._answers_due:
                     self._answers_due -= 1
                 checked = document.sync.checked_bytes
-                if document.apply_client_update(message.update, origin=self.peer):
+                if document.apply_client_update(
+                    message.update, origin=self.peer, author=self.participant_id
+                ):
                     self._ask_for_missing()
             except TooManyWaiting as exc:
                 raise ProtocolViolation(CloseCode.POLICY_VIOLATION, str(exc)) from exc

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from crdt.document import fold
 from rooms.ports import Store
+from rooms.records import ACTIVITY_BUCKET_SECONDS, TextActivity
 
 log = logging.getLogger("roundtable.storage")
 
@@ -52,6 +55,9 @@ class DocumentWriter:
         self.flushed_updates = 0
         # Client id claims made while storage was down, stored before the next batch.
         self._claims: dict[int, str] = {}
+        # (participant, bucket start in epoch seconds) -> [added, removed, edits] of the
+        # pending updates, stored in the same transaction as they are.
+        self._activity: dict[tuple[str, int], list[int]] = {}
         # Told the stored owner of each claim written (another process may have won).
         self.on_claims: Callable[[dict[int, str]], None] | None = None
 
@@ -100,8 +106,21 @@ class DocumentWriter:
             self._claims = {**claims, **self._claims}
             raise
 
-    def enqueue(self, update: bytes) -> None:
+    def enqueue(
+        self, update: bytes, author: str | None = None, added: int = 0, removed: int = 0
+    ) -> None:
+        """Store ``update`` with the next flush, counting its text for ``author``."""
         self._pending.append(update)
+        if author is not None:
+            now = int(time.time())
+            key = (author, now - now % ACTIVITY_BUCKET_SECONDS)
+            counts = self._activity.get(key)
+            if counts is None:
+                self._activity[key] = [added, removed, 1]
+            else:
+                counts[0] += added
+                counts[1] += removed
+                counts[2] += 1
         if self._timer is None:
             self._schedule(self._settings.flush_interval)
 
@@ -148,10 +167,20 @@ class DocumentWriter:
             batch = self._pending
             self._pending = []
             self._writing = batch
+            activity, self._activity = self._activity, {}
             try:
-                await self._store.append_updates(self._document_id, batch)
+                if activity:
+                    await self._store.append_updates(
+                        self._document_id, batch, _activity_rows(activity)
+                    )
+                else:
+                    await self._store.append_updates(self._document_id, batch)
             except BaseException:
                 self._pending = batch + self._pending
+                for key, counts in activity.items():
+                    held = self._activity.setdefault(key, [0, 0, 0])
+                    for n in range(3):
+                        held[n] += counts[n]
                 self._failures += 1
                 raise
             finally:
@@ -202,3 +231,10 @@ class DocumentWriter:
             if self._timer is None:
                 self._schedule(self._retry_delay())
             raise
+
+
+def _activity_rows(activity: dict[tuple[str, int], list[int]]) -> list[TextActivity]:
+    return [
+        TextActivity(participant, datetime.fromtimestamp(bucket, UTC), *counts)
+        for (participant, bucket), counts in activity.items()
+    ]

@@ -12,7 +12,7 @@ from crdt.document import SyncDocument
 from rooms.live.writer import DocumentWriter, WriterSettings
 from rooms.memory import MemoryStore
 from rooms.ports import StoreError
-from rooms.records import DocumentInfo, StoredDocument
+from rooms.records import DocumentInfo, StoredDocument, TextActivity
 from tests.support.encoding import keystrokes, text_of
 from tests.support.timing import eventually, timeout
 
@@ -26,6 +26,7 @@ class RecordingStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.append_calls: list[list[bytes]] = []
+        self.activity_calls: list[list[TextActivity]] = []
         self.appending = asyncio.Event()
         self.append_gate: asyncio.Event | None = None
         self.loads = 0
@@ -33,12 +34,15 @@ class RecordingStore(MemoryStore):
         self.fail_snapshots: Exception | None = None
         self.replace_results: list[bool] = []
 
-    async def append_updates(self, document_id: int, updates: Sequence[bytes]) -> None:
+    async def append_updates(
+        self, document_id: int, updates: Sequence[bytes], activity: Sequence[TextActivity] = ()
+    ) -> None:
         self.append_calls.append(list(updates))
+        self.activity_calls.append(list(activity))
         self.appending.set()
         if self.append_gate is not None:
             await self.append_gate.wait()
-        await super().append_updates(document_id, updates)
+        await super().append_updates(document_id, updates, activity)
 
     async def load_document(self, document_id: int) -> StoredDocument:
         stored = await super().load_document(document_id)
@@ -180,6 +184,41 @@ async def test_failed_flush_keeps_updates_pending_and_retries_store_each_once_in
     await writer.flush()
     assert store.log(document.id) == updates
     assert text_of(await store.load_document(document.id)) == "abcdefgh"
+
+
+async def test_text_activity_is_stored_with_its_batch_once(
+    store: RecordingStore, document: DocumentInfo, writers: list[DocumentWriter]
+) -> None:
+    """What each person's edits added and removed goes in with the batch that holds
+    them: a failed write counts nothing, its retry counts everything once."""
+    writer = new_writer(store, document, writers)
+    ann, ben = "ann", "ben"
+    updates = keystrokes("abcd")
+    writer.enqueue(updates[0], ann, 1, 0)
+    writer.enqueue(updates[1], ann, 1, 0)
+    writer.enqueue(updates[2], ben, 5, 2)
+    # Not a person's edit (another process's, stored by it): not counted here.
+    writer.enqueue(updates[3])
+    store.state.fail_writes = OSError("database is down")
+    with pytest.raises(StoreError):
+        await writer.flush()
+    assert await store.activity_totals(document.room_id) == []
+    writer.enqueue(keystrokes("abcde")[4], ann, 1, 1)
+    store.state.fail_writes = None
+    await writer.flush()
+    totals = {
+        a.participant_id: (a.added, a.removed, a.edits)
+        for a in await store.activity_totals(document.room_id)
+    }
+    assert totals == {ann: (3, 1, 3), ben: (5, 2, 1)}
+    # The failed call and the retry carried the same counts, the retry with the new edit.
+    assert len(store.activity_calls) == 2
+    await writer.flush()
+    assert len(store.activity_calls) == 2
+    writer.enqueue(keystrokes("abcdef")[5])
+    await writer.flush()
+    # A batch with no person's edit in it stores no activity.
+    assert store.activity_calls[-1] == []
 
 
 async def test_updates_enqueued_during_a_failing_flush_stay_after_the_batch(

@@ -31,9 +31,15 @@ from crdt.update import decode_update, with_strings
 # surrogates), from the private use area first.
 _CODES = [*range(0xE000, 0xF900), *range(0x3400, 0xA000)]
 _CODE_INDEX = {code: n for n, code in enumerate(_CODES)}
-_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 # Blocks are paired by similarity below this many pairs in one changed stretch.
 _MAX_PAIRINGS = 400
+# Blocks are compared character by character up to this many character pairs (a long
+# code block is compared word by word).
+_MAX_CHAR_PAIRS = 4_000_000
+# A stretch of this few equal characters between two changes is shown as changed: a
+# sentence rewritten shares letters with the old one that nobody kept on purpose.
+_SHORT_EQUAL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +244,40 @@ def _chars(block: Block) -> list[tuple[str, int | None]]:
     return [(char, run.client) for run in block.runs for char in run.text]
 
 
-def _changed(old: Block, new: Block) -> ChangedBlock:
-    old_chars, new_chars = _chars(old), _chars(new)
+_Marked = list[tuple[str, Change, int | None]]
+
+
+def _char_diff(
+    old_chars: list[tuple[str, int | None]], new_chars: list[tuple[str, int | None]]
+) -> _Marked:
+    """Characters compared with their writers: a character kept is the same character
+    by the same client, which is as near to the same Yjs item as the text tells."""
+    ops = SequenceMatcher(None, old_chars, new_chars, autojunk=False).get_opcodes()
+    marked: _Marked = []
+    removed: _Marked = []
+    added: _Marked = []
+    for n, (op, i1, i2, j1, j2) in enumerate(ops):
+        short = 0 < n < len(ops) - 1 and i2 - i1 < _SHORT_EQUAL
+        if op == "equal" and not short:
+            marked += removed + added
+            removed, added = [], []
+            marked += [(c, Change.SAME, k) for c, k in new_chars[j1:j2]]
+            continue
+        removed += [(c, Change.REMOVED, k) for c, k in old_chars[i1:i2]]
+        added += [(c, Change.ADDED, k) for c, k in new_chars[j1:j2]]
+    return marked + removed + added
+
+
+def _word_diff(
+    old: Block,
+    new: Block,
+    old_chars: list[tuple[str, int | None]],
+    new_chars: list[tuple[str, int | None]],
+) -> _Marked:
     old_tokens, new_tokens = _TOKEN.findall(old.text), _TOKEN.findall(new.text)
     old_at = [0, *itertools.accumulate(len(t) for t in old_tokens)]
     new_at = [0, *itertools.accumulate(len(t) for t in new_tokens)]
-    marked: list[tuple[str, Change, int | None]] = []
+    marked: _Marked = []
     matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
@@ -251,6 +285,15 @@ def _changed(old: Block, new: Block) -> ChangedBlock:
             continue
         marked += [(c, Change.REMOVED, k) for c, k in old_chars[old_at[i1] : old_at[i2]]]
         marked += [(c, Change.ADDED, k) for c, k in new_chars[new_at[j1] : new_at[j2]]]
+    return marked
+
+
+def _changed(old: Block, new: Block) -> ChangedBlock:
+    old_chars, new_chars = _chars(old), _chars(new)
+    if len(old_chars) * len(new_chars) <= _MAX_CHAR_PAIRS:
+        marked = _char_diff(old_chars, new_chars)
+    else:
+        marked = _word_diff(old, new, old_chars, new_chars)
     runs = tuple(
         ChangedRun("".join(m[0] for m in group), change, client)
         for (change, client), group in itertools.groupby(marked, key=lambda m: (m[1], m[2]))

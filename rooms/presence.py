@@ -69,6 +69,12 @@ class Presence:
     spotlight_opt_out: bool = False
     # time.time() of the last change: among equally lively connections, the latest wins.
     changed_at: float = 0.0
+    # time.time() when the connection entered the room (0: not known).
+    since: float = 0.0
+
+
+# Presence messages from processes running another version may carry other fields.
+_PRESENCE_FIELDS = frozenset(Presence.__dataclass_fields__)
 
 
 @dataclass
@@ -104,6 +110,8 @@ def merge(entries: list[Presence]) -> list[dict[str, Any]]:
                 "following": latest.following,
                 "spotlight_opt_out": latest.spotlight_opt_out,
                 "connections": len(mine),
+                # Here since the earliest of their connections open now.
+                "since": min((e.since for e in mine if e.since), default=None),
             }
         )
     rows.sort(key=lambda r: (str(r["name"]).casefold(), str(r["id"])))
@@ -307,8 +315,11 @@ class Roster:
             return
         try:
             raw = json.loads(envelope.payload)
-            entries = [Presence(**entry) for entry in raw]
-        except (ValueError, TypeError) as exc:
+            entries = [
+                Presence(**{k: v for k, v in entry.items() if k in _PRESENCE_FIELDS})
+                for entry in raw
+            ]
+        except (ValueError, TypeError, AttributeError) as exc:
             log.warning("dropped a malformed presence message: %s", exc)
             return
         origin = envelope.origin.hex()

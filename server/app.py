@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rooms.accounts import Accounts
+from rooms.authorship import Authorship
 from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RoomDirectory
@@ -23,6 +24,7 @@ from rooms.events import RoomEvents
 from rooms.live.broker import Broker, LocalBroker
 from rooms.live.hub import DocumentHub, HubSettings
 from rooms.live.writer import WriterSettings
+from rooms.participation import Participation
 from rooms.ports import StoreError
 from rooms.presence import Roster
 from server.config import Settings
@@ -100,6 +102,20 @@ async def open_state(settings: Settings) -> AppState:
         threads,
     )
     outbox = Outbox(mailer_for(settings.smtp_url, settings.mail_from))
+    roster = Roster(
+        broker,
+        heartbeat_seconds=settings.presence_heartbeat_seconds,
+        timeout_seconds=settings.presence_timeout_seconds,
+    )
+    controls = Controls(
+        store,
+        control_store,
+        threads,
+        participants,
+        events,
+        hub,
+        settings.max_documents_per_room,
+    )
     return AppState(
         settings=settings,
         store=store,
@@ -122,24 +138,14 @@ async def open_state(settings: Settings) -> AppState:
         signer=TokenSigner(secret, settings.token_ttl_seconds),
         events=events,
         comments=Comments(store, threads, participants, events, hub),
-        controls=Controls(
-            store,
-            control_store,
-            threads,
-            participants,
-            events,
-            hub,
-            settings.max_documents_per_room,
-        ),
+        controls=controls,
+        authorship=Authorship(controls, store, participants),
         admission=Admission(settings),
         join_limits=JoinLimits(
             settings.max_joins_per_invite_per_minute, settings.max_joins_per_address_per_minute
         ),
-        roster=Roster(
-            broker,
-            heartbeat_seconds=settings.presence_heartbeat_seconds,
-            timeout_seconds=settings.presence_timeout_seconds,
-        ),
+        roster=roster,
+        participation=Participation(store, participants, threads, roster),
         run_id=run_id,
         other_runs=[] if sole else other_runs,
     )

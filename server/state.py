@@ -6,11 +6,13 @@ import asyncio
 from dataclasses import dataclass
 
 from rooms.accounts import Accounts
+from rooms.authorship import Authorship
 from rooms.comments import Comments
 from rooms.controls import Controls
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvents
 from rooms.live.hub import DocumentHub
+from rooms.participation import Participation
 from rooms.presence import Roster
 from server.config import Settings
 from server.mail import Outbox
@@ -39,7 +41,9 @@ class AppState:
     events: RoomEvents
     comments: Comments
     controls: Controls
+    authorship: Authorship
     roster: Roster
+    participation: Participation
     admission: Admission
     join_limits: JoinLimits
     # This process's record in storage (rooms/live/recovery.py): the broker's origin id.

@@ -96,6 +96,16 @@ def query_number(
     return default if raw is None else bounded_int(raw, name, low, high)
 
 
+def version_pair(params: QueryParams) -> tuple[int, int | None]:
+    """``from`` (a version id) and ``to`` (a version id, or ``current``, the default)."""
+    raw = params.get("from")
+    if raw is None:
+        raise Invalid("invalid_query", "from must name a version")
+    old = bounded_int(raw, "from", 1, 2**62)
+    to = params.get("to", "current")
+    return old, None if to == "current" else bounded_int(to, "to", 1, 2**62)
+
+
 def page(params: QueryParams, default: int, most: int) -> tuple[int, int]:
     """``limit`` (1 to ``most``) and ``offset`` query parameters."""
     limit = query_number(params, "limit", default, 1, most)

@@ -11,10 +11,12 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from server.http import (
     accounts,
+    authorship,
     documents,
     facilitation,
     invites,
     participants,
+    participation,
     rooms,
     service,
     threads,
@@ -91,6 +93,8 @@ def routes() -> list[BaseRoute]:
         # Versions
         Route(DOCUMENT + "/versions", versions.list_versions),
         Route(DOCUMENT + "/versions", versions.save_version, methods=["POST"]),
+        Route(DOCUMENT + "/authors", authorship.document_authors),
+        Route(DOCUMENT + "/diff", authorship.compare_versions),
         Route(VERSION, versions.get_version),
         Route(VERSION + "/export", versions.export_version),
         Route(VERSION + "/restore", versions.restore_version, methods=["POST"]),
@@ -100,6 +104,10 @@ def routes() -> list[BaseRoute]:
         Route(ROOM + "/spotlight", facilitation.spotlight, methods=["PUT", "DELETE"]),
         Route(ROOM + "/session/end", facilitation.end_session, methods=["POST"]),
         Route(ROOM + "/audit", facilitation.audit),
+        # Participation
+        Route(ROOM + "/participation", participation.room_participation),
+        Route(ROOM + "/participation.csv", participation.room_participation_csv),
+        Route(ROOM + "/participation/me", participation.own_participation),
         # Threads and questions
         Route(ROOM + "/threads", threads.list_threads),
         Route(ROOM + "/threads", threads.create_thread, methods=["POST"]),

@@ -25,6 +25,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -134,7 +135,10 @@ class EventConnection:
                 {"type": "roster", "participants": roster_for(viewer, roster, seen)}
             ),
         )
-        presence = Presence(viewer.id, self.claims.name, self.claims.role.value)
+        entered_at = datetime.now(UTC)
+        presence = Presence(
+            viewer.id, self.claims.name, self.claims.role.value, since=entered_at.timestamp()
+        )
         if await state.roster.enter(room.id, self.connection, presence):
             await state.controls.record(room, viewer.id, viewer.name, "presence.entered", {})
 
@@ -151,6 +155,13 @@ class EventConnection:
                 )
             except Exception as exc:
                 log.warning("could not note %s's visit to %s: %s", self.who, room.slug, exc)
+            # The time present, for participation (rooms/participation.py).
+            try:
+                await state.participants.add_presence(
+                    room.id, viewer.id, entered_at, datetime.now(UTC)
+                )
+            except Exception as exc:
+                log.warning("could not record %s's time in %s: %s", self.who, room.slug, exc)
 
         return leave
 

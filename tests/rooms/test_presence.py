@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 import rooms.presence
 from rooms.live.broker import Broker, LocalBroker, MemoryBus
+from rooms.live.envelope import EVERYONE, Envelope, Kind
 from rooms.presence import COLOURS, Presence, Roster, colour_of, merge, presence_channel
 from tests.support.timing import timeout
 
@@ -74,8 +76,8 @@ async def rosters() -> AsyncIterator[Callable[..., Roster]]:
 def test_a_participants_connections_merge_into_one_row() -> None:
     rows = merge(
         [
-            _ann(document="Guide", state="idle", changed_at=3.0, following="bob"),
-            _ann(document="Notes", state="active", changed_at=1.0),
+            _ann(document="Guide", state="idle", changed_at=3.0, following="bob", since=5.0),
+            _ann(document="Notes", state="active", changed_at=1.0, since=4.0),
             _ann(document=None, state="away", changed_at=2.0, spotlight_opt_out=True),
         ]
     )
@@ -92,6 +94,8 @@ def test_a_participants_connections_merge_into_one_row() -> None:
             "following": "bob",
             "spotlight_opt_out": False,
             "connections": 3,
+            # Here since their earliest connection open now (one does not say).
+            "since": 4.0,
         }
     ]
 
@@ -312,6 +316,26 @@ async def test_malformed_presence_messages_are_dropped(
         ("Bob", "active", None, 1),
     ]
     assert "dropped a presence message" in caplog.text
+
+
+async def test_presence_from_another_version_with_other_fields_is_taken(
+    rosters: Callable[..., Roster],
+) -> None:
+    """A process running a newer version may send fields this one does not know (and
+    an older one leaves out ``since``): the entries are taken, the rest ignored."""
+    bus = MemoryBus()
+    roster = rosters(bus.broker())
+    watcher = Watcher()
+    await roster.watch(ROOM, watcher)
+    entries = [
+        {"participant_id": "bob", "name": "Bob", "role": "member", "mood": "curious"},
+        {"participant_id": "cy", "name": "Cy", "role": "member", "since": 12.5},
+    ]
+    origin = bytes(range(16))
+    envelope = Envelope(Kind.PRESENCE, origin, EVERYONE, json.dumps(entries).encode())
+    bus.broker().publish(presence_channel(ROOM), envelope.encode())
+    await watcher.until(lambda r: len(r) == 2, "Bob and Cy from the other process")
+    assert {r["name"]: r["since"] for r in roster.roster(ROOM)} == {"Bob": None, "Cy": 12.5}
 
 
 async def test_known_roster_reads_a_room_not_watched(rosters: Callable[..., Roster]) -> None:

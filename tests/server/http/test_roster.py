@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -197,6 +198,7 @@ def fresh_row(person: Person, colour: str) -> dict[str, Any]:
         "following": None,
         "spotlight_opt_out": False,
         "connections": 1,
+        "since": ANY,
     }
 
 

@@ -15,6 +15,8 @@ import {
 } from '@tiptap/y-tiptap'
 import * as Y from 'yjs'
 
+import { RoomApi } from './api.js'
+import { AuthorsHighlight, AuthorsView } from './authors.js'
 import { DocumentSync } from './doc-sync.js'
 import { t } from './i18n.js'
 import { colourClass } from './logic/colours.js'
@@ -123,7 +125,8 @@ export class DocumentEditor {
           render: caret,
           selectionRender: (user) => ({ class: 'rt-selection ' + colourClass(user.color) })
         }),
-        Anchors
+        Anchors,
+        AuthorsHighlight
       ],
       editorProps: {
         attributes: {
@@ -135,6 +138,10 @@ export class DocumentEditor {
       },
       onUpdate: () => onChange(),
       onSelectionUpdate: () => onSelection && onSelection(this.selectedText())
+    })
+    // Who wrote what (the toolbar's Authors switches it on), for everyone who reads.
+    this.authors = new AuthorsView({
+      editor: this.editor, ydoc: this.ydoc, api: new RoomApi(room, token), name, me, container: element
     })
   }
 
@@ -213,6 +220,7 @@ export class DocumentEditor {
 
   /** Close the editor; its document syncs on until the server has this page's edits. */
   destroy () {
+    this.authors.destroy()
     this.editor.destroy()
     for (const callback of this.awarenessListeners || []) this.provider.awareness.off('change', callback)
     this.sync.release()

@@ -41,6 +41,11 @@ const ICONS = {
     ['path', { d: 'M8 10.5V7.5a4 4 0 0 1 7.75-1.4' }]
   ],
   versions: [['path', { d: 'M4 12a8 8 0 1 0 2.35-5.65L4 8.7M4 4v4.7h4.7M12 7.5V12l3 2' }]],
+  // A person beside lines of text: who wrote what.
+  authors: [
+    ['circle', { cx: 7.5, cy: 7.5, r: 3 }],
+    ['path', { d: 'M2.5 16.5a5 5 0 0 1 10 0M15 6h6.5M15 10.5h6.5M15 15h6.5M2.5 20h19' }]
+  ],
   // A person with a speech bubble: who follows a document and comments on it.
   mentor: [
     ['circle', { cx: 9, cy: 9, r: 3.5 }],

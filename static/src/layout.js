@@ -300,6 +300,8 @@ export class RoomLayout {
     }, LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === language() }, l.name)))
     // What else the room puts in the menu (a guest's "Keep your seat", people-manage.js).
     this.youExtra = h('div', { class: 'rt-you-extra' })
+    // The room's pages about you and the room (participation.js).
+    this.youTools = h('div', { class: 'rt-you-tools' })
     // Signed in: back to My rooms, and to the account (sessions, data).
     const account = signedInAccount()
     const links = account
@@ -311,6 +313,7 @@ export class RoomLayout {
       h('p', { class: 'rt-you-name', id: 'you-name' }, name),
       h('p', { class: 'rt-you-role' }, t('room.yourRole', { role })),
       links,
+      this.youTools,
       h('label', { for: 'language' }, t('room.language')), choice,
       this.youExtra)
     this.youMenuRoot = h('div', { class: 'rt-you-menu' }, this.youButton, this.youPanel)

@@ -25,6 +25,7 @@ import { SessionControls } from './session-controls.js'
 import { forgetSession } from './session.js'
 import { ConnectionStatus, SessionTimer, trackActivity } from './status.js'
 import { Notices, showReadOnlyBanner } from './notices.js'
+import { ParticipationPage, myContributions } from './participation.js'
 import { versionsDialog } from './versions.js'
 
 export class RoomPage {
@@ -165,7 +166,58 @@ export class RoomPage {
     })
     this.notices = new Notices()
     this.layout.lockBanner.after(this.notices.element)
+    this.showParticipation()
     this.layout.show()
+  }
+
+  // Participation: "My contributions" for everyone, the Participation page for facilitators
+
+  /** The "you" menu's ways to one's own contributions and (facilitators) the room's participation. */
+  showParticipation () {
+    const openThread = (id) => this.openThread(id)
+    const onClosed = () => this.layout.youButton.focus()
+    const opened = (open) => () => {
+      this.layout.closeYou(false)
+      Promise.resolve(open()).catch((error) => announce(error.message))
+    }
+    this.participation = this.me.can.moderate
+      ? new ParticipationPage({ api: this.api, roleName: this.roleName, openThread, onClosed })
+      : null
+    replace(this.layout.youTools,
+      h('button', {
+        type: 'button',
+        class: 'rt-you-tool',
+        'aria-haspopup': 'dialog',
+        onclick: opened(() => myContributions({ api: this.api, openThread, onClosed }))
+      }, t('contributions.open')),
+      this.participation
+        ? h('button', {
+          type: 'button',
+          class: 'rt-you-tool',
+          'aria-haspopup': 'dialog',
+          onclick: opened(() => this.participation.open())
+        }, t('participation.open'))
+        : null)
+  }
+
+  /** Show thread `id` in the discussion (its tab, its passage), read first if not known here. */
+  async openThread (id) {
+    if (!this.comments) return
+    if (!this.comments.threads.has(id)) await this.comments.refresh(id)
+    const thread = this.comments.threads.get(id)
+    if (!thread) {
+      announce(t('participation.threadGone'))
+      return
+    }
+    this.comments.tab = thread.kind === 'question' ? 'questions' : 'comments'
+    this.comments.focusThread(thread)
+    if (matchMedia('(max-width: 760px)').matches) this.layout.openSheetFor(this.layout.aside)
+    const card = this.layout.discussion.querySelector(`[data-thread="${id}"]`)
+    if (card) {
+      card.setAttribute('tabindex', '-1')
+      card.focus({ preventScroll: true })
+      card.scrollIntoView({ block: 'nearest' })
+    }
   }
 
   // People: guests, roles, the People panel

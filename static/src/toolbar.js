@@ -3,7 +3,8 @@
 // The toolbar is one row of icon buttons, each with its name and, as a tooltip, its
 // keyboard shortcut, in groups: text (bold, italic, link), blocks, undo and redo; then
 // the discussion's Comment and Ask, with their names shown; then Export (a menu:
-// Markdown, HTML, print) and, for facilitators, Lock and Versions. Whatever does not fit
+// Markdown, HTML, print), Authors (a switch: who wrote what), for facilitators Lock, and
+// Versions (facilitators also save and restore there). Whatever does not fit
 // the row moves into a "More" menu, least used first; Comment and Ask never do. Arrow
 // keys move along the toolbar and Tab leaves it (the WAI-ARIA toolbar pattern). Those
 // whose role cannot edit see no formatting at all; in a locked document it is disabled.
@@ -97,8 +98,19 @@ export class Toolbar {
       label: t('toolbar.export'),
       hint: t('toolbar.exportHint'),
       group: 'document',
-      drop: 7,
+      drop: this.me.can.moderate ? 7 : 0.7,
       menu: () => this.exportItems(editor.name)
+    })
+    tools.push({
+      id: 'authors',
+      icon: 'authors',
+      label: t('toolbar.authors'),
+      hint: t('toolbar.authorsHint'),
+      group: 'document',
+      // A writer's formatting comes first: these are the first to go into "More".
+      drop: this.me.can.moderate ? 5.5 : 0.6,
+      active: () => this.getEditor().authors.on,
+      run: () => { this.getEditor().authors.toggle(); this.update() }
     })
     if (this.me.can.moderate) {
       const locked = Boolean(current.locked)
@@ -111,16 +123,19 @@ export class Toolbar {
         drop: 6,
         pressed: locked,
         run: () => this.toggleLock(current)
-      }, {
-        id: 'versions',
-        icon: 'versions',
-        label: t('toolbar.versions'),
-        hint: t('toolbar.versionsHint'),
-        group: 'document',
-        drop: 5,
-        run: () => versionsDialog(this.api, editor.name)
       })
     }
+    // Everyone who reads the document may read and compare its versions; only
+    // facilitators save and restore them.
+    tools.push({
+      id: 'versions',
+      icon: 'versions',
+      label: t('toolbar.versions'),
+      hint: t('toolbar.versionsHint'),
+      group: 'document',
+      drop: this.me.can.moderate ? 5 : 0.5,
+      run: () => versionsDialog(this.api, editor.name, { manage: this.me.can.moderate })
+    })
     return tools
   }
 

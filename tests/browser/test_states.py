@@ -166,7 +166,7 @@ async def test_a_restore_is_announced_on_screen_and_detached_threads_say_so(
     await expect_text(mia, "Alpha beta gamma.")
 
     # Everyone sees who restored which version; only facilitators get the history.
-    title = "Fay restored “Session one” — text was replaced"
+    title = "Fay restored “Session one” — the text is as it was then"
     for client in (mia, pia, fay):
         notice = client.page.locator(".rt-notice")
         await expect(notice.locator(".rt-notice-title")).to_have_text(title)
@@ -177,20 +177,23 @@ async def test_a_restore_is_announced_on_screen_and_detached_threads_say_so(
     ).to_have_count(0)
     await expect(mia.page.locator("#announcer")).to_have_text(title)
 
-    # The restore replaced every passage: no highlight is left, and every card says so.
+    # The restore changed only what differs: the thread on "gamma" (text the restore
+    # kept) keeps its passage; "epsilon" came after the version, so its thread is
+    # detached and says so.
     for client in (mia, fay):
         cards = await cards_agree_with_the_text(client)
-        assert [(lit, gone) for _, lit, gone in cards] == [(False, True), (False, True)]
-        await expect(client.thread("Why gamma?").locator(".rt-quote")).to_contain_text("gamma")
+        assert [(lit, gone) for _, lit, gone in cards] == [(True, False), (False, True)]
+        await expect(client.thread("Why gamma?").locator(".rt-quote")).not_to_contain_text(GONE)
+        await expect(client.thread("Epsilon is new.").locator(".rt-quote")).to_contain_text(GONE)
     await mia.screenshot("states-restored-desktop")
     await expect(pia.page.locator(".rt-notice")).to_be_in_viewport()
     await pia.screenshot("states-restored-phone")
 
     # Pressing the quote says the same as the card.
-    quote = mia.thread("Why gamma?").locator(".rt-quote")
+    quote = mia.thread("Epsilon is new.").locator(".rt-quote")
     await quote.click()
     explained = "The passage of this thread was deleted or changed"
-    await expect(mia.thread("Why gamma?").locator(".rt-gone-note")).to_contain_text(explained)
+    await expect(mia.thread("Epsilon is new.").locator(".rt-gone-note")).to_contain_text(explained)
     await expect(mia.page.locator("#announcer")).to_contain_text(explained)
     await mia.screenshot("states-detached-thread-desktop")
 
@@ -200,7 +203,7 @@ async def test_a_restore_is_announced_on_screen_and_detached_threads_say_so(
         GONE
     )
     cards = await cards_agree_with_the_text(fay)
-    assert sorted(lit for _, lit, _ in cards) == [False, False, True]
+    assert sorted(lit for _, lit, _ in cards) == [False, True, True]
 
     # The facilitator's notice opens the version history.
     await fay.page.get_by_role("button", name="Open version history", exact=True).click()

@@ -1,1 +1,0 @@
-import{a,b,c,d,e,f}from"./chunk-S764N2O5.js";import"./chunk-3PJIGUXU.js";import"./chunk-JH6MPHYU.js";import"./chunk-A6WDZWQG.js";export{d as accountFrame,c as accountHeader,e as homePage,f as newRoomDialog,a as roleName,b as signOut};

@@ -98,6 +98,8 @@ _Parent = XmlFragment | XmlElement
 # pairs in one changed stretch, blocks are paired in order.
 _MAX_PAIRINGS = 400
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+# Texts are compared character by character up to this many character pairs.
+_MAX_CHAR_PAIRS = 4_000_000
 
 
 def _children(node: _Parent) -> list[_Node]:
@@ -233,20 +235,12 @@ def _reconcile_text(source: XmlText, target: XmlText) -> None:
     old_text = "".join(c for c, _ in _chars(target))
     new_text = "".join(c for c, _ in new)
     if old_text != new_text:
-        old_tokens = _TOKEN.findall(old_text)
-        new_tokens = _TOKEN.findall(new_text)
-        old_at = _offsets(old_tokens)
-        new_at = _offsets(new_tokens)
         old_bytes = _byte_offsets(old_text)
-        matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-        for op, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
-            if op == "equal":
-                continue
-            start, end = old_bytes[old_at[i1]], old_bytes[old_at[i2]]
-            if end > start:
-                del target[start:end]
-            at = start
-            for chunk, marks in _runs(new[new_at[j1] : new_at[j2]]):
+        for start, end, j1, j2 in reversed(_text_changes(old_text, new_text)):
+            if old_bytes[end] > old_bytes[start]:
+                del target[old_bytes[start] : old_bytes[end]]
+            at = old_bytes[start]
+            for chunk, marks in _runs(new[j1:j2]):
                 target.insert(at, chunk, json.loads(marks) or None)
                 at += len(chunk.encode())
     # The text is the source's now; bring the formatting in line.
@@ -259,6 +253,24 @@ def _reconcile_text(source: XmlText, target: XmlText) -> None:
             attrs.update(json.loads(wanted))
             target.format(at, at + size, attrs)
         at += size
+
+
+def _text_changes(old: str, new: str) -> list[tuple[int, int, int, int]]:
+    """The stretches (old start, old end, new start, new end, in characters) to
+    replace for ``old`` to read ``new``: character by character, so that every
+    character that can stay does (its item, and what hangs on it, survives); word by
+    word for texts too long to compare so."""
+    if len(old) * len(new) <= _MAX_CHAR_PAIRS:
+        matcher = SequenceMatcher(None, old, new, autojunk=False)
+        return [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"]
+    old_tokens, new_tokens = _TOKEN.findall(old), _TOKEN.findall(new)
+    old_at, new_at = _offsets(old_tokens), _offsets(new_tokens)
+    matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+    return [
+        (old_at[i1], old_at[i2], new_at[j1], new_at[j2])
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+        if op != "equal"
+    ]
 
 
 def _offsets(tokens: list[str]) -> list[int]:

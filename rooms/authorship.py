@@ -13,15 +13,13 @@ import html
 from dataclasses import dataclass
 
 from crdt.authorship import Change, ChangedBlock, blocks, compare
+from rooms.accounts import FORMER_PARTICIPANT
 from rooms.comment_views import Viewer
 from rooms.control_records import VersionInfo
 from rooms.controls import Controls
 from rooms.ports import ParticipantStore, Store
-from rooms.presence import colour_of
+from rooms.presence import colour_for
 from rooms.records import Room
-
-# The name of someone the room no longer knows (their account was deleted).
-FORMER = "A former participant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +112,21 @@ class Authorship:
         return VersionDiff(info.name, old, new, diff_blocks, contributions)
 
     async def _people(self, room: Room, ids: set[str]) -> dict[str, Person]:
+        if not ids:
+            return {}
+        # The room's people in one read; someone removed since is looked up alone.
+        seated = {p.id: p for p in await self._participants.list_participants(room.id)}
         people = {}
         for participant_id in ids:
-            found = await self._participants.get_participant(participant_id)
-            name = found.name if found is not None and found.room_id == room.id else FORMER
-            people[participant_id] = Person(participant_id, name, colour_of(participant_id))
+            found = seated.get(participant_id) or await self._participants.get_participant(
+                participant_id
+            )
+            here = found is not None and found.room_id == room.id
+            name = found.name if found is not None and here else FORMER_PARTICIPANT
+            colour = colour_for(
+                participant_id, found.colour if found is not None and here else None
+            )
+            people[participant_id] = Person(participant_id, name, colour)
         return people
 
 

@@ -150,6 +150,7 @@ async def test_restore_keeps_threads_on_unchanged_text(server: RunningServer) ->
         # After the version: a word in the first paragraph, and a paragraph of its own
         # with a thread on it.
         texts(anns.doc)[0].insert(len("Keep the "), "very ")
+        del texts(anns.doc)[1][len("Second ") : len("Second thoughts")]
         (third,) = write(anns, "An idea for later")
         await eventually(
             lambda: len(server_text(server, room, "plan")) == 3, 10, "the edits to arrive"
@@ -187,6 +188,23 @@ async def test_restore_keeps_threads_on_unchanged_text(server: RunningServer) ->
             assert start is not None and end is not None
             assert plain(texts(doc)[text_index]).encode()[start:end].decode() == words
 
+    # Restored text is the restorer's; the text the restore kept is still Ann's.
+    owners = {
+        int(c): owner
+        for c, owner in (await fay.ok("GET", "/documents/plan/authors"))["clients"].items()
+    }
+    writers = [
+        (run.text, None if run.client is None else owners.get(run.client))
+        for block in blocks(state)
+        for run in block.runs
+    ]
+    assert writers == [
+        ("Keep the quick brown fox", ann.id),
+        ("Second ", ann.id),
+        ("thoughts", fay.id),
+        (" here", ann.id),
+    ]
+
     # The backup version (just before the restore) compared with now: the restore
     # removed Ann's words; nothing of hers that stayed is counted as changed.
     versions = (await fay.ok("GET", "/documents/plan/versions"))["versions"]
@@ -198,8 +216,18 @@ async def test_restore_keeps_threads_on_unchanged_text(server: RunningServer) ->
         for r in b["runs"]
         if r["change"] == "removed"
     ]
-    assert sorted(removed) == sorted([(" very", ann.id), ("An idea for later", ann.id)])
-    assert not [r for b in diff["blocks"] for r in b["runs"] if r["change"] == "added"]
+    # (Which space went with "very" is the diff's choice.)
+    assert sorted((text.strip(), who) for text, who in removed) == [
+        ("An idea for later", ann.id),
+        ("very", ann.id),
+    ]
+    added = [
+        (r["text"], r["author"])
+        for b in diff["blocks"]
+        for r in b["runs"]
+        if r["change"] == "added"
+    ]
+    assert added == [("thoughts", fay.id)]
 
 
 async def test_clients_typing_during_a_restore_converge(server: RunningServer) -> None:

@@ -529,7 +529,7 @@ export default {
   'participation.colPerson': 'Person',
   'participation.colPresent': 'Present',
   'participation.timePresent': 'Time present',
-  'participation.presentNote': 'Time present counts visits once they end.',
+  'participation.presentNote': 'Time present counts every visit, the one going on too; tabs and devices open at once count once.',
   'participation.colWriting': 'Added / removed',
   'participation.colComments': 'Comments',
   'participation.colQuestions': 'Questions',

@@ -529,7 +529,7 @@ export default {
   'participation.colPerson': 'Persona',
   'participation.colPresent': 'Presente',
   'participation.timePresent': 'Tiempo presente',
-  'participation.presentNote': 'El tiempo presente cuenta cada visita cuando termina.',
+  'participation.presentNote': 'El tiempo presente cuenta cada visita, también la que sigue abierta; pestañas y dispositivos abiertos a la vez cuentan una sola vez.',
   'participation.colWriting': 'Añadido / quitado',
   'participation.colComments': 'Comentarios',
   'participation.colQuestions': 'Preguntas',

@@ -1,0 +1,1 @@
+import{a,b,c,d,e,f}from"./chunk-W57MSIB5.js";import"./chunk-NP4KLFRE.js";import"./chunk-JRYBU265.js";import"./chunk-EIY6BACA.js";export{d as accountFrame,c as accountHeader,e as homePage,f as newRoomDialog,a as roleName,b as signOut};

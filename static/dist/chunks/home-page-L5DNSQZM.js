@@ -1,1 +1,0 @@
-import{a,b,c,d,e,f}from"./chunk-GWIJHNO5.js";import"./chunk-X4TBZE6K.js";import"./chunk-332FFLOP.js";import"./chunk-VYJBTMXZ.js";export{d as accountFrame,c as accountHeader,e as homePage,f as newRoomDialog,a as roleName,b as signOut};

@@ -29,6 +29,7 @@ from rooms.participation_records import (
     UnansweredQuestion,
 )
 from rooms.ports import DocumentLimitReached, ParticipantLimitReached, StoreError
+from rooms.presence import least_used_colour
 from rooms.records import (
     DocumentInfo,
     Invite,
@@ -395,8 +396,11 @@ class MemoryParticipantStore:
         if 0 < limit <= held:
             raise ParticipantLimitReached
         _require(room_id in state.rooms, f"no room {room_id}")
+        colour = least_used_colour(
+            p.colour for p in state.participants.values() if p.room_id == room_id and not p.removed
+        )
         participant = Participant(
-            uuid.uuid4().hex, room_id, name, role, _now(), account_id=account_id
+            uuid.uuid4().hex, room_id, name, role, _now(), account_id=account_id, colour=colour
         )
         state.participants[participant.id] = participant
         return participant

@@ -42,7 +42,7 @@ from rooms.participation_records import (
     WaitingQuestion,
 )
 from rooms.ports import ParticipantStore, Store, ThreadStore
-from rooms.presence import Roster, colour_of
+from rooms.presence import Roster, colour_for
 from rooms.records import ACTIVITY_BUCKET_SECONDS, DocumentInfo, Participant, Room, activity_bucket
 from rooms.roles import Role
 from rooms.threads import ThreadQuery
@@ -277,7 +277,7 @@ class Participation:
         last_edit = max((a.last_bucket for a in activity), default=None)
         return PersonReport(
             participant=person,
-            colour=colour_of(person.id),
+            colour=colour_for(person.id, person.colour),
             here_now=here_now,
             present_seconds=present_seconds(spans),
             added=sum(s.added for s in shares),

@@ -16,7 +16,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -50,8 +51,24 @@ Unsubscribe = Callable[[], Awaitable[None]]
 
 
 def colour_of(participant_id: str) -> str:
+    """The colour hashed from a participant's id: theirs when none was stored."""
     digest = hashlib.sha256(participant_id.encode()).digest()
     return COLOURS[digest[0] % len(COLOURS)]
+
+
+def colour_for(participant_id: str, index: int | None) -> str:
+    """A participant's colour: the stored palette index (``Participant.colour``), or the
+    hashed colour when there is none (or it lies outside the palette)."""
+    if index is not None and 0 <= index < len(COLOURS):
+        return COLOURS[index]
+    return colour_of(participant_id)
+
+
+def least_used_colour(used: Iterable[int | None]) -> int:
+    """The palette index for someone joining a room whose people hold ``used``: the one
+    used least, the lowest among equals. A room's first 12 people get 12 colours."""
+    counts = Counter(i for i in used if i is not None)
+    return min(range(len(COLOURS)), key=lambda i: (counts[i], i))
 
 
 def presence_channel(room_id: int) -> str:
@@ -71,6 +88,9 @@ class Presence:
     changed_at: float = 0.0
     # time.time() when the connection entered the room (0: not known).
     since: float = 0.0
+    # The participant's colour (see colour_for); "": not known (a message from a process
+    # of an older version), and the roster shows the hashed one.
+    colour: str = ""
 
 
 # Presence messages from processes running another version may carry other fields.
@@ -104,7 +124,7 @@ def merge(entries: list[Presence]) -> list[dict[str, Any]]:
                 "id": participant_id,
                 "name": latest.name,
                 "role": latest.role,
-                "colour": colour_of(participant_id),
+                "colour": next((e.colour for e in mine if e.colour), colour_of(participant_id)),
                 "document": liveliest.document,
                 "state": liveliest.state,
                 "following": latest.following,

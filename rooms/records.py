@@ -35,6 +35,9 @@ class Participant:
     removed: bool = False
     # The account whose seat this is; None for a guest, who joined with a name only.
     account_id: str | None = None
+    # An index into rooms.presence.COLOURS, chosen on joining (the one least used in the
+    # room); None for someone who joined before colours were stored: theirs is hashed.
+    colour: int | None = None
 
     @property
     def guest(self) -> bool:

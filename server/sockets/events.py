@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from rooms.directory import document_name, is_code
 from rooms.errors import Refused
 from rooms.live.peer import CloseCode
-from rooms.presence import STATES, Presence, roster_for
+from rooms.presence import STATES, Presence, colour_for, roster_for
 from rooms.records import RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, Caller, authenticate, signs_out
 from server.sockets.admission import MessageBudget, at_expiry
@@ -136,8 +136,13 @@ class EventConnection:
             ),
         )
         entered_at = datetime.now(UTC)
+        seat = await state.participants.get_participant(viewer.id)
         presence = Presence(
-            viewer.id, self.claims.name, self.claims.role.value, since=entered_at.timestamp()
+            viewer.id,
+            self.claims.name,
+            self.claims.role.value,
+            since=entered_at.timestamp(),
+            colour=colour_for(viewer.id, None if seat is None else seat.colour),
         )
         if await state.roster.enter(room.id, self.connection, presence):
             await state.controls.record(room, viewer.id, viewer.name, "presence.entered", {})

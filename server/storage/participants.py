@@ -6,12 +6,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    ScalarSelect,
+    String,
+    and_,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from rooms.participation_records import PresenceSpan
 from rooms.ports import ParticipantLimitReached, StoreError
+from rooms.presence import COLOURS
 from rooms.records import Participant
 from rooms.roles import Role
 from server.storage.tables import (
@@ -32,7 +46,30 @@ def participant_of(row: ParticipantRow) -> Participant:
         row.created_at,
         row.removed_at is not None,
         row.account_id,
+        row.colour,
     )
+
+
+def _least_used_colour(room_id: int) -> ScalarSelect[int]:
+    """The palette index used least among the room's people not removed, the lowest
+    among equals (as :func:`rooms.presence.least_used_colour`). Rows without a colour
+    (from before migration 0010) count for none: their hashed one is not in SQL."""
+    # Inline constants: a bound parameter in a UNION has no type PostgreSQL can infer.
+    palette = union_all(
+        *(select(literal_column(str(i), Integer).label("i")) for i in range(len(COLOURS)))
+    ).subquery("palette")
+    used = (
+        select(func.count())
+        .select_from(ParticipantRow)
+        .where(
+            ParticipantRow.room_id == room_id,
+            ParticipantRow.removed_at.is_(None),
+            ParticipantRow.colour == palette.c.i,
+        )
+        .correlate(palette)
+        .scalar_subquery()
+    )
+    return select(palette.c.i).order_by(used, palette.c.i).limit(1).scalar_subquery()
 
 
 class SqlParticipantStore:
@@ -68,32 +105,11 @@ class SqlParticipantStore:
         self, room_id: int, name: str, role: Role, limit: int, account_id: str | None
     ) -> Participant:
         participant_id, created_at = uuid.uuid4().hex, utcnow()
-        made = Participant(participant_id, room_id, name, role, created_at, False, account_id)
-        if limit <= 0:
-            async with self._sessions.begin() as session:
-                session.add(
-                    ParticipantRow(
-                        id=participant_id,
-                        room_id=room_id,
-                        name=name,
-                        role=role.value,
-                        created_at=created_at,
-                        account_id=account_id,
-                    )
-                )
-            return made
-        held = (
-            select(func.count())
-            .select_from(ParticipantRow)
-            .where(
-                ParticipantRow.room_id == room_id,
-                ParticipantRow.removed_at.is_(None),
-                ParticipantRow.role != Role.FACILITATOR.value,
-            )
-            .scalar_subquery()
-        )
-        # As for documents: one statement counts and inserts (under SQLite's write lock),
-        # and PostgreSQL first locks the room's row so that joins take turns.
+        # One statement reads the room's colours (and its cap) and inserts: SQLite runs it
+        # under its write lock, and on PostgreSQL the transaction first locks the room's
+        # row, so that joins to one room take turns and each sees the ones before it.
+        # Without that lock two joins at the same moment could pick the same colour: no
+        # harm beyond two people sharing one, as before colours were stored.
         values = select(
             literal(participant_id),
             literal(room_id),
@@ -101,21 +117,39 @@ class SqlParticipantStore:
             literal(role.value),
             literal(created_at, UTCDateTime()),
             literal(account_id, String(32)),
-        ).where(held < limit)
+            _least_used_colour(room_id),
+        )
+        if limit > 0:
+            held = (
+                select(func.count())
+                .select_from(ParticipantRow)
+                .where(
+                    ParticipantRow.room_id == room_id,
+                    ParticipantRow.removed_at.is_(None),
+                    ParticipantRow.role != Role.FACILITATOR.value,
+                )
+                .scalar_subquery()
+            )
+            # As for documents: the count and the insert are one statement.
+            values = values.where(held < limit)
         statement = (
             insert(ParticipantRow)
-            .from_select(["id", "room_id", "name", "role", "created_at", "account_id"], values)
-            .returning(ParticipantRow.id)
+            .from_select(
+                ["id", "room_id", "name", "role", "created_at", "account_id", "colour"], values
+            )
+            .returning(ParticipantRow.colour)
         )
         async with self._sessions.begin() as session:
             if self._engine.dialect.name == "postgresql":
                 await session.execute(
                     select(RoomRow.id).where(RoomRow.id == room_id).with_for_update()
                 )
-            inserted = (await session.execute(statement)).scalar_one_or_none()
+            inserted = (await session.execute(statement)).first()
         if inserted is None:
             raise ParticipantLimitReached
-        return made
+        return Participant(
+            participant_id, room_id, name, role, created_at, False, account_id, inserted[0]
+        )
 
     async def get_participant(self, participant_id: str) -> Participant | None:
         async with self._sessions() as session:

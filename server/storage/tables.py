@@ -122,6 +122,9 @@ class ParticipantRow(Base):
     )
     # The room's event sequence number when the account last opened the room.
     last_seen_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # An index into rooms.presence.COLOURS, chosen on joining; NULL (rows from before
+    # migration 0010): the colour hashed from the id.
+    colour: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class DocumentRow(Base):

@@ -302,6 +302,40 @@ async def test_concurrent_joins_cannot_pass_the_limit(stores: Stores) -> None:
     assert len(await stores.participants.list_participants(room.id)) == 3
 
 
+async def test_joining_takes_the_colour_least_used_in_the_room(stores: Stores) -> None:
+    """A participant's colour is an index into the palette of 12: the one least used among
+    the room's people not removed, the lowest among equals. Other rooms do not count."""
+    participants = stores.participants
+    room = await stores.store.create_room("room", "Room", {})
+    other = await stores.store.create_room("other", "Other", {})
+    await participants.add_participant(other.id, "Oli", Role.MEMBER)
+    roles = [Role.FACILITATOR, Role.MEMBER, Role.OBSERVER]
+    # With a cap and without: the colour is chosen the same way.
+    twelve = [
+        await participants.add_participant(room.id, f"P{i}", roles[i % 3], limit=(i % 2) * 50)
+        for i in range(12)
+    ]
+    assert [p.colour for p in twelve] == list(range(12))
+    assert [(await participants.get_participant(p.id)) for p in twelve] == twelve
+    # All twelve in use once: the 13th and 14th take the lowest again.
+    thirteenth = await participants.add_participant(room.id, "P12", Role.MEMBER)
+    fourteenth = await participants.add_participant(room.id, "P13", Role.MEMBER, limit=50)
+    assert (thirteenth.colour, fourteenth.colour) == (0, 1)
+    # Removal frees a colour: 5 is then the one least used.
+    await participants.remove_participant(twelve[5].id)
+    assert (await participants.add_participant(room.id, "P14", Role.MEMBER)).colour == 5
+    listed = await participants.list_participants(room.id)
+    assert sorted(p.colour for p in listed if p.colour is not None) == sorted([*range(12), 0, 1])
+
+
+async def test_concurrent_joins_take_different_colours(stores: Stores) -> None:
+    room = await stores.store.create_room("room", "Room", {})
+    joined = await asyncio.gather(
+        *(stores.participants.add_participant(room.id, f"P{i}", Role.MEMBER) for i in range(8))
+    )
+    assert sorted(p.colour for p in joined if p.colour is not None) == list(range(8))
+
+
 # --- documents -----------------------------------------------------------------------------
 
 

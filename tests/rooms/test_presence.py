@@ -18,7 +18,16 @@ import pytest
 import rooms.presence
 from rooms.live.broker import Broker, LocalBroker, MemoryBus
 from rooms.live.envelope import EVERYONE, Envelope, Kind
-from rooms.presence import COLOURS, Presence, Roster, colour_of, merge, presence_channel
+from rooms.presence import (
+    COLOURS,
+    Presence,
+    Roster,
+    colour_for,
+    colour_of,
+    least_used_colour,
+    merge,
+    presence_channel,
+)
 from tests.support.timing import timeout
 
 ROOM = 7
@@ -135,6 +144,24 @@ def test_colours_are_stable_per_participant() -> None:
     colours = {colour_of(f"participant-{i}") for i in range(200)}
     assert colours == set(COLOURS)
     assert colour_of("ann") == colour_of("ann")
+
+
+def test_a_stored_colour_wins_and_none_falls_back_to_the_hashed_one() -> None:
+    assert [colour_for("ann", i) for i in range(len(COLOURS))] == list(COLOURS)
+    assert colour_for("ann", None) == colour_of("ann")
+    assert colour_for("ann", len(COLOURS)) == colour_of("ann")
+    assert least_used_colour([]) == 0
+    assert least_used_colour([0, 1, None, 3]) == 2
+    assert least_used_colour([*range(len(COLOURS)), 0, 1, 3]) == 2
+
+
+def test_the_roster_shows_the_colour_presence_carries() -> None:
+    """Presence carries the stored colour; an entry without one (from a process of an
+    older version) shows the hashed colour."""
+    stored = next(c for c in COLOURS if c != colour_of("ann"))
+    rows = merge([_ann(colour=stored, changed_at=1.0), _ann(changed_at=2.0)])
+    assert [r["colour"] for r in rows] == [stored]
+    assert [r["colour"] for r in merge([_ann()])] == [colour_of("ann")]
 
 
 # One process

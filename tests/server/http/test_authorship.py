@@ -15,6 +15,7 @@ from crdt.authorship import blocks
 from crdt.content import content_of
 from crdt.document import decode_state_vector
 from rooms.directory import CreatedRoom
+from rooms.presence import COLOURS
 from rooms.roles import Role
 from tests.support.harness import RunningServer
 from tests.support.threads_client import Person, join
@@ -111,7 +112,9 @@ async def test_every_client_id_names_its_writer(server: RunningServer) -> None:
         ben.id: "Ben",
         fay.id: "Fay",
     }
-    assert all(p["colour"].startswith("#") for p in answer["people"])
+    # Each in the colour they got on joining: one of their own.
+    colours = {p["participant_id"]: p["colour"] for p in answer["people"]}
+    assert colours == {fay.id: COLOURS[0], ann.id: COLOURS[1], ben.id: COLOURS[2]}
 
     # Every character of the document has a writer: the template's text is the
     # facilitator's who created the document.

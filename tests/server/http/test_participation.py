@@ -16,6 +16,7 @@ import pytest
 from pycrdt import XmlElement, XmlFragment, XmlText
 
 from rooms.directory import CreatedRoom
+from rooms.presence import COLOURS
 from rooms.roles import Role
 from tests.support.cluster import poll
 from tests.support.harness import RunningServer, run_server
@@ -149,6 +150,8 @@ async def test_the_facilitators_report_and_a_members_own(site: RunningServer) ->
     assert b["reactions_received"] == 1
     assert a["contributed"] and b["contributed"] and a["last_active_at"].endswith("Z")
     assert a["colour"].startswith("#") and a["removed_from_room"] is False
+    # Each has the colour stored when they joined: four people, four colours.
+    assert {p["colour"] for p in report["people"]} == set(COLOURS[:4])
     assert report["not_contributed"] == [olive.id]
     (question,) = report["unanswered"]
     assert question["thread_id"] == waiting["id"]

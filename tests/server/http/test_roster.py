@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from rooms.directory import CreatedRoom
 from rooms.live.envelope import Kind, decode
 from rooms.live.peer import CloseCode
-from rooms.presence import presence_channel
+from rooms.presence import COLOURS, presence_channel
 from rooms.roles import Role
 from tests.support.cluster import Launcher, ServeProcess
 from tests.support.harness import RunningServer, run_server
@@ -237,6 +237,20 @@ async def test_a_participant_appears_with_a_stable_colour_over_http_and_the_sock
     async with present(server.port, bo) as again:
         # A new connection, the same colour.
         await again.wait_roster(has(bo, colour=bo_colour, connections=1), "Bo back")
+
+
+async def test_the_people_of_a_room_have_different_colours(server: RunningServer) -> None:
+    """Up to 12 people in a room get 12 different colours (one hashed from each id would
+    repeat), in the order they joined, and keep them in the roster of every reader."""
+    room = await server.create_room()
+    roles = [Role.FACILITATOR, Role.MEMBER, Role.OBSERVER]
+    people = [await join(server, room, roles[i % 3], f"P{i:02}") for i in range(len(COLOURS))]
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(present(server.port, p)) for p in people]
+        for watcher in (sockets[0], sockets[-1]):
+            seen = await watcher.wait_roster(exactly(*people), "all twelve")
+            assert [r["colour"] for r in seen] == list(COLOURS), "by name: in order of joining"
+        assert [r["colour"] for r in await http_roster(people[1])] == list(COLOURS)
 
 
 async def test_presence_changes_reach_every_other_participant(server: RunningServer) -> None:
@@ -465,6 +479,11 @@ async def test_two_processes_share_one_roster(
                 rows = on_a.roster() or []
                 for entry in rows:
                     assert COLOUR.match(entry["colour"]) and entry["connections"] == 1
+                # Each process reads its own participants' colours; they travel with presence.
+                assert {r["id"]: r["colour"] for r in rows} == {
+                    ann.id: COLOURS[0],
+                    bo.id: COLOURS[1],
+                }
                 assert await http_roster(ann) == rows
                 assert await http_roster(bo) == rows
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from pycrdt import XmlElement, XmlFragment, XmlText
 
+from crdt.alignment import ordered_pairs
 from crdt.content import content_of, fragment
 from crdt.update import decode_update, with_strings
 
@@ -213,31 +214,17 @@ def _pairs(olds: Sequence[Block], news: Sequence[Block]) -> list[tuple[int, int]
     most similar ones of the same kind (at least 40% alike)."""
     if len(olds) * len(news) > _MAX_PAIRINGS:
         return [(k, k) for k in range(min(len(olds), len(news))) if olds[k].tag == news[k].tag]
-    score = [
-        [
-            SequenceMatcher(None, o.text, n.text, autojunk=False).ratio()
-            if o.tag == n.tag
-            else -1.0
-            for n in news
-        ]
-        for o in olds
-    ]
-    best = [[0.0] * (len(news) + 1) for _ in range(len(olds) + 1)]
-    for i in range(len(olds) - 1, -1, -1):
-        for j in range(len(news) - 1, -1, -1):
-            paired = best[i + 1][j + 1] + score[i][j] if score[i][j] >= 0.4 else -1.0
-            best[i][j] = max(best[i + 1][j], best[i][j + 1], paired)
-    pairs: list[tuple[int, int]] = []
-    i = j = 0
-    while i < len(olds) and j < len(news):
-        if score[i][j] >= 0.4 and best[i][j] == best[i + 1][j + 1] + score[i][j]:
-            pairs.append((i, j))
-            i, j = i + 1, j + 1
-        elif best[i][j] == best[i + 1][j]:
-            i += 1
-        else:
-            j += 1
-    return pairs
+    score = [[_similarity(o, n) for n in news] for o in olds]
+    return ordered_pairs(score)
+
+
+def _similarity(old: Block, new: Block) -> float:
+    """How alike two blocks read, from 0.4 to 1; -1 when they are not to be paired
+    (another kind of block, or less alike than that)."""
+    if old.tag != new.tag:
+        return -1.0
+    ratio = SequenceMatcher(None, old.text, new.text, autojunk=False).ratio()
+    return ratio if ratio >= 0.4 else -1.0
 
 
 def _chars(block: Block) -> list[tuple[str, int | None]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
+from crdt.alignment import ordered_pairs
 from crdt.anchors import CONTENT_ROOT
 
 # A block: (node name, attributes, text or child blocks).
@@ -140,23 +141,7 @@ def _pairs(olds: list[_Node], news: list[_Node]) -> list[tuple[int, int]]:
             if _alike(old, new):
                 ratio = SequenceMatcher(None, old_texts[i], new_texts[j], autojunk=False).ratio()
                 score[i][j] = ratio if len(olds) == len(news) == 1 else ratio - 0.3
-    # best[i][j]: the best total for olds[i:] and news[j:].
-    best = [[0.0] * (len(news) + 1) for _ in range(len(olds) + 1)]
-    for i in range(len(olds) - 1, -1, -1):
-        for j in range(len(news) - 1, -1, -1):
-            paired = best[i + 1][j + 1] + score[i][j] if score[i][j] >= 0 else -1.0
-            best[i][j] = max(best[i + 1][j], best[i][j + 1], paired)
-    pairs: list[tuple[int, int]] = []
-    i = j = 0
-    while i < len(olds) and j < len(news):
-        if score[i][j] >= 0 and best[i][j] == best[i + 1][j + 1] + score[i][j]:
-            pairs.append((i, j))
-            i, j = i + 1, j + 1
-        elif best[i][j] == best[i + 1][j]:
-            i += 1
-        else:
-            j += 1
-    return pairs
+    return ordered_pairs(score)
 
 
 def _reconcile_children(source: _Parent, target: _Parent) -> None:

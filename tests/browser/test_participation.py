@@ -162,6 +162,14 @@ async def test_facilitator_sees_participation_and_a_member_only_their_own(
     await page.locator(".rt-participation-cards li").last.scroll_into_view_if_needed()
     await fay.screenshot("participation-phone-people")
     await fay.page.set_viewport_size(DESKTOP_VIEWPORT)
+    # The dark theme reads as well (axe checks the contrast of what it shows).
+    await fay.page.emulate_media(color_scheme="dark")
+    await page.locator(".rt-participation-body").evaluate("(e) => e.scrollIntoView()")
+    await assert_accessible(fay, "the Participation page, dark")
+    await fay.screenshot("participation-desktop-dark")
+    await chart.scroll_into_view_if_needed()
+    await fay.screenshot("participation-desktop-activity-dark")
+    await fay.page.emulate_media(color_scheme="light")
 
     # The CSV: a row per person with the same numbers.
     async with fay.page.expect_download() as downloading:

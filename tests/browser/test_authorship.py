@@ -260,6 +260,9 @@ async def test_two_versions_compared_show_who_changed_what_and_download(
     )
     await keep(fay, "versions-compare-desktop")
     await accessible_in_both_themes(fay)
+    await fay.page.emulate_media(color_scheme="dark")
+    await keep(fay, "versions-compare-desktop-dark")
+    await fay.page.emulate_media(color_scheme="light")
 
     # The download is a page holding both changes.
     async with fay.page.expect_download() as downloading:
@@ -306,3 +309,5 @@ async def test_two_versions_compared_show_who_changed_what_and_download(
     box = await phone_compare.bounding_box()
     assert box is not None and box["width"] >= 389, box
     await keep(pia, "versions-compare-phone")
+    await pia.page.emulate_media(color_scheme="dark")
+    await keep(pia, "versions-compare-phone-dark")

@@ -17,6 +17,8 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    # The server is restarting: reconnect (to another process).
+    SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013
     # Reconnect and sync again (y-websocket reconnects on codes outside 4400-4499).
     RESYNC = 4000

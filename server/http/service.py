@@ -1,4 +1,4 @@
-"""Routes about the service itself: health, and the vocabulary a client shows.
+"""Routes about the service itself: liveness and readiness, and the vocabulary a client shows.
 
 Each handler's docstring holds its OpenAPI operation (after ``---``).
 """
@@ -11,28 +11,46 @@ from starlette.responses import JSONResponse, Response
 from rooms.roles import Role
 from rooms.templates import TEMPLATES
 from rooms.threads import Reaction
-from server.http.common import app_state, log
+from server.http.common import app_state
+from server.readiness import Readiness
+
+
+def readiness_of(request: Request) -> Readiness:
+    readiness: Readiness = request.app.state.readiness
+    return readiness
 
 
 async def health(request: Request) -> Response:
-    """Liveness and database reachability.
+    """Liveness: the process serves. It asks nothing of the database or Redis, so that
+    an outage of theirs never gets a sound process restarted (``/ready`` tells that).
     ---
-    summary: Health
+    summary: Liveness
     responses:
-      200: {description: Serving; the database answers}
-      503: {description: The database does not answer}
+      200: {description: 'Serving: status ok, and how many documents are loaded'}
     """
-    try:
-        await app_state(request).store.ping()
-    except Exception as exc:
-        log.warning("health check: database unreachable: %s", exc)
-        return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "documents_loaded": len(app_state(request).hub.documents)})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: whether this process should be sent traffic.
+    ---
+    summary: Readiness
+    responses:
+      200:
+        description: 'Ready: the database and Redis (when used) answer, the schema is at
+          the newest migration, and the process is not shutting down. checks holds each
+          outcome: database, migrations, redis, process'
+      503:
+        description: 'Not ready: failed names each check that did not pass (database,
+          migrations, redis, or process while it drains before a shutdown); status is
+          draining during that drain'
+    """
+    report = await readiness_of(request).check()
+    if report.ready:
+        return JSONResponse({"status": "ready", "checks": report.checks})
+    status = "draining" if report.failed == ["process"] else "not ready"
     return JSONResponse(
-        {
-            "status": "ok",
-            "database": "ok",
-            "documents_loaded": len(app_state(request).hub.documents),
-        }
+        {"status": status, "failed": report.failed, "checks": report.checks}, status_code=503
     )
 
 

@@ -4,7 +4,8 @@ The test's own PostgreSQL server is crashed (``pg_ctl stop -m immediate``: every
 connection dropped, no checkpoint) while clients keep typing, left down for
 ``OUTAGE_SECONDS`` and started again on the same port and data. During the outage the
 server keeps relaying edits between connected clients, holds the edits it could not
-store in memory and retries them with backoff, reports itself degraded on ``/health``,
+store in memory and retries them with backoff, reports itself not ready on ``/ready``
+(alive on ``/health``),
 and answers what needs the database with a clear error: HTTP 503 ``storage_unavailable``
 with ``Retry-After``, and close 1013 on a socket that cannot be admitted. Once the
 database is back, every edit is stored, and every client holds the same text.
@@ -132,9 +133,11 @@ async def test_postgres_down_for_ten_seconds_loses_no_edit(
         # Down: edits keep flowing between the connected clients, flushes fail and are
         # kept, and what needs the database gets a clear, retryable answer.
         await eventually(lambda: failed_flushes(server) >= 2, 10, "flushes to fail and be retried")
-        health = await http.get("/health")
-        assert health.status_code == 503, health.text
-        assert health.json()["database"] == "unreachable"
+        ready = await http.get("/ready")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["failed"] == ["database"]
+        # Alive all the same: nothing to restart.
+        assert (await http.get("/health")).status_code == 200
         listing = await http.get(f"/api/rooms/{room.room.slug}/documents", headers=headers)
         assert listing.status_code == 503, listing.text
         assert listing.json()["error"]["code"] == "storage_unavailable"
@@ -156,7 +159,7 @@ async def test_postgres_down_for_ten_seconds_loses_no_edit(
         restarted = time.monotonic()
 
         # Up again: everything held in memory reaches the database, and new clients join.
-        await poll(lambda: _healthy(http), 10, "the server to find the database again")
+        await poll(lambda: _ready(http), 10, "the server to find the database again")
         late = await open_synced(f"{server.sync_url(room.room.slug)}/guide", token)
         for typist in typists:
             await typist.stop()
@@ -190,5 +193,5 @@ async def test_postgres_down_for_ten_seconds_loses_no_edit(
         assert all(t.client.is_open for t in typists)
 
 
-async def _healthy(http: httpx.AsyncClient) -> bool:
-    return (await http.get("/health")).status_code == 200
+async def _ready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/ready")).status_code == 200

@@ -8,8 +8,9 @@ outage take, if longer) and started again on the same port.
 The guarantee under a Redis outage (docs/scaleout.md, ``server/redis_broker.py``):
 
 * Each process keeps serving its own clients: they keep editing together, ``/health``
-  answers 200, and each process keeps storing its own clients' edits (the database
-  keeps growing with every process's edits, although no process holds them all).
+  answers 200 (``/ready`` answers 503 naming ``redis``), and each process keeps storing
+  its own clients' edits (the database keeps growing with every process's edits,
+  although no process holds them all).
   Publishes are dropped; nothing crosses between processes.
 * Once Redis is back, each broker resubscribes (backoff 0.1 s doubling to 5 s) and
   heals every loaded document: it re-reads storage and exchanges state vectors with
@@ -262,10 +263,10 @@ def events_url(server: RunningServer, person: Person, after: int | None = None) 
     return url if after is None else f"{url}&after={after}"
 
 
-async def health(servers: dict[str, RunningServer]) -> dict[str, int]:
+async def health(servers: dict[str, RunningServer], path: str = "/health") -> dict[str, int]:
     async with httpx.AsyncClient() as http:
         return {
-            label: (await http.get(server.http + "/health")).status_code
+            label: (await http.get(server.http + path)).status_code
             for label, server in servers.items()
         }
 
@@ -364,6 +365,7 @@ async def test_redis_down_for_ten_seconds_under_load_loses_no_edit(
                             f"{marker} to reach every client of {doc} on {label}",
                         )
                 assert await health(servers) == dict.fromkeys(SERVERS, 200)
+                assert await health(servers, "/ready") == dict.fromkeys(SERVERS, 503)
 
                 # Each server stores its own clients' edits: the database gets all three.
                 await poll(
@@ -441,6 +443,7 @@ async def test_redis_down_for_ten_seconds_under_load_loses_no_edit(
                 down_for = restarted - killed
                 await redis_server.start()
                 await eventually(all_connected(servers.values()), 15, "every broker to reconnect")
+                assert await health(servers, "/ready") == dict.fromkeys(SERVERS, 200)
                 reconnected = time.monotonic() - restarted
                 # Presence: the change made on A during the outage reaches B's roster
                 # with A's next heartbeat (timed from now, checked further down).

@@ -465,6 +465,10 @@ async def test_redis_killed_and_restarted_mid_session(
                 for server in (a, b):
                     health = await http.get(server.http + "/health")
                     assert health.status_code == 200, health.text
+                    # Alive, but not ready: it cannot reach the other processes.
+                    ready = await http.get(server.http + "/ready")
+                    assert ready.status_code == 503, ready.text
+                    assert ready.json()["failed"] == ["redis"]
 
             restarted = time.monotonic()
             await redis_server.start()

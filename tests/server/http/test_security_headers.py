@@ -99,6 +99,7 @@ async def test_every_page_and_api_answer_carries_the_security_headers(
         assert found, f"app.html names no bundle {kind}"
         await answer(f"bundle {kind}", 200, "GET", found.group(1))
     await answer("health", 200, "GET", "/health")
+    await answer("ready", 200, "GET", "/ready")
     await answer("vocabulary", 200, "GET", "/api/vocabulary")
     await answer("templates", 200, "GET", "/api/templates")
     await answer("openapi", 200, "GET", "/api/openapi.json")

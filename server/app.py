@@ -31,11 +31,15 @@ from server.config import Settings
 from server.http.common import RequestRefused, error, refused
 from server.http.headers import SECURITY_HEADERS, SecurityHeaders
 from server.http.routes import routes
+from server.log_context import LogContext
 from server.logs import configure_logging
 from server.mail import Outbox, mailer_for
+from server.metrics import measured
 from server.outage import StorageOutage
 from server.rate_limit import JoinLimits
+from server.readiness import Readiness
 from server.redis_broker import RedisBroker
+from server.shutdown import Shutdown, install_signal_handlers
 from server.sockets.admission import Admission
 from server.sockets.peer import KeepServerSend
 from server.state import AppState
@@ -192,15 +196,21 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, freeze_gc: bool = False, own_process: bool = False
+) -> Starlette:
     """The application. With ``freeze_gc`` (for a server process of its own) everything
-    alive once storage is open moves out of the garbage collector's sight."""
+    alive once storage is open moves out of the garbage collector's sight. With
+    ``own_process`` SIGTERM drains the process first (:mod:`server.shutdown`)."""
     settings = settings or Settings.from_env()
+    shutdown = Shutdown(settings.drain_seconds, settings.close_spread_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await open_state(settings)
         app.state.roundtable = state
+        app.state.readiness = Readiness(state.store.engine, settings.redis_url, shutdown)
+        give_back_signals = install_signal_handlers(shutdown) if own_process else None
         log.info("storage ready (%s)", state.store.engine.url.render_as_string(hide_password=True))
         if freeze_gc:
             # The modules, SQLAlchemy's mappers and the like live as long as the process;
@@ -217,6 +227,9 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         try:
             yield
         finally:
+            if give_back_signals is not None:
+                give_back_signals()
+            shutdown.cancel()
             renewal.cancel()
             if state.run_check is not None:
                 state.run_check.cancel()
@@ -227,12 +240,14 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             await state.store.end_run(state.run_id)
             await state.hub.broker.close()
             await state.store.close()
+            await app.state.readiness.close()
             log.info("all updates stored; stopped")
 
-    return Starlette(
+    app = Starlette(
         routes=routes(),
-        lifespan=lifespan,
+        lifespan=measured(lifespan),
         middleware=[
+            Middleware(LogContext),
             Middleware(KeepServerSend),
             Middleware(SecurityHeaders),
             Middleware(StorageOutage),
@@ -244,6 +259,8 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             Exception: _server_error,
         },
     )
+    app.state.shutdown = shutdown
+    return app
 
 
 def create_app_from_env() -> Starlette:
@@ -252,5 +269,5 @@ def create_app_from_env() -> Starlette:
     A worker that uvicorn spawned has not inherited the parent's logging set-up.
     """
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
-    return create_app(settings, freeze_gc=True)
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, freeze_gc=True, own_process=True)

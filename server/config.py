@@ -23,6 +23,11 @@ class Settings:
     secret_key: str | None = None
     # Bearer token that may create rooms over HTTP; room creation over HTTP is off without it.
     admin_token: str | None = None
+    # Bearer token that may read GET /metrics (Prometheus); the endpoint is off without it.
+    metrics_token: str | None = None
+    # Where `roundtable serve` keeps the metrics files its processes share (emptied of
+    # them at start); unset: a new temporary directory. PROMETHEUS_MULTIPROC_DIR wins.
+    metrics_dir: str | None = None
     token_ttl_seconds: int = 7 * 24 * 3600
     # Write-behind: updates reach the database at most this many seconds after arriving.
     flush_interval: float = 1.0
@@ -90,6 +95,14 @@ class Settings:
     # An account session (the browser's sign-in) ends this long after its last use.
     session_days: int = 30
     log_level: str = "info"
+    # "text" (one readable line a record) or "json" (one JSON object a line, with the
+    # request and connection ids: server/logs.py).
+    log_format: str = "text"
+    # On SIGTERM, /ready answers 503 for this long while everything keeps working (a load
+    # balancer stops sending new connections), then the open sockets are closed with 1012
+    # spread over close_spread_seconds, so their clients do not all reconnect at once.
+    drain_seconds: float = 5.0
+    close_spread_seconds: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -37,6 +37,8 @@ _ALIVE = b"A"
 _BYE = b"B"
 # Heartbeats a process may miss before it counts as gone.
 _MISSED_HEARTBEATS = 3
+# Lag samples kept until the metrics read them (server/metrics.py).
+_MAX_LAG_SAMPLES = 1024
 
 
 class RedisBroker:
@@ -71,6 +73,12 @@ class RedisBroker:
         self.connected = asyncio.Event()
         self.dropped = 0
         self.published = 0
+        # Times the subscriber connection came back after Redis was lost.
+        self.reconnects = 0
+        # Seconds this process's own heartbeats took from publish to its subscriber, one
+        # per heartbeat: the broker's lag, sampled (the metrics take and empty the list).
+        self.lag_samples: list[float] = []
+        self._probe_sent: float | None = None
         self._reader: asyncio.Task[None] | None = None
         self._publisher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -177,6 +185,8 @@ class RedisBroker:
                 backoff = 0.1
                 if not first:
                     log.info("Redis is back: resubscribed to %d channels", len(channels))
+                    self.reconnects += 1
+                    self._probe_sent = None
                     # Heartbeats were lost with the connection, not the processes.
                     now = self._clock()
                     self._seen = dict.fromkeys(self._seen, now)
@@ -224,6 +234,10 @@ class RedisBroker:
 
     def _on_control(self, data: bytes) -> None:
         kind, origin = data[:1], data[1:]
+        if origin == self._origin and kind == _ALIVE and self._probe_sent is not None:
+            if len(self.lag_samples) < _MAX_LAG_SAMPLES:
+                self.lag_samples.append(time.monotonic() - self._probe_sent)
+            self._probe_sent = None
         if origin == self._origin or not origin:
             return
         if kind == _ALIVE:
@@ -235,6 +249,9 @@ class RedisBroker:
     async def _beat(self) -> None:
         while True:
             if self.connected.is_set():
+                if self._probe_sent is None:
+                    # Its arrival back here is timed (a slow one is timed, not replaced).
+                    self._probe_sent = time.monotonic()
                 self.publish(_CONTROL, _ALIVE + self._origin)
                 deadline = self._clock() - _MISSED_HEARTBEATS * self._heartbeat_seconds
                 for origin, seen in list(self._seen.items()):

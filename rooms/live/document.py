@@ -9,6 +9,7 @@ import time
 from crdt.awareness import DocumentAwareness
 from crdt.document import Integrated, InvalidUpdate, SyncDocument, TooManyWaiting
 from crdt.protocol import ProtocolError, encode_awareness, encode_update
+from rooms.live.counters import COUNTERS, UPDATE
 from rooms.live.fanout import DocumentFanout
 from rooms.live.peer import Peer
 from rooms.live.recovery import Recovery
@@ -169,6 +170,8 @@ class LiveDocument:
         for item in integrated:
             source = item.source
             self.broadcast(encode_update(item.changed), exclude=source)
+            peers = self.peers
+            COUNTERS.updates_sent += (UPDATE + len(item.changed)) * (len(peers) - (source in peers))
             if item.from_client:
                 who = author if source is None else self._authors.get(source)
                 self.writer.enqueue(item.changed, who, item.added, item.removed)

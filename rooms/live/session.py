@@ -22,6 +22,7 @@ from crdt.protocol import (
     encode_sync_step2,
 )
 from rooms.live.budget import MessageBudget
+from rooms.live.counters import COUNTERS, UPDATE
 from rooms.live.document import ASK_INTERVAL, LiveDocument
 from rooms.live.peer import CloseCode, Peer
 from rooms.roles import Role
@@ -148,6 +149,7 @@ class SyncSession:
             # The peer now holds the server state: from here on it gets every update.
             document.join(self.peer)
         elif isinstance(message, SyncStep2 | SyncUpdate):
+            COUNTERS.updates_received += UPDATE + len(message.update)
             if not self.can_edit:
                 self._drop_update(message.update)
                 return

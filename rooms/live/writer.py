@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crdt.document import fold
+from rooms.live.counters import COUNTERS
 from rooms.ports import Store
 from rooms.records import ACTIVITY_BUCKET_SECONDS, TextActivity
 
@@ -161,6 +162,7 @@ class DocumentWriter:
                     await self._store_claims()
                 except BaseException:
                     self._failures += 1
+                    COUNTERS.flush_failures += 1
                     raise
             if not self._pending:
                 return
@@ -168,6 +170,7 @@ class DocumentWriter:
             self._pending = []
             self._writing = batch
             activity, self._activity = self._activity, {}
+            started = time.perf_counter()
             try:
                 if activity:
                     await self._store.append_updates(
@@ -182,9 +185,11 @@ class DocumentWriter:
                     for n in range(3):
                         held[n] += counts[n]
                 self._failures += 1
+                COUNTERS.flush_failures += 1
                 raise
             finally:
                 self._writing = []
+            COUNTERS.flushed(time.perf_counter() - started)
             self._failures = 0
             self._log_rows += len(batch)
             self.flushed_updates += len(batch)

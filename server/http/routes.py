@@ -15,6 +15,7 @@ from server.http import (
     documents,
     facilitation,
     invites,
+    metrics,
     participants,
     participation,
     rooms,
@@ -46,9 +47,12 @@ def routes() -> list[BaseRoute]:
     return [
         # The service
         Route("/health", service.health),
+        Route("/ready", service.ready),
         Route("/api/templates", service.templates),
         Route("/api/vocabulary", service.vocabulary),
         Route("/api/openapi.json", openapi, include_in_schema=False),
+        # For the operator's Prometheus, with its own token; not in the public API.
+        Route("/metrics", metrics.metrics, include_in_schema=False),
         # Rooms
         Route("/api/rooms", rooms.create_room, methods=["POST"]),
         Route(ROOM, rooms.room_state),

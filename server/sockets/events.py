@@ -32,10 +32,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rooms.directory import document_name, is_code
 from rooms.errors import Refused
+from rooms.live.counters import COUNTERS
 from rooms.live.peer import CloseCode
 from rooms.presence import STATES, Presence, colour_for, roster_for
 from rooms.records import RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, Caller, authenticate, signs_out
+from server.shutdown import RESTARTING
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import close_or_abort
 from server.sockets.refusals import close_code
@@ -108,6 +110,10 @@ class EventConnection:
 
     async def run(self, after: int | None) -> None:
         leave = await self.enter()
+        COUNTERS.event_connections += 1
+        unregister = self.websocket.app.state.shutdown.register(
+            lambda: self.revoke(CloseCode.SERVICE_RESTART, RESTARTING)
+        )
         expiry = at_expiry(
             self.claims.expires_at, lambda: self.revoke(CloseCode.UNAUTHORIZED, "token expired")
         )
@@ -117,6 +123,8 @@ class EventConnection:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            COUNTERS.event_connections -= 1
+            unregister()
             expiry.cancel()
             await leave()
 
@@ -178,11 +186,14 @@ class EventConnection:
         latest = await state.store.last_event_seq(room.id)
         sent = latest
         if after is not None and after <= latest and latest - after <= MAX_CATCH_UP:
-            for event in await state.events.since(room.id, after, MAX_CATCH_UP):
+            missed = await state.events.since(room.id, after, MAX_CATCH_UP)
+            for event in missed:
                 await _send(self.websocket, await state.comments.render(event, self.viewer))
                 sent = event.seq
+            COUNTERS.caught_up(len(missed))
             await _send(self.websocket, {"type": "ready", "seq": sent})
         elif after is not None and after != latest:
+            COUNTERS.event_resyncs += 1
             await _send(self.websocket, {"type": "resync", "seq": latest})
         else:
             await _send(self.websocket, {"type": "ready", "seq": latest})
@@ -259,6 +270,7 @@ class EventConnection:
         if self.revoked:
             await close_or_abort(websocket, self.revoked[0], self.revoked[1], grace)
         elif watcher in done:
+            COUNTERS.event_slow_readers += 1
             log.warning("dropped %s from room %s events: not reading", self.who, self.room.slug)
             await close_or_abort(
                 websocket, CloseCode.TRY_AGAIN_LATER, "too many unread events", grace

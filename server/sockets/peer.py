@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
+from rooms.live.counters import COUNTERS
 from rooms.live.peer import CloseCode
 
 log = logging.getLogger("roundtable.sync")
@@ -228,6 +229,7 @@ class WebSocketPeer:
             self._buffer_limit,
         )
         self.overflowed = True
+        COUNTERS.sync_slow_readers += 1
         self.close(CloseCode.TRY_AGAIN_LATER, "send buffer overflow")
 
     async def _write(self) -> None:

@@ -12,10 +12,12 @@ from starlette.websockets import WebSocket
 from crdt.protocol import encode_permission_denied
 from rooms.controls import may_see
 from rooms.errors import NotFound, Refused
+from rooms.live.counters import COUNTERS
 from rooms.live.peer import CloseCode
 from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, check_standing, identify, signs_out
+from server.shutdown import RESTARTING
 from server.sockets.admission import MessageBudget, at_expiry
 from server.sockets.peer import WebSocketPeer
 from server.sockets.refusals import close_code
@@ -174,7 +176,11 @@ async def _serve(
     expiry = at_expiry(
         claims.expires_at, lambda: peer.close(CloseCode.UNAUTHORIZED, "token expired")
     )
+    unregister = websocket.app.state.shutdown.register(
+        lambda: peer.close(CloseCode.SERVICE_RESTART, RESTARTING)
+    )
     log.info("%s joined %s", who, document.label)
+    COUNTERS.sync_connections += 1
     try:
         session.start()
         budget = MessageBudget(settings.max_messages_per_second, settings.message_burst)
@@ -186,6 +192,8 @@ async def _serve(
         if not peer.stopped_handler or current is None or current.uncancel() > 0:
             raise
     finally:
+        COUNTERS.sync_connections -= 1
+        unregister()
         expiry.cancel()
         session.end()
         state.hub.release(document)

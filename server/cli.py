@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from rooms.directory import RoomDirectory
 from rooms.errors import Refused
 from rooms.roles import Role
-from server import admin
+from server import admin, operations
 from server.config import Settings
 from server.logs import configure_logging
+from server.metrics_dir import prepare_directory
 from server.storage.migrate import upgrade
 from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
@@ -84,7 +86,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(settings: Settings) -> int:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.workers > 1 and not settings.redis_url:
         print(
             "roundtable: several workers must share a Redis broker: "
@@ -93,10 +95,9 @@ def serve(settings: Settings) -> int:
         )
         return 2
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
-        print(
-            "roundtable: note: several workers on SQLite share one file; "
-            "use PostgreSQL for deployments",
-            file=sys.stderr,
+        # A log record, so that it takes the log's format (JSON lines included).
+        logging.getLogger("roundtable").warning(
+            "several workers on SQLite share one file; use PostgreSQL for deployments"
         )
     invite = asyncio.run(_demo_invite(settings.database_url))
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
@@ -111,6 +112,9 @@ def serve(settings: Settings) -> int:
         )
     # Worker processes rebuild their settings from the environment.
     os.environ.update(settings.to_env())
+    if settings.metrics_token and settings.workers > 1:
+        # Where every worker writes its metrics for the others to read (server/metrics.py).
+        prepare_directory(os.environ, settings.metrics_dir)
     uvicorn.run(
         "server.app:create_app_from_env",
         factory=True,
@@ -177,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     create_cmd.add_argument("--json", action="store_true", help="print JSON")
     create_cmd.add_argument("--database-url", help="SQLAlchemy URL (ROUNDTABLE_DATABASE_URL)")
     admin.add_parser(commands)
+    operations.add_parsers(commands, room_commands)
     return parser
 
 
@@ -185,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(_settings(args))
+        if operations.handles(args):
+            return operations.run(args)
         if args.command == "admin":
             return admin.run(args)
         return room_create(args)

@@ -14,6 +14,9 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = "the first schema: there is no older process to run beside it"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -14,6 +14,12 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = (
+    "adds a table and a column with a default; what old "
+    "processes do is not published as room events until they stop"
+)
 
 
 def upgrade() -> None:

@@ -14,6 +14,9 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = "adds tables and columns with defaults, which old processes do not read"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

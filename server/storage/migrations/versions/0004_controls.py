@@ -15,6 +15,12 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "stop old processes first"
+rolling_upgrade_reason = (
+    "old processes check neither removals nor locks: a removed participant "
+    "could still edit, and a locked document be edited, through them"
+)
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

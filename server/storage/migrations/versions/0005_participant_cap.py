@@ -14,6 +14,11 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = (
+    "adds a nullable column; old processes do not apply a room's own participant cap"
+)
 
 
 def upgrade() -> None:

@@ -14,6 +14,12 @@ revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = (
+    "adds a table; edits made through old processes claim no client ids, "
+    "so their writers stay unnamed"
+)
 
 
 def upgrade() -> None:

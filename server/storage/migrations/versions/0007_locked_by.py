@@ -14,6 +14,9 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = "adds a nullable column; a lock set by an old process shows no name"
 
 
 def upgrade() -> None:

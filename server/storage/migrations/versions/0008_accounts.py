@@ -18,6 +18,11 @@ revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = (
+    "adds tables and nullable or defaulted columns, which old processes do not read"
+)
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -18,6 +18,9 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = "adds tables; edits stored by old processes are not counted"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -19,6 +19,11 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+# Whether old processes may keep running beside this migration (docs/upgrades.md).
+rolling_upgrade = "compatible"
+rolling_upgrade_reason = (
+    "adds a nullable column; participants old processes add get a hashed colour"
+)
 
 
 def upgrade() -> None:

@@ -8,6 +8,8 @@ NODE_STAMP := tests/interop/node_modules/.package-lock.json
 WEB_STAMP := static/node_modules/.package-lock.json
 BENCH_NODE_STAMP := bench/node/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
+CADDY := /usr/bin/caddy
 
 # Python packages come from uv.lock, installed by uv (itself pinned with hashes in
 # uv-requirements.txt, in .uv). uv uses the interpreter $(PYTHON) names and never
@@ -36,7 +38,7 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-pytest: $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM)
+pytest: $(NODE_STAMP) $(WEB_STAMP) $(BENCH_NODE_STAMP) $(CHROMIUM) $(NGINX) $(CADDY)
 	$(BIN)/pytest
 
 $(UV): uv-requirements.txt
@@ -110,6 +112,15 @@ $(CHROMIUM):
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q chromium chromium-driver; }
+
+# The multi-host test (tests/deploy) runs Debian's nginx with docs/deploy/nginx.conf, and
+# checks docs/deploy/Caddyfile with Debian's caddy.
+$(NGINX) $(CADDY):
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q nginx-light caddy || { \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q nginx-light caddy; }
 
 # Rebuild static/dist after changing static/src (the bundle is committed).
 web: $(WEB_STAMP)

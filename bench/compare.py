@@ -1,11 +1,12 @@
 """Run every workload against Roundtable and the peer servers, side by side, in one run.
 
 Each server runs pinned to core 0 and the load generator (`bench/node/loadgen.mjs`) to
-core 1; every workload gets freshly started servers. Prints a table with Roundtable's
-ratio to each peer and writes `docs/benchmarks.md`, a plot of p99 latency against the
-offered rate, and the raw results as JSON.
+core 1 (in scaling, process k of N runs on core k mod 2); every workload gets freshly
+started servers. Prints a table with Roundtable's ratio to each peer and writes
+`docs/benchmarks.md`, a plot of p99 latency against the offered rate, and the raw
+results as JSON.
 
-    make bench                      # the full run (about 15 minutes)
+    make bench                      # the full run (about 45 minutes)
     .venv/bin/python -m bench.compare --quick --no-write   # a short run, nothing written
 """
 
@@ -23,21 +24,49 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.servers import ROOT, SERVERS, run_loadgen, serving
+from bench.servers import (
+    MULTI_PROCESS,
+    ROOT,
+    SERVERS,
+    Cores,
+    raise_open_file_limit,
+    run_loadgen,
+    serving,
+)
 
 # The automerge-paper trace (259,778 edits) when its file is in place; otherwise a
 # synthetic trace of the same length (see bench/node/trace.mjs and docs/benchmarks.md).
 PAPER_TRACE = ROOT / "bench" / "traces" / "automerge-paper.json.gz"
 SYNTHETIC_TRACE = "synthetic:259778:1"
-FANOUT_RATES = [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000]
+# Below 250 edits/s the low rates; from there steps of 250, the unit of the knee.
+FANOUT_RATES = [25, 50, 100, 200, *range(250, 4001, 250)]
+# Reported for every server even where its sweep stopped before them (overload).
+OVERLOAD_RATES = [2000, 3000]
+SCALING_RATES = list(range(50, 2001, 50))
+# The generator holds 10,000 clients with their documents: more heap than Node's default.
+CONNECTIONS_NODE = ["--max-old-space-size=4096"]
 
 FULL: dict[str, dict[str, Any]] = {
-    "fanout": {"readers": 50, "rates": FANOUT_RATES, "seconds": 5, "attempts": 2},
+    "fanout": {
+        "readers": 50,
+        "rates": FANOUT_RATES,
+        "seconds": 5,
+        "attempts": 2,
+        "alwaysRates": OVERLOAD_RATES,
+    },
     "steady": {"readers": 50, "rates": [50], "seconds": 10, "repeats": 3},
     "hotroom": {"writers": 5, "readers": 45, "ratePerWriter": 10, "seconds": 10},
     "rooms": {"docs": 100, "clientsPerDoc": 5, "ratePerDoc": 1, "seconds": 10, "idle": 2000},
     "coldjoin": {"joiners": 20, "rounds": 5, "chunks": 1000},
     "crossworker": {"writers": 5, "readers": 45, "ratePerWriter": 10, "seconds": 10},
+    "scaling": {"readers": 200, "rates": SCALING_RATES, "seconds": 5, "processes": [1, 2]},
+    "connections": {
+        "docs": 100,
+        "clientsPerDoc": 100,
+        "ratePerActive": 1,
+        "seconds": 10,
+        "joinBudgetMs": 300000,
+    },
 }
 QUICK: dict[str, dict[str, Any]] = {
     "fanout": {"readers": 5, "rates": [20, 100], "seconds": 1},
@@ -53,6 +82,14 @@ QUICK: dict[str, dict[str, Any]] = {
     },
     "coldjoin": {"joiners": 3, "rounds": 1, "chunks": 100},
     "crossworker": {"writers": 2, "readers": 3, "ratePerWriter": 10, "seconds": 1},
+    "scaling": {"readers": 4, "rates": [20, 40], "seconds": 1, "processes": [1, 2]},
+    "connections": {
+        "docs": 2,
+        "clientsPerDoc": 10,
+        "ratePerActive": 5,
+        "seconds": 1,
+        "settleMs": 200,
+    },
 }
 WORKLOADS = tuple(FULL)
 
@@ -107,17 +144,51 @@ def stored_join(workdir: Path, spec: dict[str, Any], quiet: bool) -> dict[str, A
     }
 
 
+def scaling(
+    server: str,
+    spec: dict[str, Any],
+    redis_url: str,
+    quiet: bool,
+    *,
+    cores: Cores = (0, 1),
+    generator_core: int | None = 1,
+) -> dict[str, Any]:
+    """One document's readers spread over N processes (reader i on process i mod N), N
+    from ``spec["processes"]``, all on one Redis and one database. Process k runs on
+    ``cores[k % 2]`` and the load generator on ``generator_core``: with N = 2 on two cores,
+    the generator shares core 1 with process 1."""
+    sweep = {key: value for key, value in spec.items() if key != "processes"}
+    by_processes: dict[str, Any] = {}
+    for processes in spec["processes"]:
+        with (
+            tempfile.TemporaryDirectory(prefix="roundtable-bench-") as tmp,
+            serving(
+                server, Path(tmp), processes=processes, redis_url=redis_url, core=cores
+            ) as running,
+        ):
+            full = {"workload": "scaling", **sweep, "run": processes}
+            by_processes[str(processes)] = run_loadgen(
+                running, full, core=generator_core, quiet=quiet
+            )
+    return {"workload": "scaling", "readers": spec["readers"], "by_processes": by_processes}
+
+
 def run_workload(
     name: str, server: str, spec: dict[str, Any], redis_url: str, quiet: bool
 ) -> dict[str, Any] | None:
+    if name in ("crossworker", "scaling") and server not in MULTI_PROCESS:
+        return None
+    if name == "scaling":
+        return scaling(server, spec, redis_url, quiet)
     with tempfile.TemporaryDirectory(prefix="roundtable-bench-") as tmp:
         workdir = Path(tmp)
         if name == "crossworker":
-            if server == "y-websocket":
-                return None
             with serving(server, workdir, processes=2, redis_url=redis_url) as running:
                 return run_loadgen(running, {"workload": name, **spec}, quiet=quiet)
         full = {"workload": name, **spec}
+        if name == "connections":
+            with serving(server, workdir) as running:
+                return run_loadgen(running, full, quiet=quiet, node_options=CONNECTIONS_NODE)
         if name == "coldjoin":
             full["trace"] = str(PAPER_TRACE) if PAPER_TRACE.exists() else SYNTHETIC_TRACE
         with serving(server, workdir) as running:
@@ -167,6 +238,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; write no files")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args()
+    raise_open_file_limit()
     specs = QUICK if args.quick else FULL
     results: dict[str, dict[str, Any]] = {}
     for name in args.only or WORKLOADS:

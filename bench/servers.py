@@ -1,9 +1,10 @@
 """Start the servers the benchmarks compare, each pinned to one CPU core.
 
 Roundtable runs as `roundtable serve` on its embedded SQLite default (a fresh file per
-run); the peers run from `bench/node`: the reference `@y/websocket-server` and
-`@hocuspocus/server` (with `@hocuspocus/extension-redis` when two processes share a
-document), both keeping documents in memory.
+run); the Node peers run from `bench/node`: the reference `@y/websocket-server` and
+`@hocuspocus/server` (with `@hocuspocus/extension-redis` when several processes share
+a document); `pycrdt-websocket` runs from `bench/pycrdt_peer.py`. The peers keep
+documents in memory.
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "node"
-SERVERS = ("roundtable", "y-websocket", "hocuspocus")
+SERVERS = ("roundtable", "y-websocket", "hocuspocus", "pycrdt-websocket")
+# The servers that can share one document between processes (through Redis).
+MULTI_PROCESS = ("roundtable", "hocuspocus")
 SECRET = "bench-secret-key-long-enough-for-signing-0123456789"
-START_TIMEOUT = 30.0
+# Generous: other work on a shared machine can slow a start several times over.
+START_TIMEOUT = 90.0
 
 
 @dataclass
@@ -38,10 +43,29 @@ class Running:
     target: dict[str, Any]
     # Roundtable's room (slug and invites), to start it again on the same database.
     room: dict[str, Any] | None = None
+    # Each process's resident set once it accepted connections, before any request.
+    start_rss_mb: list[float] | None = None
 
     @property
     def pids(self) -> list[int]:
         return [process.pid for process in self.processes]
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident set size now, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def raise_open_file_limit() -> int:
+    """Lift this process's soft limit on open files to the hard one (children inherit it):
+    the connections workload holds 10,000 sockets in the server and in the generator."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def free_port() -> int:
@@ -51,8 +75,18 @@ def free_port() -> int:
         return port
 
 
+# A core for every process, or one core for the k-th process of several: cores[k % len].
+Cores = int | Sequence[int] | None
+
+
 def pinned(core: int | None, command: list[str]) -> list[str]:
     return command if core is None else ["taskset", "-c", str(core), *command]
+
+
+def core_of(cores: Cores, index: int) -> int | None:
+    if cores is None or isinstance(cores, int):
+        return cores
+    return cores[index % len(cores)]
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -71,21 +105,28 @@ def launch(
     command: Callable[[int], list[str]],
     cwd: Path,
     env: dict[str, str],
-    core: int | None,
+    core: Cores,
 ) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     """Start ``processes`` servers, each on a free port, and wait until all listen."""
     started = []
     ports = []
-    for _ in range(processes):
+    for index in range(processes):
         port = free_port()
         started.append(
             subprocess.Popen(
-                pinned(core, command(port)), cwd=cwd, env=env, stdout=subprocess.DEVNULL
+                pinned(core_of(core, index), command(port)),
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.DEVNULL,
             )
         )
         ports.append(port)
-    for port, process in zip(ports, started, strict=True):
-        wait_listening(port, process)
+    try:
+        for port, process in zip(ports, started, strict=True):
+            wait_listening(port, process)
+    except BaseException:
+        stop_processes(started)
+        raise
     return started, ports
 
 
@@ -117,7 +158,7 @@ def start_roundtable(
     *,
     processes: int = 1,
     redis_url: str | None = None,
-    core: int | None = 0,
+    core: Cores = 0,
     env: dict[str, str] | None = None,
     room: dict[str, Any] | None = None,
 ) -> Running:
@@ -146,10 +187,15 @@ def start_roundtable(
         full_env,
         core,
     )
-    joined = _post(
-        f"http://127.0.0.1:{ports[0]}/api/join",
-        {"invite": room["invites"]["member"], "name": "bench"},
-    )
+    start_rss = [rss_mb(process.pid) for process in started]
+    try:
+        joined = _post(
+            f"http://127.0.0.1:{ports[0]}/api/join",
+            {"invite": room["invites"]["member"], "name": "bench"},
+        )
+    except BaseException:
+        stop_processes(started)
+        raise
     return Running(
         "roundtable",
         started,
@@ -159,27 +205,38 @@ def start_roundtable(
             "query": f"?token={joined['token']}",
         },
         room=room,
+        start_rss_mb=start_rss,
     )
+
+
+def peer_command(name: str, port: int, shared: list[str]) -> list[str]:
+    if name == "pycrdt-websocket":
+        return [sys.executable, "-m", "bench.pycrdt_peer", str(port)]
+    return ["node", str(NODE_DIR / "peers.mjs"), name, str(port), *shared]
 
 
 def start_peer(
-    name: str, *, processes: int = 1, redis_url: str | None = None, core: int | None = 0
+    name: str, *, processes: int = 1, redis_url: str | None = None, core: Cores = 0
 ) -> Running:
-    if name == "y-websocket" and processes > 1:
-        raise ValueError("the reference server has no way to share documents across processes")
+    if name not in MULTI_PROCESS and processes > 1:
+        raise ValueError(f"{name} has no way to share documents across processes")
     protocol = "hocuspocus" if name == "hocuspocus" else "y-websocket"
     env = {**os.environ, "HOCUSPOCUS_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
-    shared = [redis_url] if redis_url is not None and processes > 1 else []
+    # Hocuspocus joins Redis when given one (its extension), as Roundtable does.
+    shared = [redis_url] if redis_url is not None else []
     started, ports = launch(
         processes,
-        lambda port: ["node", str(NODE_DIR / "peers.mjs"), name, str(port), *shared],
-        NODE_DIR,
+        lambda port: peer_command(name, port, shared),
+        ROOT if name == "pycrdt-websocket" else NODE_DIR,
         env,
         core,
     )
-    return Running(
-        name, started, {"protocol": protocol, "urls": [f"ws://127.0.0.1:{p}" for p in ports]}
-    )
+    target: dict[str, Any] = {"protocol": protocol, "urls": [f"ws://127.0.0.1:{p}" for p in ports]}
+    if name == "pycrdt-websocket":
+        # A connection that arrives while its document's room is starting waits for ever
+        # on the room's start lock: each document's first client connects alone.
+        target["firstJoinAlone"] = True
+    return Running(name, started, target, start_rss_mb=[rss_mb(process.pid) for process in started])
 
 
 def start(
@@ -190,15 +247,19 @@ def start(
     return start_peer(name, processes=processes, redis_url=redis_url, **kwargs)
 
 
-def stop(running: Running) -> None:
-    for process in running.processes:
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
         process.terminate()
-    for process in running.processes:
+    for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def stop(running: Running) -> None:
+    stop_processes(running.processes)
 
 
 @contextlib.contextmanager
@@ -211,13 +272,19 @@ def serving(name: str, workdir: Path, **kwargs: Any) -> Iterator[Running]:
 
 
 def run_loadgen(
-    running: Running, spec: dict[str, Any], *, core: int | None = 1, quiet: bool = False
+    running: Running,
+    spec: dict[str, Any],
+    *,
+    core: int | None = 1,
+    quiet: bool = False,
+    node_options: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run one workload of the Node load generator against ``running``; its JSON result."""
     full = {"target": running.target, "pids": running.pids, **spec}
     env = {**os.environ, "LOADGEN_QUIET": "1" if quiet else "0"}
+    command = ["node", *node_options, str(NODE_DIR / "loadgen.mjs"), json.dumps(full)]
     completed = subprocess.run(
-        pinned(core, ["node", str(NODE_DIR / "loadgen.mjs"), json.dumps(full)]),
+        pinned(core, command),
         cwd=NODE_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -226,4 +293,6 @@ def run_loadgen(
     if completed.returncode != 0:
         raise RuntimeError(f"load generator failed on {running.name}: {spec['workload']}")
     result: dict[str, Any] = json.loads(completed.stdout)
+    if running.start_rss_mb is not None:
+        result["server_start_rss_mb"] = running.start_rss_mb
     return result

@@ -26,12 +26,15 @@ const NINE = 0x39
 /** Where one server is reached and how it frames messages. */
 export class Target {
   /**
-   * @param {{protocol: 'y-websocket'|'hocuspocus', urls: string[], query?: string}} spec
+   * @param {{protocol: 'y-websocket'|'hocuspocus', urls: string[], query?: string,
+   *          firstJoinAlone?: boolean}} spec
    */
   constructor (spec) {
     this.protocol = spec.protocol
     this.urls = spec.urls
     this.query = spec.query ?? ''
+    // Open each document with one client before the others join (see loadgen's connectAll).
+    this.firstJoinAlone = spec.firstJoinAlone ?? false
   }
 
   /** The socket URL for document `name`, on server `index` (modulo the number of servers). */

@@ -12,10 +12,11 @@
 import { performance } from 'node:perf_hooks'
 import * as Y from 'yjs'
 import { Client, Target, marker } from './clients.mjs'
-import { serverUsage } from './procfs.mjs'
+import { serverUsage, serverUsageEach } from './procfs.mjs'
 import { loadTrace, random } from './trace.mjs'
 
 const CONNECT_BATCH = 100
+const CONNECT_TIMEOUT_MS = 60000
 const DRAIN_MS = 10000
 const KNEE_P99_MS = 50
 
@@ -36,10 +37,37 @@ function summary (values) {
 
 const round = (value) => Math.round(value * 1000) / 1000
 
-async function connectAll (clients) {
+/**
+ * Connect `clients`, CONNECT_BATCH at a time. Without `settled` the first failure fails
+ * the workload; with it, failures are counted and no batch starts after `deadline`.
+ */
+async function connectInBatches (clients, { settled = false, deadline = Infinity } = {}) {
+  let failed = 0
   for (let i = 0; i < clients.length; i += CONNECT_BATCH) {
-    await Promise.all(clients.slice(i, i + CONNECT_BATCH).map((client) => client.connect()))
+    const batch = clients.slice(i, i + CONNECT_BATCH)
+    if (!settled) {
+      await Promise.all(batch.map((client) => client.connect()))
+      continue
+    }
+    if (performance.now() > deadline) return failed + clients.length - i
+    const outcomes = await Promise.allSettled(batch.map((client) => client.connect(CONNECT_TIMEOUT_MS)))
+    failed += outcomes.filter((outcome) => outcome.status === 'rejected').length
   }
+  return failed
+}
+
+/**
+ * Connect every client, up to CONNECT_BATCH at a time. For a target with `firstJoinAlone`
+ * (pycrdt-websocket, whose room start holds a lock that a second connection arriving
+ * meanwhile waits on for ever) each document's first client connects before the others.
+ */
+async function connectAll (clients, options = {}) {
+  if (clients.length === 0 || !clients[0].target.firstJoinAlone) return connectInBatches(clients, options)
+  const firsts = new Map()
+  for (const client of clients) if (!firsts.has(client.name)) firsts.set(client.name, client)
+  const first = new Set(firsts.values())
+  const failed = await connectInBatches([...first], options)
+  return failed + await connectInBatches(clients.filter((client) => !first.has(client)), options)
 }
 
 async function closeAll (clients) {
@@ -59,9 +87,11 @@ async function until (done, timeoutMs) {
  * writer, so a duplicate delivery is not counted twice.
  */
 class Deliveries {
-  constructor (sendTimes, own) {
+  constructor (sendTimes, own, servers = 1) {
     this.sendTimes = sendTimes // writer -> Float64Array of intended send times
     this.own = own // (client, writer) -> whether the client is that writer (servers may echo)
+    // Deliveries counted by the server process the client is on (client i on i % servers).
+    this.byServer = new Array(servers).fill(0)
     this.latencies = []
     this.crossLatencies = []
     this.delivered = 0
@@ -84,6 +114,7 @@ class Deliveries {
       if (row[seq]) continue
       row[seq] = 1
       this.delivered += 1
+      this.byServer[client.index % this.byServer.length] += 1
       const latency = now - times[seq]
       if (crossing(client, writer)) this.crossLatencies.push(latency)
       else this.latencies.push(latency)
@@ -141,7 +172,7 @@ async function editRun (spec, { name, writerCount, readerCount, rate, seconds, a
   const perWriter = Math.ceil(total / writerCount)
   const sendTimes = new Map()
   for (let id = 0; id < writerCount; id++) sendTimes.set(id, new Float64Array(perWriter))
-  const deliveries = new Deliveries(sendTimes, (client, writer) => client.index === writer)
+  const deliveries = new Deliveries(sendTimes, (client, writer) => client.index === writer, servers)
   // Client i is on server i % servers; writer w is client w.
   const crossing = (client, writer) => servers > 1 && client.index % servers !== writer % servers
   const onMarkers = (client, markers, bytes) => deliveries.record(client, markers, bytes, crossing)
@@ -171,11 +202,13 @@ async function editRun (spec, { name, writerCount, readerCount, rate, seconds, a
       }
     : null
   const usage0 = serverUsage(spec.pids ?? [])
+  const each0 = serverUsageEach(spec.pids ?? [])
   const cpu0 = process.cpuUsage()
   const sendLag = await sendEdits(writers, total, rate, sendTimes, rng, onTick)
   await until(() => deliveries.delivered >= expected, DRAIN_MS)
   const cpu1 = process.cpuUsage(cpu0)
   const usage1 = serverUsage(spec.pids ?? [])
+  const each1 = serverUsageEach(spec.pids ?? [])
   const copies = clients.filter((client) => client.keepDoc)
   const convergence = await converged(target, name, copies)
   const errors = clients.flatMap((client) => client.errors)
@@ -200,6 +233,9 @@ async function editRun (spec, { name, writerCount, readerCount, rate, seconds, a
     server_cpu_s: round(usage1.cpu - usage0.cpu),
     server_rss_mb: round(usage1.rss / 1048576),
     server_peak_rss_mb: round(usage1.peak / 1048576),
+    // Per server process, in the order of `pids` (and of the target's urls).
+    server_cpu_by_process_s: each1.map((usage, i) => round(usage.cpu - each0[i].cpu)),
+    delivered_by_process: deliveries.byServer,
     generator_cpu_s: round((cpu1.user + cpu1.system) / 1e6),
     generator_send_lag_ms: round(sendLag),
     errors: errors.slice(0, 5),
@@ -213,6 +249,28 @@ function passes (step) {
     step.latency_ms.p99 < KNEE_P99_MS
 }
 
+/** One rate of a sweep: up to `attempts` runs, until one passes. */
+async function fanoutRate (spec, rate, attempts) {
+  let step = null
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    step = await editRun(spec, {
+      name: `${spec.workload}-${spec.run ?? 0}-${rate}-${attempt}`,
+      writerCount: 1,
+      readerCount: spec.readers,
+      rate,
+      seconds: spec.seconds
+    })
+    step.attempt = attempt + 1
+    log(`${spec.workload} ${rate}/s: p99 ${step.latency_ms.p99} ms, delivery ${step.delivery}`)
+    if (passes(step)) break
+  }
+  return step
+}
+
+/**
+ * One writer, `readers` readers in one document (spread over the target's processes,
+ * client i on process i % processes), at each offered rate in turn.
+ */
 async function fanout (spec) {
   // A rate passes if one of its attempts does (a noisy moment on a shared machine
   // can spoil one); the sweep ends after `stopAfterFailures` rates in a row fail.
@@ -220,19 +278,7 @@ async function fanout (spec) {
   let knee = null
   let failures = 0
   for (const rate of spec.rates) {
-    let step = null
-    for (let attempt = 0; attempt < (spec.attempts ?? 1); attempt++) {
-      step = await editRun(spec, {
-        name: `fanout-${spec.run ?? 0}-${rate}-${attempt}`,
-        writerCount: 1,
-        readerCount: spec.readers,
-        rate,
-        seconds: spec.seconds
-      })
-      step.attempt = attempt + 1
-      log(`fanout ${rate}/s: p99 ${step.latency_ms.p99} ms, delivery ${step.delivery}`)
-      if (passes(step)) break
-    }
+    const step = await fanoutRate(spec, rate, spec.attempts ?? 1)
     steps.push(step)
     if (passes(step)) {
       knee = rate
@@ -241,7 +287,13 @@ async function fanout (spec) {
       break
     }
   }
-  return { workload: 'fanout', readers: spec.readers, knee, steps }
+  // Rates reported whether or not the sweep reached them (overload), tried once.
+  const done = new Set(steps.map((step) => step.offered_rate))
+  for (const rate of spec.alwaysRates ?? []) {
+    if (!done.has(rate)) steps.push({ ...(await fanoutRate(spec, rate, 1)), beyond_sweep: true })
+  }
+  steps.sort((a, b) => a.offered_rate - b.offered_rate)
+  return { workload: spec.workload, readers: spec.readers, processes: spec.target.urls.length, knee, steps }
 }
 
 async function hotroom (spec) {
@@ -324,6 +376,99 @@ async function rooms (spec) {
     generator_send_lag_ms: round(sendLag),
     errors: errors.slice(0, 5),
     closed_early: closedEarly
+  }
+}
+
+/**
+ * How many connections one server process holds: `docs` x `clientsPerDoc` clients, each
+ * synced and then idle, before one client per document (the active ones) sends
+ * `ratePerActive` edits per second for `seconds`; everyone else in its document reads.
+ */
+async function connections (spec) {
+  const target = new Target(spec.target)
+  const pids = spec.pids ?? []
+  const docs = spec.docs
+  const perDoc = spec.clientsPerDoc
+  const total = Math.max(1, Math.round(spec.ratePerActive * spec.seconds))
+  const sendTimes = new Map()
+  for (let d = 0; d < docs; d++) sendTimes.set(d, new Float64Array(total))
+  const deliveries = new Deliveries(sendTimes, (client, writer) => client.index === writer * perDoc)
+  const onMarkers = (client, markers, bytes) => deliveries.record(client, markers, bytes, () => false)
+  const clients = []
+  for (let d = 0; d < docs; d++) {
+    for (let c = 0; c < perDoc; c++) {
+      clients.push(new Client(target, `connections-${spec.run ?? 0}-${d}`, d * perDoc + c, {
+        keepDoc: c === 0, onMarkers
+      }))
+    }
+  }
+  const base = serverUsage(pids)
+  const genBase = process.cpuUsage()
+  const joinStarted = performance.now()
+  const failed = await connectAll(clients, {
+    settled: true, deadline: joinStarted + (spec.joinBudgetMs ?? 300000)
+  })
+  const joinMs = performance.now() - joinStarted
+  await sleep(spec.settleMs ?? 2000)
+  const joined = serverUsage(pids)
+  const genJoined = process.cpuUsage(genBase)
+  const held = (client) => client.synced && !client.closed
+  const heldAfterJoin = clients.filter(held).length
+  // Writers whose connection is held; each edit is expected at every held reader of its document.
+  const writers = []
+  let expected = 0
+  for (let d = 0; d < docs; d++) {
+    const writer = clients[d * perDoc]
+    if (!held(writer)) continue
+    writers.push({ id: d, client: writer })
+    expected += total * clients.slice(d * perDoc + 1, (d + 1) * perDoc).filter(held).length
+  }
+  const rng = random(spec.seed ?? 1)
+  const cpu0 = process.cpuUsage()
+  const sendLag = writers.length === 0
+    ? 0
+    : await sendEdits(writers, total * writers.length, spec.ratePerActive * writers.length, sendTimes, rng)
+  await until(() => deliveries.delivered >= expected, DRAIN_MS)
+  const cpu1 = process.cpuUsage(cpu0)
+  const active = serverUsage(pids)
+  const heldAtEnd = clients.filter(held).length
+  let allEqual = writers.length > 0
+  for (const { id } of writers) {
+    const { equal } = await converged(target, `connections-${spec.run ?? 0}-${id}`, [clients[id * perDoc]])
+    allEqual &&= equal
+  }
+  const errors = clients.flatMap((client) => client.errors)
+  await closeAll(clients)
+  return {
+    workload: 'connections',
+    docs,
+    clients_per_doc: perDoc,
+    connections: clients.length,
+    connections_failed: failed,
+    connections_held: heldAfterJoin,
+    connections_held_at_end: heldAtEnd,
+    active: writers.length,
+    join_s: round(joinMs / 1000),
+    offered_rate: spec.ratePerActive * writers.length,
+    edits: total * writers.length,
+    expected,
+    delivered: deliveries.delivered,
+    delivery: expected === 0 ? 0 : round(deliveries.delivered / expected),
+    latency_ms: summary(deliveries.latencies),
+    converged: allEqual,
+    rss_before_mb: round(base.rss / 1048576),
+    rss_held_mb: round(joined.rss / 1048576),
+    rss_per_connection_kb: heldAfterJoin === 0
+      ? null
+      : round((joined.rss - base.rss) / 1024 / heldAfterJoin),
+    server_cpu_joining_s: round(joined.cpu - base.cpu),
+    server_cpu_active_s: round(active.cpu - joined.cpu),
+    server_peak_rss_mb: round(active.peak / 1048576),
+    generator_cpu_joining_s: round((genJoined.user + genJoined.system) / 1e6),
+    generator_cpu_s: round((cpu1.user + cpu1.system) / 1e6),
+    generator_send_lag_ms: round(sendLag),
+    errors: [...new Set(errors)].slice(0, 5),
+    closed_early: clients.length - heldAtEnd
   }
 }
 
@@ -422,7 +567,7 @@ function log (message) {
   if (process.env.LOADGEN_QUIET !== '1') process.stderr.write(`${message}\n`)
 }
 
-const WORKLOADS = { fanout, hotroom, crossworker: hotroom, rooms, coldjoin }
+const WORKLOADS = { fanout, scaling: fanout, hotroom, crossworker: hotroom, rooms, coldjoin, connections }
 
 async function main () {
   const spec = JSON.parse(process.argv[2])

@@ -29,3 +29,8 @@ export function serverUsage (pids) {
   }
   return { cpu, rss, peak }
 }
+
+/** `serverUsage` for each of `pids` on its own, in order. */
+export function serverUsageEach (pids) {
+  return pids.map((pid) => serverUsage([pid]))
+}

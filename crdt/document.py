@@ -108,6 +108,8 @@ class SyncDocument:
         "_silent",
         "_subscription",
         "_tails",
+        "_visible",
+        "_visible_has",
         "_whole",
         "checked_bytes",
         "dropped",
@@ -148,6 +150,12 @@ class SyncDocument:
         # Client -> (the clock past its last item with a right origin, that right
         # origin): the next item it types there needs no look at the document.
         self._tails: dict[int, tuple[int, ID]] = {}
+        # A copy of the document in which every item takes room (deleted ones too),
+        # built the first time the quick check cannot order two origins and then kept
+        # in step, update by update: building it reads the whole document.
+        self._visible: Doc[Any] | None = None
+        # The update last put into the copy by a check, before it goes into the document.
+        self._visible_has: bytes | None = None
         # Bytes of document read to check updates the quick way could not (a measure of
         # the work a connection causes; see apply()).
         self.checked_bytes = 0
@@ -263,7 +271,12 @@ class SyncDocument:
         if waiting.check:
             waiting, placement = self._uncross(waiting, placement)
         self._emitted.clear()
-        self._integrate(waiting.data)
+        try:
+            self._integrate(waiting.data)
+        except InvalidUpdate:
+            self._drop_visible()
+            raise
+        self._keep_visible(waiting, placement)
         if self._emitted:
             changed = merged_bytes(self._emitted)
             added = sum(
@@ -303,6 +316,27 @@ class SyncDocument:
                     except InvalidUpdate as exc:
                         self.dropped += 1
                         log.warning("dropped a waiting update that failed its check: %s", exc)
+
+    def _keep_visible(self, waiting: Waiting, placement: Plan) -> None:
+        """Bring the visible copy in step with an update that went in."""
+        visible = self._visible
+        if visible is None:
+            return
+        if self._visible_has is waiting.data:
+            self._visible_has = None  # the check put it there already
+            return
+        collected = frozenset(
+            (p.struct.client, p.struct.clock) for p in placement.placed if p.key is GONE
+        )
+        try:
+            visible.apply_update(visible_copy(waiting.data, waiting.update, collected))
+        except Exception as exc:
+            log.warning("rebuilding the visible copy of a document: %s", exc)
+            self._drop_visible()
+
+    def _drop_visible(self) -> None:
+        self._visible = None
+        self._visible_has = None
 
     def _integrate(self, update: bytes) -> None:
         try:
@@ -399,12 +433,17 @@ class SyncDocument:
         Only the first crossed item counts: the copy holds it as it is, and where it
         landed there says nothing about the items after it that build on it.
         """
-        whole = self.encode_state()
-        self.checked_bytes += len(whole) + len(waiting.data)
-        copy: Doc[Any] = Doc()
-        copy.apply_update(visible_copy(whole, types_in=self._index.types_in))
+        copy = self._visible
+        if copy is None:
+            whole = self.encode_state()
+            self.checked_bytes += len(whole)
+            copy = Doc()
+            copy.apply_update(visible_copy(whole, types_in=self._index.types_in))
+            self._visible = copy
+        self.checked_bytes += len(waiting.data)
         collected = frozenset((p.struct.client, p.struct.clock) for p in placed if p.key is GONE)
         copy.apply_update(visible_copy(waiting.data, waiting.update, collected))
+        self._visible_has = waiting.data
         with copy.transaction() as txn:
             index = self._index
             for item, origin, right in unsure:
@@ -416,6 +455,8 @@ class SyncDocument:
                 except _Gone:
                     continue
                 if after_left > before_right:
+                    # The copy holds the item as it came: it goes in otherwise.
+                    self._drop_visible()
                     return item
         return None
 

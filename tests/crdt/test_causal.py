@@ -210,6 +210,42 @@ def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
     assert text_of(document.ydoc) == "0oX"
 
 
+def test_the_copy_is_built_once_and_kept_in_step() -> None:
+    """Reading the whole document for every update next to deleted text made a long
+    offline history cost the square of its length: the copy is read once, then every
+    update that goes in (checked or not) goes into it too. A crossed item told in the
+    copy goes in changed: the copy is read again when next needed."""
+    doc: Doc[Any] = Doc(client_id=1)
+    text = doc.get("t", type=Text)
+    text.insert(0, "0olour")
+    del text[2:6]
+    document = SyncDocument(doc.get_update())
+    whole, update = document.encode_state(), crossed_item(2, (1, 5), (1, 2))
+    goes_in_uncrossed(document, update, "0oX")
+    assert document.checked_bytes == len(whole) + len(update)
+    # Read again: the copy held the crossed item as it came.
+    checked, whole = document.checked_bytes, document.encode_state()
+    update = crossed_item(3, (1, 3), (1, 4))
+    assert document.apply(update) is not None
+    assert document.checked_bytes == checked + len(whole) + len(update)
+    # Kept: the next update among deleted items costs only itself.
+    checked, update = document.checked_bytes, crossed_item(4, (1, 2), (1, 3))
+    assert document.apply(update) is not None
+    assert document.checked_bytes == checked + len(update)
+    # Typing the quick check orders costs nothing, and goes into the copy too: the next
+    # update builds on it there.
+    typing = var(1, 1, 4, 1) + b"\x84" + var(4, 0) + var(1) + b"Y" + var(0)
+    assert document.apply(typing) is not None
+    checked, update = document.checked_bytes, crossed_item(5, (1, 4), (1, 5))
+    assert document.apply(update) is not None
+    assert document.checked_bytes == checked + len(update)
+    assert document.uncrossed == 1
+    assert text_of(document.ydoc) == "0oXYXXX"
+    loaded: Doc[Any] = Doc()
+    loaded.apply_update(document.encode_state())
+    assert text_of(loaded) == "0oXYXXX"
+
+
 def test_between_two_deleted_neighbours_is_the_right_way_round() -> None:
     # "a" and "b" of client 1 with client 2's "c" between them, all deleted: "a" and
     # "c" are neighbours (nothing between them) whose ids do not follow each other.

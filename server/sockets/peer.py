@@ -36,6 +36,36 @@ class _Wire:
         return cls.frame
 
 
+class _HeldFrames:
+    """The peers holding frames for the end of this loop turn, when each writes what it
+    holds to its transport at once: one system call per peer however many frames a
+    turn gave it (a busy document's readers get several per turn under load)."""
+
+    def __init__(self) -> None:
+        self.peers: list[WebSocketPeer] = []
+        self.scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, peer: WebSocketPeer) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            # A new event loop (tests run several in turn): what an old one held is gone.
+            self.loop, self.peers, self.scheduled = loop, [], False
+        self.peers.append(peer)
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        peers, self.peers = self.peers, []
+        for peer in peers:
+            peer._write_held()
+
+
+_HELD = _HeldFrames()
+
+
 SERVER_SEND = "roundtable.server_send"
 
 
@@ -134,6 +164,9 @@ class WebSocketPeer:
         self._transport = getattr(protocol, "transport", None)
         self._direct = direct_protocol(websocket)
         self._in_flight = False
+        # Frames for the transport, written at the end of this loop turn (_HELD).
+        self._held: list[bytes] | None = None
+        self._held_bytes = 0
         # Started with the first frame that has to wait: most connections never need one.
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -152,10 +185,16 @@ class WebSocketPeer:
         the transport's buffer (what the kernel holds is not counted)."""
         transport = self._transport
         in_transport = transport.get_write_buffer_size() if transport is not None else 0
-        return self._queued + in_transport
+        return self._queued + self._held_bytes + in_transport
 
     def send(self, frame: bytes) -> None:
         if self._closing is not None:
+            return
+        held = self._held
+        if held is not None:
+            wire = _Wire.of(frame)
+            held.append(wire)
+            self._held_bytes += len(wire)
             return
         direct = self._direct
         if (
@@ -166,13 +205,29 @@ class WebSocketPeer:
             and not direct.close_sent
             and not direct.transport.is_closing()
         ):
-            direct.transport.write(_Wire.of(frame))
-            self.direct_frames += 1
+            wire = _Wire.of(frame)
+            self._held = [wire]
+            self._held_bytes = len(wire)
+            _HELD.add(self)
         else:
             self._queue.append(frame)
             self._queued += len(frame)
             self._start_writer()
             self._wakeup.set()
+            self._check_budget()
+
+    def _write_held(self) -> None:
+        """Write the frames held this loop turn to the transport, as one write."""
+        held = self._held
+        self._held = None
+        self._held_bytes = 0
+        direct = self._direct
+        if held is None or direct is None or self._closing is not None:
+            return
+        if direct.close_sent or direct.transport.is_closing():
+            return
+        direct.transport.write(held[0] if len(held) == 1 else b"".join(held))
+        self.direct_frames += len(held)
         self._check_budget()
 
     def _check_budget(self) -> None:
@@ -191,6 +246,8 @@ class WebSocketPeer:
         if self._closing is not None:
             return
         self._closing = (code, reason)
+        self._held = None
+        self._held_bytes = 0
         self._queue.clear()
         self._queued = 0
         self._drained_below_limit()

@@ -162,9 +162,46 @@ async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast
     message = b"\x00\x02\x03abc"
     peer.send(message)
     expected = Frame(Opcode.BINARY, message).serialize(mask=False)
+    # Written at the end of the loop turn.
+    assert wire == []
+    await eventually(lambda: bool(wire))
     assert wire == [("direct", expected)]
     assert peer.direct_frames == 1
     task.cancel()
+
+
+async def test_frames_of_one_loop_turn_go_out_in_one_write() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    messages = [b"\x00\x02\x01a", b"\x00\x02\x02bc", b"\x01\x03xyz"]
+    for message in messages:
+        peer.send(message)
+    assert peer.buffered == sum(len(m) + 2 for m in messages)
+    await eventually(lambda: bool(wire))
+    frames = b"".join(Frame(Opcode.BINARY, m).serialize(mask=False) for m in messages)
+    assert wire == [("direct", frames)]
+    assert peer.direct_frames == 3 and peer.buffered == 0
+    # The next turn's frame is a write of its own.
+    peer.send(b"\x00\x02\x01d")
+    await eventually(lambda: len(wire) == 2)
+    assert wire[1] == ("direct", b"\x82\x04\x00\x02\x01d")
+    task.cancel()
+
+
+async def test_frames_held_for_the_turn_are_dropped_by_a_close() -> None:
+    wire: list[tuple[str, bytes]] = []
+    protocol = sansio_protocol(wire)
+    socket = SansIOSocket(protocol, wire)
+    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    peer.send(b"held")
+    peer.close(4403, "removed")
+    assert peer.buffered == 0
+    await eventually(lambda: bool(wire))
+    assert wire == [("close", b"4403")]
+    await peer.finish()
+    assert task.cancelled()
 
 
 async def test_order_is_kept_when_the_transport_pushes_back() -> None:
@@ -173,6 +210,7 @@ async def test_order_is_kept_when_the_transport_pushes_back() -> None:
     socket = SansIOSocket(protocol, wire)
     task, (peer,) = await _handler(cast(Any, socket), buffer_limit=10_000, stall_seconds=5)
     peer.send(b"0")
+    await eventually(lambda: len(wire) == 1, what="the end of the loop turn")
     protocol.writable.clear()  # the transport's buffer is full
     peer.send(b"1")
     # The writer task takes the frame and waits on the transport.
@@ -183,6 +221,7 @@ async def test_order_is_kept_when_the_transport_pushes_back() -> None:
     peer.send(b"3")
     await eventually(lambda: len(wire) == 4)
     peer.send(b"4")
+    await eventually(lambda: len(wire) == 5)
     # Short unmasked binary frames: a two-byte header, then the payload.
     assert all(frame[0] == 0x82 and frame[1] < 126 for _, frame in wire)
     payloads = [frame[2:] for _, frame in wire]
@@ -213,9 +252,10 @@ async def test_bytes_in_the_transport_buffer_count_against_the_budget() -> None:
     task, (peer,) = await _handler(cast(Any, socket), buffer_limit=100, stall_seconds=60)
     # Written straight to the transport, which keeps it: the client reads nothing.
     peer.send(b"w" * 300)
+    await eventually(lambda: bool(wire), what="the end of the loop turn")
     assert peer.buffered > 300 and not peer.overflowed
     peer.send(b"v" * 200)
-    assert peer.overflowed
+    await eventually(lambda: peer.overflowed, what="the budget check at the end of the turn")
     await eventually(lambda: task.done())
     assert task.cancelled()
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from crdt.protocol import ProtocolError
 from rooms.live.broker import Broker
@@ -31,6 +31,11 @@ log = logging.getLogger("roundtable.events")
 
 EventCallback = Callable[[RoomEvent], None]
 Unsubscribe = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+
+# Events after which what was read about the room's people and documents may be out of
+# date (a removal, a new role or name, a lock, a new mentor).
+_CHANGES_READS = ("participant.", "document.")
 
 
 def room_channel(room_id: int) -> str:
@@ -62,6 +67,16 @@ class _RoomFeed:
     delivered: int | None = None
     waiting: dict[int, RoomEvent] = field(default_factory=dict)
     filling: asyncio.Task[None] | None = None
+    # Reads about the room's people and documents (see RoomEvents.remembered), and a
+    # number that changes whenever they are forgotten.
+    memo: dict[Hashable, object] = field(default_factory=dict)
+    generation: int = 0
+    # The broker connection the memo was kept under (Broker.connection).
+    connection: int | None = None
+
+    def forget(self) -> None:
+        self.memo.clear()
+        self.generation += 1
 
 
 class RoomEvents:
@@ -92,6 +107,47 @@ class RoomEvents:
 
     async def since(self, room_id: int, after_seq: int, limit: int = 500) -> list[RoomEvent]:
         return await self._store.events_since(room_id, after_seq, limit)
+
+    async def remembered(self, room_id: int, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """What ``read()`` returns, kept for the room while this process follows every
+        one of its events in order, until one about its people or documents.
+
+        A cohort joining at once reads each person's standing and their document once
+        per process instead of once per connection. Every read goes to storage while
+        nobody here subscribes to the room, while events are missing (a gap, the broker
+        away), or when an event arrived during the read; None is never kept.
+        """
+        feed = self._feeds.get(room_id)
+        if not self._following(feed):
+            return await read()
+        assert feed is not None
+        if key in feed.memo:
+            return feed.memo[key]  # type: ignore[return-value]
+        generation = feed.generation
+        value = await read()
+        if (
+            value is not None
+            and self._feeds.get(room_id) is feed
+            and feed.generation == generation
+            and self._following(feed)
+        ):
+            feed.memo[key] = value
+        return value
+
+    def _following(self, feed: _RoomFeed | None) -> bool:
+        if feed is None:
+            return False
+        connection = self._broker.connection
+        if connection != feed.connection:
+            # The broker was away since: other processes' events were lost meanwhile.
+            feed.forget()
+            feed.connection = connection
+        return (
+            connection is not None
+            and feed.delivered is not None
+            and not feed.waiting
+            and feed.filling is None
+        )
 
     async def subscribe(self, room_id: int, callback: EventCallback) -> Unsubscribe:
         """Call ``callback`` with each new event of the room, in sequence order."""
@@ -129,6 +185,8 @@ class RoomEvents:
         event to show the gap.
         """
         for room_id, feed in list(self._feeds.items()):
+            # Events of other processes were lost meanwhile.
+            feed.forget()
             while feed.delivered is not None and self._feeds.get(room_id) is feed:
                 before = feed.delivered
                 missed = await self._store.events_since(room_id, before, batch)
@@ -155,6 +213,9 @@ class RoomEvents:
             return
         if feed.delivered is not None and event.seq <= feed.delivered:
             return
+        if event.type.startswith(_CHANGES_READS):
+            # At once, not when it is delivered: a read in flight is not kept.
+            feed.forget()
         feed.waiting[event.seq] = event
         if feed.delivered is None:
             return  # the subscription is still reading the latest number

@@ -61,11 +61,24 @@ async def identify(state: AppState, token: str, room_slug: str) -> Caller:
     return Caller(room, claims)
 
 
-async def check_standing(state: AppState, caller: Caller) -> Caller:
+async def check_standing(state: AppState, caller: Caller, *, remembered: bool = False) -> Caller:
     """Refuse a participant removed from the room since their token was issued; else
     the caller with the role and name they hold now (a facilitator may have changed the
-    role, the person their name, since the token was issued)."""
-    standing = await state.participants.standing(caller.claims.participant_id)
+    role, the person their name, since the token was issued).
+
+    ``remembered``: the caller follows the room's events (a socket subscribed first),
+    so the standing may come from this process's memo of the room
+    (:meth:`rooms.events.RoomEvents.remembered`), which those events keep current.
+    """
+    participant_id = caller.claims.participant_id
+    if remembered:
+        standing = await state.events.remembered(
+            caller.room.id,
+            ("standing", participant_id),
+            lambda: state.participants.standing(participant_id),
+        )
+    else:
+        standing = await state.participants.standing(participant_id)
     if standing is None:
         raise Forbidden("removed", REMOVED)
     session_id = caller.claims.session_id

@@ -104,6 +104,10 @@ class RedisBroker:
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         self._callbacks.append(callback)
 
+    @property
+    def connection(self) -> int | None:
+        return self.reconnects if self.connected.is_set() else None
+
     def on_process_gone(self, callback: GoneCallback) -> None:
         self._gone_callbacks.append(callback)
 
@@ -176,6 +180,9 @@ class RedisBroker:
                 if waits:
                     async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
                         await asyncio.gather(*waits)
+                if not first:
+                    # Counted before it shows as connected (see connection).
+                    self.reconnects += 1
                 self.connected.set()
                 # Documents opened during this attempt registered after the channel
                 # list above was taken: subscribe them now.
@@ -185,7 +192,6 @@ class RedisBroker:
                 backoff = 0.1
                 if not first:
                     log.info("Redis is back: resubscribed to %d channels", len(channels))
-                    self.reconnects += 1
                     self._probe_sent = None
                     # Heartbeats were lost with the connection, not the processes.
                     now = self._clock()

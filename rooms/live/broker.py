@@ -47,6 +47,13 @@ class Broker(Protocol):
         """Queue ``message`` for the other processes; dropped if the broker is down."""
         ...
 
+    @property
+    def connection(self) -> int | None:
+        """Which connection to the other processes is up: a number that changes each
+        time it comes back after an outage (messages published meanwhile were lost),
+        or None while it is away."""
+        ...
+
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         """Run ``callback`` after the connection came back (messages may have been lost)."""
         ...
@@ -81,6 +88,10 @@ class LocalBroker:
     def publish(self, channel: str, message: bytes) -> None:
         return None
 
+    @property
+    def connection(self) -> int | None:
+        return 0
+
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         return None
 
@@ -109,7 +120,8 @@ class MemoryBroker:
         self._bus = bus
         self._origin = new_origin()
         self.handlers: dict[str, Handler] = {}
-        self.connected = True
+        self._connected = True
+        self._connections = 0
         self._reconnect_callbacks: list[ReconnectCallback] = []
         self._gone_callbacks: list[GoneCallback] = []
 
@@ -136,6 +148,20 @@ class MemoryBroker:
             handler = broker.handlers.get(channel)
             if handler is not None and broker.connected:
                 loop.call_soon(handler, message)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @connected.setter
+    def connected(self, connected: bool) -> None:
+        if connected and not self._connected:
+            self._connections += 1
+        self._connected = connected
+
+    @property
+    def connection(self) -> int | None:
+        return self._connections if self._connected else None
 
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         self._reconnect_callbacks.append(callback)

@@ -38,7 +38,7 @@ from rooms.presence import STATES, Presence, colour_for, roster_for
 from rooms.records import RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, Caller, authenticate, signs_out
 from server.shutdown import RESTARTING
-from server.sockets.admission import MessageBudget, at_expiry
+from server.sockets.admission import MessageBudget, at_expiry, deny
 from server.sockets.peer import close_or_abort
 from server.sockets.refusals import close_code
 from server.state import AppState
@@ -69,6 +69,10 @@ def _after(raw: str | None) -> int | None:
 async def events_endpoint(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.roundtable
     if not await state.admission.admit(websocket):
+        return
+    if websocket.app.state.shutdown.draining:
+        # Sent elsewhere: a proxy tries the next instance on a 503, a client reconnects.
+        await deny(websocket, 503, "restarting", "this server is restarting: connect again")
         return
     await websocket.accept()
     try:

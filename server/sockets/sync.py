@@ -18,7 +18,7 @@ from rooms.live.session import NeedsClaim, ProtocolViolation, SyncSession
 from rooms.records import DocumentInfo, RoomEvent
 from server.auth import REMOVED, ROLE_CHANGED, SIGNED_OUT, check_standing, identify, signs_out
 from server.shutdown import RESTARTING
-from server.sockets.admission import MessageBudget, at_expiry
+from server.sockets.admission import MessageBudget, at_expiry, deny
 from server.sockets.peer import WebSocketPeer
 from server.sockets.refusals import close_code
 from server.state import AppState
@@ -40,6 +40,10 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     doc_name = websocket.path_params["doc"]
     if not await state.admission.admit(websocket):
         return
+    if websocket.app.state.shutdown.draining:
+        # Sent elsewhere: a proxy tries the next instance on a 503, a client reconnects.
+        await deny(websocket, 503, "restarting", "this server is restarting: connect again")
+        return
     # Accept first: a refusal is then an auth message and a close code the client can
     # read, where a rejected handshake would only be an opaque HTTP 403.
     await websocket.accept()
@@ -58,8 +62,14 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     try:
         try:
             # Both reads at once: a cohort joining together waits for one round trip each.
+            # A cohort joining at once: each process reads them once (see remembered()).
             caller, found = await asyncio.gather(
-                check_standing(state, caller), state.directory.find_document(room, doc_name)
+                check_standing(state, caller, remembered=True),
+                state.events.remembered(
+                    room.id,
+                    ("document", doc_name),
+                    lambda: state.directory.find_document(room, doc_name),
+                ),
             )
             claims = caller.claims
             if found is None and not claims.role.sees_room:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rooms.events import RoomEvents
 from rooms.live.broker import MemoryBus
 from rooms.memory import MemoryStore
@@ -73,3 +75,107 @@ async def test_unsubscribed_callbacks_hear_nothing_more() -> None:
     await a.publish(room, "x", {})
     await eventually(lambda: probe == [3])
     assert seen == [1]
+
+
+class Reads:
+    """A read that counts its calls, and can be held open until released."""
+
+    def __init__(self, value: str | None = "standing") -> None:
+        self.calls = 0
+        self.value = value
+        self.release: asyncio.Event | None = None
+
+    async def __call__(self) -> str | None:
+        self.calls += 1
+        if self.release is not None:
+            await self.release.wait()
+        return self.value
+
+
+async def test_reads_are_remembered_while_the_room_is_followed_until_an_event_changes_them() -> (
+    None
+):
+    bus, store = MemoryBus(), MemoryStore()
+    room = await _room(store)
+    a, b = RoomEvents(store, bus.broker()), RoomEvents(store, bus.broker())
+    read = Reads()
+    # Nobody here follows the room: every read goes to storage.
+    assert await b.remembered(room, "key", read) == "standing"
+    assert await b.remembered(room, "key", read) == "standing"
+    assert read.calls == 2
+    seen: list[int] = []
+    unsubscribe = await b.subscribe(room, lambda event: seen.append(event.seq))
+    for _ in range(3):
+        assert await b.remembered(room, "key", read) == "standing"
+    assert read.calls == 3
+    # Events about other things keep it; one about people (from another process too)
+    # forgets it.
+    await a.publish(room, "comment.created", {})
+    await eventually(lambda: seen == [1])
+    await b.remembered(room, "key", read)
+    assert read.calls == 3
+    await a.publish(room, "participant.removed", {"participant_id": "p"})
+    await eventually(lambda: seen == [1, 2])
+    await b.remembered(room, "key", read)
+    assert read.calls == 4
+    await b.publish(room, "document.locked", {"document_id": 1, "locked": True})
+    await b.remembered(room, "key", read)
+    assert read.calls == 5
+    # None (not found, removed) is never kept.
+    nothing = Reads(None)
+    await b.remembered(room, "other", nothing)
+    await b.remembered(room, "other", nothing)
+    assert nothing.calls == 2
+    # Once nobody follows the room, the memo is gone with the feed.
+    await unsubscribe()
+    await b.remembered(room, "key", read)
+    assert read.calls == 6
+
+
+async def test_a_read_during_which_an_event_arrived_is_not_kept() -> None:
+    bus, store = MemoryBus(), MemoryStore()
+    room = await _room(store)
+    a, b = RoomEvents(store, bus.broker()), RoomEvents(store, bus.broker())
+    await b.subscribe(room, lambda event: None)
+    read = Reads()
+    read.release = asyncio.Event()
+    pending = asyncio.create_task(b.remembered(room, "key", read))
+    await eventually(lambda: read.calls == 1)
+    await a.publish(room, "participant.role", {"participant_id": "p", "role": "observer"})
+    read.release.set()
+    assert await pending == "standing"
+    read.release = None
+    await b.remembered(room, "key", read)
+    assert read.calls == 2
+
+
+async def test_nothing_is_remembered_while_events_may_be_missing() -> None:
+    bus, store = MemoryBus(), MemoryStore()
+    room = await _room(store)
+    broker_b = bus.broker()
+    a, b = RoomEvents(store, bus.broker()), RoomEvents(store, broker_b, gap_seconds=60)
+    await b.subscribe(room, lambda event: None)
+    read = Reads()
+    await b.remembered(room, "key", read)
+    # The broker away: another process's events would be lost.
+    broker_b.connected = False
+    await b.remembered(room, "key", read)
+    await b.remembered(room, "key", read)
+    assert read.calls == 3
+    broker_b.connected = True
+    await b.remembered(room, "key", read)
+    await b.remembered(room, "key", read)
+    assert read.calls == 4
+    # A gap: event 2 is missing, 3 waits for it.
+    sender = bus.broker()
+    c = RoomEvents(store, sender)
+    await c.publish(room, "comment.created", {})
+    sender.connected = False
+    await c.publish(room, "comment.created", {})
+    sender.connected = True
+    await c.publish(room, "comment.created", {})
+    await eventually(lambda: bool(b._feeds[room].waiting), what="event 3 to wait for event 2")
+    await b.remembered(room, "key", read)
+    await b.remembered(room, "key", read)
+    assert read.calls == 6
+    assert a is not None

@@ -17,8 +17,9 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from rooms.roles import Role
 from server.shutdown import Shutdown
@@ -131,6 +132,11 @@ async def test_sigterm_drains_then_closes_sockets_spread_out_and_loses_nothing(
         assert (await ready_status(served))[0] == 503
         async with httpx.AsyncClient(base_url=served.http) as http:
             assert (await http.get("/health")).status_code == 200
+        # New sockets are sent elsewhere: a proxy retries another instance on a 503.
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(doc_url(served, room) + f"?token={token}", open_timeout=timeout(5))
+        assert refused.value.response.status_code == 503
+        assert b"restarting" in refused.value.response.body
 
         async with asyncio.timeout(timeout(DRAIN + SPREAD + 10)):
             times = await asyncio.gather(*closes)

@@ -10,17 +10,18 @@ time, and the checks run together.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from alembic.script import ScriptDirectory
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.shutdown import Shutdown
-from server.storage.migrate import alembic_config
+from server.storage.migrate import head_revision, known_revisions
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("roundtable.readiness")
 
@@ -28,12 +29,6 @@ log = logging.getLogger("roundtable.readiness")
 CHECK_SECONDS = 1.0
 
 OK = "ok"
-
-
-@functools.cache
-def head_revision() -> str | None:
-    """The newest migration of this code (read from the scripts once)."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @dataclass
@@ -58,13 +53,13 @@ class Readiness:
         self._engine = engine
         self._shutdown = shutdown
         # Its own small connection pool: the broker's connection is busy with pub/sub.
-        self._redis = (
-            Redis.from_url(
+        self._redis: Redis | None = None
+        if redis_url:
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(
                 redis_url, socket_connect_timeout=CHECK_SECONDS, socket_timeout=CHECK_SECONDS
             )
-            if redis_url
-            else None
-        )
         self._head = head_revision()
 
     async def check(self) -> Report:
@@ -72,7 +67,11 @@ class Readiness:
         (database, migrations), redis = await asyncio.gather(self._database(), self._redis_state())
         report.add("database", database, database == OK)
         # Unknown while the database does not answer: that failure is named already.
-        report.add("migrations", migrations, migrations in (OK, "unknown"))
+        report.add(
+            "migrations",
+            migrations,
+            migrations in (OK, "unknown") or migrations.startswith("ahead"),
+        )
         if redis is not None:
             report.add("redis", redis, redis == OK)
         draining = self._shutdown.draining
@@ -93,10 +92,15 @@ class Readiness:
         except Exception as exc:
             log.warning("readiness: no schema version: %s", _brief(exc))
             return OK, "missing"
-        if revision != self._head:
-            # Behind (not migrated yet) or past it (a newer process migrated).
-            return OK, f"at {revision}, this code expects {self._head}"
-        return OK, OK
+        if revision == self._head:
+            return OK, OK
+        if revision not in known_revisions():
+            # Past it: a newer release migrated during a rolling upgrade. Its migrations
+            # say whether processes like this one may keep serving (docs/upgrades.md);
+            # this one cannot read them, and is not the one to decide.
+            return OK, f"ahead: at {revision}, newer than this code's {self._head}"
+        # Behind: not migrated yet.
+        return OK, f"at {revision}, this code expects {self._head}"
 
     async def _redis_state(self) -> str | None:
         if self._redis is None:

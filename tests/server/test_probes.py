@@ -13,10 +13,9 @@ from typing import Any
 import asyncpg
 import httpx
 from alembic import command
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from server.readiness import head_revision
-from server.storage.migrate import alembic_config
+from server.storage.migrate import alembic_config, head_revision
 from server.storage.store import create_engine
 from tests.support.cluster import RedisServer
 from tests.support.harness import RunningServer, run_server
@@ -85,6 +84,29 @@ async def test_not_ready_while_the_schema_is_behind(sqlite_url: str) -> None:
                 await connection.run_sync(_upgrade)
             assert (await probe(server, "/ready"))[0] == 200
         finally:
+            await engine.dispose()
+
+
+async def test_still_ready_when_a_newer_release_migrated(sqlite_url: str) -> None:
+    """A rolling upgrade: a newer release's process applied a migration this code does
+    not know. This process keeps serving (its migrations say whether it may)."""
+    async with run_server(fast_settings(sqlite_url)) as server:
+        engine = create_engine(sqlite_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            status, body = await probe(server, "/ready")
+            assert status == 200, body
+            assert (
+                body["checks"]["migrations"]
+                == f"ahead: at 9999, newer than this code's {head_revision()}"
+            )
+        finally:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE alembic_version SET version_num = :head"),
+                    {"head": head_revision()},
+                )
             await engine.dispose()
 
 

@@ -17,7 +17,11 @@ CADDY := /usr/bin/caddy
 # `--inexact` lets `make run` after `make test` keep the test tools (all from the lock).
 UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
-SYNC = $(UV) sync --quiet --locked --inexact --python $(PYTHON)
+# `--compile-bytecode` writes each package's .pyc files at install, as pip does, so that
+# a server process starts without compiling them (and without the memory that costs);
+# the project's own modules are compiled after every sync for the same reason.
+SYNC = $(UV) sync --quiet --locked --inexact --compile-bytecode --python $(PYTHON)
+COMPILE = $(BIN)/python -m compileall -q server rooms crdt >/dev/null
 
 .PHONY: run test check lint typecheck pytest clean web web-check bench page-speed soak fuzz \
 	mutation sync sync-test sync-bench sync-mutation lock upgrade test-latest
@@ -49,12 +53,15 @@ $(UV): uv-requirements.txt
 
 sync: $(UV)
 	$(SYNC)
+	$(COMPILE)
 
 sync-test: $(UV)
 	$(SYNC) --extra test
+	$(COMPILE)
 
 sync-bench: $(UV)
 	$(SYNC) --extra test --extra bench
+	$(COMPILE)
 
 sync-mutation: $(UV)
 	$(SYNC) --extra test --extra mutation

@@ -30,8 +30,9 @@ from crdt.update import decode_update, with_strings
 
 # Code points standing for clients in the coded copy: one UTF-16 unit each (no
 # surrogates), from the private use area first.
-_CODES = [*range(0xE000, 0xF900), *range(0x3400, 0xA000)]
-_CODE_INDEX = {code: n for n, code in enumerate(_CODES)}
+_PRIVATE_USE = range(0xE000, 0xF900)
+_CJK = range(0x3400, 0xA000)
+_CODE_COUNT = len(_PRIVATE_USE) + len(_CJK)
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 # Blocks are paired by similarity below this many pairs in one changed stretch.
 _MAX_PAIRINGS = 400
@@ -41,6 +42,12 @@ _MAX_CHAR_PAIRS = 4_000_000
 # A stretch of this few equal characters between two changes is shown as changed: a
 # sentence rewritten shares letters with the old one that nobody kept on purpose.
 _SHORT_EQUAL = 4
+
+
+def _code(n: int) -> str:
+    """The code character of the ``n``-th client."""
+    private = len(_PRIVATE_USE)
+    return chr(_PRIVATE_USE[n] if n < private else _CJK[n - private])
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +100,7 @@ def blocks(state: bytes) -> list[Block]:
         return []
     update = decode_update(state)
     clients = sorted({block.client for block in update.blocks})
-    code_of = {client: chr(_CODES[n]) for n, client in enumerate(clients) if n < len(_CODES)}
+    code_of = {client: _code(n) for n, client in enumerate(clients) if n < _CODE_COUNT}
     by_code = {code: client for client, code in code_of.items()}
     coded = content_of(with_strings(state, lambda c: code_of.get(c, "\ufffd"), update))
     out: list[Block] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from rooms.errors import Invalid
 
 MAX_EMAIL_LENGTH = 254
@@ -18,6 +16,9 @@ def normalise_email(value: object) -> str:
     ``Ana@`` and ``ana@`` as one mailbox, and two accounts for one person would be worse
     than none for the rare server that does not.
     """
+    # Loaded with the first address checked: most processes never see one.
+    from email_validator import EmailNotValidError, validate_email
+
     if not isinstance(value, str):
         raise Invalid("invalid_email", "email must be a string")
     text = value.strip()

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,11 +35,10 @@ from server.http.routes import routes
 from server.log_context import LogContext
 from server.logs import configure_logging
 from server.mail import Outbox, mailer_for
-from server.metrics import measured
+from server.metrics_lifespan import measured
 from server.outage import StorageOutage
 from server.rate_limit import JoinLimits
 from server.readiness import Readiness
-from server.redis_broker import RedisBroker
 from server.shutdown import Shutdown, install_signal_handlers
 from server.sockets.admission import Admission
 from server.sockets.peer import KeepServerSend
@@ -50,6 +50,9 @@ from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine, new_secret
 from server.storage.threads import SqlThreadStore
 from server.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from server.redis_broker import RedisBroker
 
 log = logging.getLogger("roundtable")
 # How often a process renews its record in storage (see rooms/live/recovery.py).
@@ -63,7 +66,11 @@ async def open_state(settings: Settings) -> AppState:
     store = SqlStore(engine)
     secret = settings.secret_key or await store.get_or_create_setting("secret_key", new_secret)
     broker: Broker
+    redis_broker: RedisBroker | None = None
     if settings.redis_url:
+        # Imported only for a process that uses Redis (redis-py costs about 10 MB).
+        from server.redis_broker import RedisBroker
+
         redis_broker = RedisBroker(settings.redis_url, settings.redis_prefix)
         await redis_broker.start()
         broker = redis_broker
@@ -86,9 +93,9 @@ async def open_state(settings: Settings) -> AppState:
     run_id = broker.origin.hex()
     sole = not settings.redis_url
     other_runs = await store.begin_run(run_id, sole=sole, stale_after=3 * RUN_RENEWAL_SECONDS)
-    if isinstance(broker, RedisBroker):
+    if redis_broker is not None:
         # Its clients reconnect here with copies of its last unstored edits.
-        broker.on_process_died(lambda origin: hub.recovery.begin())
+        redis_broker.on_process_died(lambda origin: hub.recovery.begin())
     if other_runs and sole:
         # The process before this one stopped without storing its last edits: their
         # copies come back with the clients that had them.
@@ -220,8 +227,8 @@ def create_app(
         renewal = asyncio.create_task(_renew_run(state))
         broker = state.hub.broker
         state.run_check = (
-            asyncio.create_task(_recover_from_the_dead(state, broker))
-            if state.other_runs and isinstance(broker, RedisBroker)
+            asyncio.create_task(_recover_from_the_dead(state, cast("RedisBroker", broker)))
+            if state.other_runs and not isinstance(broker, LocalBroker)
             else None
         )
         try:

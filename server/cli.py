@@ -82,6 +82,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.max_message_size,
         "log_config": None,
         "timeout_graceful_shutdown": 10,
+        # How long the supervisor of --workers N waits for a worker to answer before it
+        # kills and replaces it: a worker opens storage and the broker first, which on
+        # a busy host takes longer than uvicorn's default 5 s.
+        "timeout_worker_healthcheck": 30,
     }
 
 

@@ -20,8 +20,6 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
-
 log = logging.getLogger("roundtable.mail")
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -127,6 +125,9 @@ class SmtpMailer:
         return built
 
     async def send(self, message: MailMessage) -> None:
+        # Imported with the first email: a server that sends none does not load it.
+        import aiosmtplib
+
         built = self.build(message)
         implicit_tls = self.scheme == "smtps"
         try:

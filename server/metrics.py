@@ -22,13 +22,11 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from starlette.applications import Starlette
 
 from rooms.live.counters import COUNTERS, LiveCounters, unpack
 from server.metrics_dir import MULTIPROCESS_VARIABLE
@@ -295,29 +293,3 @@ class ProcessMetrics:
         self.copy()
         if self.directory is not None:
             mark_process_dead(os.getpid(), self.directory)  # type: ignore[no-untyped-call]
-
-
-Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
-
-
-def measured(lifespan: Lifespan) -> Lifespan:
-    """``lifespan`` with this process's metrics, when a metrics token is set: they start
-    once the state is open and have the last word after everything is stored."""
-
-    @contextlib.asynccontextmanager
-    async def with_metrics(app: Starlette) -> AsyncIterator[None]:
-        metrics: ProcessMetrics | None = None
-        app.state.metrics = None
-        try:
-            async with lifespan(app):
-                state: AppState = app.state.roundtable
-                if state.settings.metrics_token:
-                    metrics = ProcessMetrics(state, shared_directory())
-                    metrics.start()
-                    app.state.metrics = metrics
-                yield
-        finally:
-            if metrics is not None:
-                await metrics.close()
-
-    return with_metrics

@@ -8,12 +8,15 @@ Not part of the public API: it is not in the OpenAPI document.
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.http.common import app_state, error
-from server.metrics import ProcessMetrics
+
+if TYPE_CHECKING:
+    from server.metrics import ProcessMetrics
 
 
 async def metrics(request: Request) -> Response:

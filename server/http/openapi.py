@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.schemas import SchemaGenerator
 
 from rooms.roles import Role
 from rooms.threads import Reaction
@@ -353,26 +352,28 @@ COMPONENTS["responses"] = {
 
 _ERROR_RESPONSE = _json_response("Refused: see error.code", {"$ref": "#/components/schemas/Error"})
 
-_generator = SchemaGenerator(
-    {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Roundtable",
-            "version": "1",
-            "description": "Rooms, documents, comment threads and questions. Participant "
-            "routes take the token from POST /api/join (or, signed in, from POST "
-            "/api/account/rooms/{room}/token) as a Bearer token. Live changes arrive on "
-            "the WebSocket /events/{room}?token=...&after=SEQ. Signing in by email sets "
-            "an HttpOnly session cookie that only the /api/sign-in, /api/sign-out and "
-            "/api/account routes and room creation read.",
-        },
-        "components": COMPONENTS,
-    }
-)
+_BASE: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Roundtable",
+        "version": "1",
+        "description": "Rooms, documents, comment threads and questions. Participant "
+        "routes take the token from POST /api/join (or, signed in, from POST "
+        "/api/account/rooms/{room}/token) as a Bearer token. Live changes arrive on "
+        "the WebSocket /events/{room}?token=...&after=SEQ. Signing in by email sets "
+        "an HttpOnly session cookie that only the /api/sign-in, /api/sign-out and "
+        "/api/account routes and room creation read.",
+    },
+    "components": COMPONENTS,
+}
 
 
 def build_schema(routes: list[Any]) -> dict[str, Any]:
-    schema = _generator.get_schema(routes)
+    # Starlette's generator reads the docstrings with PyYAML: both are loaded only
+    # when someone asks for the document.
+    from starlette.schemas import SchemaGenerator
+
+    schema = SchemaGenerator(_BASE).get_schema(routes)
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             # YAML reads `200:` as a number; OpenAPI keys are strings.

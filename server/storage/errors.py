@@ -8,7 +8,8 @@ answer, which the edge (:mod:`server.outage`) turns into HTTP 503 or close 1013.
 
 from __future__ import annotations
 
-from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
+import sys
+
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -19,18 +20,26 @@ _TRANSIENT = (
     PoolTimeout,
     # Raised by the driver's connect itself, unwrapped (PostgreSQL not listening).
     ConnectionRefusedError,
-    PostgresConnectionError,
-    OperatorInterventionError,
 )
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """asyncpg's own errors for a database that is down, once asyncpg is in use (it is
+    imported only for PostgreSQL); raised by its connect itself, unwrapped."""
+    asyncpg = sys.modules.get("asyncpg.exceptions")
+    if asyncpg is None:
+        return ()
+    return (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
 
 
 def storage_unavailable(exc: BaseException) -> bool:
     """Whether ``exc``, or an error it was raised from, says the database is unavailable."""
     seen: BaseException | None = exc
+    transient = _TRANSIENT + _driver_errors()
     for _ in range(10):
         if seen is None:
             return False
-        if isinstance(seen, _TRANSIENT):
+        if isinstance(seen, transient):
             return True
         seen = seen.__cause__
     return False

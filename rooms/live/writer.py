@@ -204,7 +204,9 @@ class DocumentWriter:
     async def _compact(self) -> None:
         try:
             stored = await self._store.load_document(self._document_id)
-            snapshot, waiting = fold(stored.snapshot, list(stored.updates))
+            # In a worker thread: folding reads every update of the log, and the loop
+            # meanwhile keeps relaying edits (it waits at most a thread switch).
+            snapshot, waiting = await asyncio.to_thread(fold, stored.snapshot, list(stored.updates))
             # Updates that wait for edits not stored yet stay in the log as they are.
             folded = [id_ for n, id_ in enumerate(stored.update_ids) if n not in set(waiting)]
             replaced = await self._store.replace_snapshot(

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from server import backup, room_transfer, upgrade
 from server.config import Settings
-from server.storage.revisions import UnknownRevision
+
+# The commands' modules (Alembic among what they import) are loaded when one runs: a
+# server process, which builds this parser too, has no use for them.
 
 DATABASE_HELP = "SQLAlchemy URL (ROUNDTABLE_DATABASE_URL)"
 
@@ -57,6 +58,8 @@ def handles(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     database_url = Settings.from_env(database_url=args.database_url).database_url
     if args.command == "migrate" and args.check:
+        from server import upgrade
+
         return _report(lambda: asyncio.run(upgrade.check(database_url)))
     name = args.room_command if args.command == "room" else args.command
     command = _COMMANDS[name]
@@ -64,18 +67,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _migrate(database_url: str, args: argparse.Namespace) -> str:
+    from server import upgrade
+
     return asyncio.run(upgrade.migrate(database_url))
 
 
 def _backup(database_url: str, args: argparse.Namespace) -> str:
+    from server import backup
+
     return backup.backup(database_url, Path(args.output))
 
 
 def _export(database_url: str, args: argparse.Namespace) -> str:
+    from server import room_transfer
+
     return asyncio.run(room_transfer.export_room(database_url, args.room, Path(args.output)))
 
 
 def _import(database_url: str, args: argparse.Namespace) -> str:
+    from server import room_transfer
+
     return asyncio.run(room_transfer.import_room(database_url, Path(args.archive), args.slug))
 
 
@@ -88,6 +99,9 @@ _COMMANDS: dict[str, Callable[[str, argparse.Namespace], str]] = {
 
 
 def _report(work: Callable[[], tuple[int, str]]) -> int:
+    from server import backup, room_transfer
+    from server.storage.revisions import UnknownRevision
+
     try:
         code, message = work()
     except (

@@ -94,7 +94,7 @@ $(NODE_STAMP): tests/interop/package-lock.json
 $(BENCH_NODE_STAMP): bench/node/package-lock.json
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 
-# The comparison with the peer servers (docs/benchmarks.md): about 15 minutes.
+# The comparison with the peer servers (docs/benchmarks.md): about 45 minutes on two cores.
 bench: sync-bench $(BENCH_NODE_STAMP)
 	$(BIN)/python -m bench.compare
 

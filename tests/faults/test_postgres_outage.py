@@ -7,7 +7,8 @@ server keeps relaying edits between connected clients, holds the edits it could 
 store in memory and retries them with backoff, reports itself not ready on ``/ready``
 (alive on ``/health``),
 and answers what needs the database with a clear error: HTTP 503 ``storage_unavailable``
-with ``Retry-After``, and close 1013 on a socket that cannot be admitted. Once the
+with ``Retry-After``, and close 1013 on a socket that cannot be admitted without it (one
+to a document the process holds is admitted from memory). Once the
 database is back, every edit is stored, and every client holds the same text.
 """
 
@@ -142,8 +143,16 @@ async def test_postgres_down_for_ten_seconds_loses_no_edit(
         assert listing.status_code == 503, listing.text
         assert listing.json()["error"]["code"] == "storage_unavailable"
         assert listing.headers["retry-after"] == "5"
-        joining = await YClient.open(f"{server.sync_url(room.room.slug)}/guide", token)
-        code, reason = await joining.wait_closed()
+        # A socket to a document this process holds is admitted from memory: the
+        # participant's standing and the document were read before, and the room's
+        # events keep them current (RoomEvents.remembered).
+        joining = await open_synced(f"{server.sync_url(room.room.slug)}/guide", token)
+        typed = by_document["guide"][0].typed[0]
+        await joining.wait_until(lambda: typed in str(joining.text))
+        await joining.close()
+        # One that needs storage (a document not read yet) cannot be admitted.
+        refused = await YClient.open(f"{server.sync_url(room.room.slug)}/notes", token)
+        code, reason = await refused.wait_closed()
         assert (code, reason) == (1013, REASON)
         marker = by_document["plan"][0].typed[-1]
         await by_document["plan"][-1].client.wait_until(

@@ -71,9 +71,22 @@ def forget_dead_processes(path: str) -> None:
             os.kill(pid, 0)
         except ProcessLookupError:
             mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+            continue
         except PermissionError:
             # Running, under another user.
             continue
+        if _zombie(pid):
+            # Killed, and not yet reaped by the supervisor (which may be waiting on it).
+            mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            # "pid (command) state ...": the command may hold spaces and parentheses.
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class ProcessMetrics:

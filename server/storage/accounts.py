@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rooms.account_records import Account, DeviceSession, Purpose, Seat, SignIn
 from rooms.ports import StoreError
 from rooms.records import Participant, Room
 from rooms.roles import Role
 from server.storage.participants import participant_of
+from server.storage.sessions import Sessions
 from server.storage.tables import (
     AccountRow,
     AccountSessionRow,
@@ -72,7 +73,7 @@ class SqlAccountStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     # Sign-in emails
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, CursorResult, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.storage.sessions import writer_turn
 from server.storage.tables import (
     AccountRow,
     ActivityRow,
@@ -317,7 +318,7 @@ async def write_room(engine: AsyncEngine, rows: RoomRows, slug: str) -> Imported
     consistent (every reference names a record of the same ``rows``); the archive
     reader checks that before this runs, and the database's constraints refuse the rest.
     """
-    async with engine.begin() as connection:
+    async with writer_turn(engine), engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             # The write lock from the start: the checks below and the inserts are one.
             await connection.exec_driver_sql("BEGIN IMMEDIATE")

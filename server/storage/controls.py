@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rooms.control_records import AuditEntry, RoomControls, VersionInfo
 from rooms.ports import StoreError
 from rooms.records import DocumentInfo, Invite, Room
 from rooms.roles import Role
+from server.storage.sessions import Sessions
 from server.storage.store import document_info
 from server.storage.tables import (
     AuditRow,
@@ -34,7 +35,7 @@ def _version(row: VersionRow) -> VersionInfo:
 class SqlControlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     async def rotate_invite(self, room_id: int, role: Role, code: str) -> Invite:
         now = utcnow()

@@ -21,13 +21,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rooms.participation_records import PresenceSpan
 from rooms.ports import ParticipantLimitReached, StoreError
 from rooms.presence import COLOURS
 from rooms.records import Participant
 from rooms.roles import Role
+from server.storage.sessions import Sessions
 from server.storage.tables import (
     ParticipantRow,
     PresenceSpanRow,
@@ -77,7 +78,7 @@ class SqlParticipantStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     async def add_participant(
         self, room_id: int, name: str, role: Role, limit: int = 0, account_id: str | None = None

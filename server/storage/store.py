@@ -13,12 +13,13 @@ from sqlalchemy import delete, event, func, insert, literal, select, true, updat
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rooms.participation_records import ActivityBucket, DocumentActivity
 from rooms.ports import DocumentLimitReached, StoreError
 from rooms.records import DocumentInfo, Invite, Room, RoomEvent, StoredDocument, TextActivity
 from rooms.roles import Role
+from server.storage.sessions import Sessions
 from server.storage.tables import (
     ActivityRow,
     ClientClaimRow,
@@ -120,7 +121,7 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

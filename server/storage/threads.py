@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, delete, func, insert, not_, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rooms.participation_records import ThreadCounts, UnansweredQuestion
 from rooms.ports import StoreError
@@ -26,6 +26,7 @@ from rooms.threads import (
     ThreadQuery,
     ThreadStatus,
 )
+from server.storage.sessions import Sessions
 from server.storage.tables import (
     CommentRow,
     DocumentRow,
@@ -52,7 +53,7 @@ class SqlThreadStore:
     """Threads, comments, reactions and mentions in the same database as everything else."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     async def create_thread(self, draft: NewThread) -> int:
         now = utcnow()

@@ -28,6 +28,7 @@ from rooms.live.writer import WriterSettings
 from rooms.participation import Participation
 from rooms.ports import StoreError
 from rooms.presence import Roster
+from server import log_context
 from server.config import Settings
 from server.http.common import RequestRefused, error, refused
 from server.http.headers import SECURITY_HEADERS, SecurityHeaders
@@ -196,10 +197,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    # Starlette sends this from its outermost middleware, outside SecurityHeaders (and
-    # logs the exception itself).
+    # Starlette sends this from its outermost middleware, outside SecurityHeaders and
+    # LogContext (and logs the exception itself). LogContext leaves the request's id set
+    # after an exception, for that log record and for this answer.
     response = error(500, "internal_error", "the server failed to answer this request")
     response.headers.update(SECURITY_HEADERS)
+    rid = log_context.request_id.get()
+    if rid is not None:
+        response.headers[log_context.REQUEST_ID_HEADER] = rid
     return response
 
 

@@ -188,7 +188,7 @@ async def test_storage_unavailable_carries_the_security_headers(
     assert header_problems("503", response) == []
 
 
-async def test_an_unexpected_failure_answers_500_with_the_security_headers(
+async def test_an_unexpected_failure_answers_500_with_the_security_headers_and_request_id(
     server: RunningServer, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(participant_id: str) -> bool:
@@ -198,9 +198,12 @@ async def test_an_unexpected_failure_answers_500_with_the_security_headers(
     token = await server.join(room, Role.MEMBER)
     monkeypatch.setattr(server.app_state.participants, "standing", broken)
     response = await api.get(
-        f"/api/rooms/{room.room.slug}", headers={"authorization": f"Bearer {token}"}
+        f"/api/rooms/{room.room.slug}",
+        headers={"authorization": f"Bearer {token}", "x-request-id": "report-this-id"},
     )
     assert response.status_code == 500
+    # The id someone reporting the failure quotes, to find its log lines.
+    assert response.headers["x-request-id"] == "report-this-id"
     assert response.json() == {
         "error": {"code": "internal_error", "message": "the server failed to answer this request"}
     }

@@ -365,9 +365,9 @@ class MemoryStore:
         if run_id in self.state.runs:
             self.state.runs[run_id] = time.time()
 
-    async def end_run(self, run_id: str) -> None:
+    async def end_run(self, run_id: str) -> bool:
         self.state.check_writable()
-        self.state.runs.pop(run_id, None)
+        return self.state.runs.pop(run_id, None) is not None
 
     async def close(self) -> None:
         return None

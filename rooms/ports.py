@@ -196,8 +196,10 @@ class Store(Protocol):
         """Mark the process ``run_id`` as alive now."""
         ...
 
-    async def end_run(self, run_id: str) -> None:
-        """The process ``run_id`` stopped cleanly: everything it relayed is stored."""
+    async def end_run(self, run_id: str) -> bool:
+        """Remove the record of the process ``run_id``: it stopped cleanly, everything it
+        relayed is stored. Returns whether the record was there, that is whether the
+        process had not already removed it itself on a clean stop."""
         ...
 
     async def close(self) -> None: ...

@@ -165,19 +165,23 @@ async def open_state(settings: Settings) -> AppState:
 
 async def _recover_from_the_dead(state: AppState, broker: RedisBroker) -> None:
     """Of the processes recorded at start, those not heard from on the broker within
-    its silence period stopped uncleanly: open the recovery window, drop their records."""
+    its silence period and whose record is still there stopped uncleanly: drop their
+    records and open the recovery window. One that stopped cleanly meanwhile (a rolling
+    restart) removed its record itself."""
     await asyncio.sleep(broker.silence_seconds + 1)
     alive = {origin.hex() for origin in broker.processes}
-    dead = [run for run in state.other_runs if run not in alive]
-    if not dead:
-        return
-    log.warning("%d process(es) did not stop cleanly: recovering their last edits", len(dead))
-    state.hub.recovery.begin()
+    silent = [run for run in state.other_runs if run not in alive]
+    dead = 0
     try:
-        for run in dead:
-            await state.store.end_run(run)
+        for run in silent:
+            dead += await state.store.end_run(run)
     except StoreError as exc:
         log.warning("could not remove the records of stopped processes: %s", exc)
+        # Not knowing which stopped cleanly, expect the last edits of all of them.
+        dead = len(silent)
+    if dead:
+        log.warning("%d process(es) did not stop cleanly: recovering their last edits", dead)
+        state.hub.recovery.begin()
 
 
 async def _renew_run(state: AppState) -> None:

@@ -410,12 +410,16 @@ class SqlStore:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not renew this process's record: {exc}") from exc
 
-    async def end_run(self, run_id: str) -> None:
+    async def end_run(self, run_id: str) -> bool:
         try:
             async with self._sessions.begin() as session:
-                await session.execute(delete(SettingRow).where(SettingRow.key == _RUN + run_id))
+                result = await session.execute(
+                    delete(SettingRow).where(SettingRow.key == _RUN + run_id)
+                )
+                removed: int = result.rowcount  # type: ignore[attr-defined]
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"could not record a clean stop: {exc}") from exc
+        return removed > 0
 
     async def claim_clients(
         self, document_id: int, participant_id: str, client_ids: Sequence[int]

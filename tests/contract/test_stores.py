@@ -563,8 +563,9 @@ async def test_process_runs_report_the_others_and_remove_the_dead(stores: Stores
     assert await store.begin_run("a", sole=False, stale_after=60) == []
     assert await store.begin_run("c", sole=False, stale_after=60) == ["a"]
     assert await store.begin_run("b", sole=False, stale_after=60) == ["a", "c"]
-    await store.end_run("c")
-    await store.end_run("never-began")
+    assert await store.end_run("c") is True
+    assert await store.end_run("c") is False
+    assert await store.end_run("never-began") is False
     # Sole: every other record is a dead process's; all are reported, then removed.
     assert await store.begin_run("d", sole=True, stale_after=60) == ["a", "b"]
     assert await store.begin_run("e", sole=False, stale_after=60) == ["d"]

@@ -972,3 +972,35 @@ async def test_two_processes_started_together_on_a_fresh_database_both_serve(
         await y.wait_text("both serve")
     finally:
         await close_all([x, y])
+
+
+async def test_a_process_that_stops_cleanly_while_another_starts_is_not_taken_for_dead(
+    postgres_url: str, redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = cluster_settings(postgres_url, redis_url, prefix)
+    async with run_server(settings) as first:
+        # The record of a process that died: it never says it is alive, nor goodbye.
+        await first.app_state.store.begin_run("a-dead-process", sole=False, stale_after=60)
+        starting = run_server(settings)
+        # A rolling restart: the second starts while the first runs, then the first stops
+        # cleanly, before the second has checked the processes it found at start.
+        second = await starting.__aenter__()
+    try:
+        assert sorted(second.app_state.other_runs) == sorted(
+            [first.app_state.run_id, "a-dead-process"]
+        )
+        check = second.app_state.run_check
+        assert check is not None
+        with caplog.at_level("WARNING", logger="server.app"):
+            await asyncio.wait_for(check, timeout(20))
+        # The dead one's last edits may come back with its clients; the other stored its own.
+        assert second.app_state.hub.recovery.active
+        warnings = [
+            r.getMessage() for r in caplog.records if "did not stop cleanly" in r.getMessage()
+        ]
+        assert warnings == ["1 process(es) did not stop cleanly: recovering their last edits"]
+        assert await second.app_state.store.begin_run("later", sole=False, stale_after=60) == [
+            second.app_state.run_id
+        ]
+    finally:
+        await starting.__aexit__(None, None, None)

@@ -62,6 +62,11 @@ _EXTRA: dict[str, dict[str, str]] = {
 _LISTS = tuple(name for name in SECTIONS if name != "room")
 # An account's email address and name (accounts.email, the longer) fit in this.
 MAX_EXTRA_LENGTH = 254
+# What reading may unpack, judged by the sizes the ZIP declares (its reader inflates no
+# member past its declared size): a small archive that inflates to gigabytes is refused
+# before anything is inflated. The manifest lists the files, so its own cap is smaller.
+MAX_MANIFEST_BYTES = 16 * 2**20
+MAX_UNPACKED_BYTES = 2**30
 
 README = """A Roundtable room, exported with `roundtable room export`.
 
@@ -216,6 +221,10 @@ def _json_object(data: bytes, name: str) -> dict[str, Any]:
 def _read(archive: zipfile.ZipFile) -> tuple[Manifest, RoomRows]:
     if "manifest.json" not in archive.namelist():
         raise ArchiveError("not a Roundtable room archive (it has no manifest.json)")
+    if archive.getinfo("manifest.json").file_size > MAX_MANIFEST_BYTES:
+        raise ArchiveError(
+            f"not a Roundtable room archive (manifest.json is over {_size(MAX_MANIFEST_BYTES)})"
+        )
     manifest = _json_object(archive.read("manifest.json"), "manifest.json")
     if manifest.get("format") != FORMAT:
         raise ArchiveError("not a Roundtable room archive (manifest.json names another format)")
@@ -228,6 +237,7 @@ def _read(archive: zipfile.ZipFile) -> tuple[Manifest, RoomRows]:
     listed = manifest.get("files")
     if not isinstance(listed, dict) or "room.json" not in listed:
         raise ArchiveError("the archive is damaged: manifest.json lists no files")
+    _check_sizes(archive, listed)
     files: dict[str, bytes] = {}
     for name, expected in listed.items():
         data = _member(archive, name)
@@ -248,6 +258,32 @@ def _read(archive: zipfile.ZipFile) -> tuple[Manifest, RoomRows]:
         ),
         rows,
     )
+
+
+def _check_sizes(archive: zipfile.ZipFile, listed: dict[str, Any]) -> None:
+    """Each listed member's size as the ZIP declares it is the manifest's, and all of
+    them together stay under :data:`MAX_UNPACKED_BYTES`."""
+    total = 0
+    for name, expected in listed.items():
+        try:
+            declared = archive.getinfo(name).file_size
+        except KeyError:
+            raise ArchiveError(f"the archive is damaged: {name} is missing") from None
+        size = expected.get("size") if isinstance(expected, dict) else None
+        if declared != size:
+            raise ArchiveError(f"the archive is damaged: {name} does not match its size")
+        total += declared
+    if total > MAX_UNPACKED_BYTES:
+        raise ArchiveError(
+            f"the archive unpacks to {_size(total)}, more than the {_size(MAX_UNPACKED_BYTES)} "
+            "a room archive may hold"
+        )
+
+
+def _size(count: int) -> str:
+    if count < 2**20:
+        return f"{count} bytes"
+    return f"{count / 2**20:.0f} MiB" if count < 2**30 else f"{count / 2**30:.1f} GiB"
 
 
 class _Checker:

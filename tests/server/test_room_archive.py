@@ -26,6 +26,7 @@ from crdt.content import content_of
 from crdt.document import compact
 from rooms.directory import CreatedRoom
 from rooms.roles import Role
+from server import room_archive
 from server.room_archive import read_archive
 from server.room_transfer import TransferRefused, export_room, import_room
 from server.storage.archive import SECTIONS
@@ -411,7 +412,7 @@ def rewritten(data: bytes, changes: dict[str, bytes | None]) -> bytes:
 
 
 async def test_refusals_leave_the_target_as_it_was(
-    source: tuple[RunningServer, Built], tmp_path: Path
+    source: tuple[RunningServer, Built], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running, built = source
     slug = built.room.room.slug
@@ -421,6 +422,8 @@ async def test_refusals_leave_the_target_as_it_was(
     room_json = json.loads(zipfile.ZipFile(archive).read("room.json"))
     manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
     plan = next(d for d in room_json["documents"] if d["name"] == "plan")
+    listed_room = manifest["files"]["room.json"]
+    unpacked = sum(entry["size"] for entry in manifest["files"].values())
 
     def with_room(change: dict[str, Any]) -> bytes:
         return rewritten(data, {"room.json": json.dumps({**room_json, **change}).encode()})
@@ -453,6 +456,13 @@ async def test_refusals_leave_the_target_as_it_was(
         ("other-format", with_manifest({"format": "something-else"}), "names another format"),
         ("version", with_manifest({"format_version": 99}), "unknown archive format version 99"),
         ("damaged", bytes(flipped), "the archive is damaged"),
+        (
+            "wrong-size",
+            with_manifest(
+                {"files": {**manifest["files"], "room.json": {**listed_room, "size": 12}}}
+            ),
+            "room.json does not match its size",
+        ),
         ("missing-state", rewritten(data, {plan["state"]: None}), "is missing"),
         ("bad-state", rewritten(data, {plan["state"]: b"\x05\x00"}), "is not a Yjs update"),
         (
@@ -488,6 +498,18 @@ async def test_refusals_leave_the_target_as_it_was(
             assert await row_counts(target_url) == counts, name
         with pytest.raises(TransferRefused, match="is not a room slug"):
             await import_room(target_url, archive, "Not A Slug")
+        # Sizes are judged as the ZIP declares them, before anything is inflated.
+        monkeypatch.setattr(room_archive, "MAX_UNPACKED_BYTES", unpacked - 1)
+        with pytest.raises(
+            TransferRefused, match=f"more than the {unpacked - 1} bytes a room archive may hold"
+        ):
+            await import_room(target_url, archive, None)
+        monkeypatch.setattr(room_archive, "MAX_UNPACKED_BYTES", unpacked)
+        monkeypatch.setattr(room_archive, "MAX_MANIFEST_BYTES", 100)
+        with pytest.raises(TransferRefused, match=r"manifest\.json is over 100 bytes"):
+            await import_room(target_url, archive, None)
+        monkeypatch.undo()
+        assert await row_counts(target_url) == counts
         # As the operator sees it.
         code, _, err = await _run(
             "room", "import", str(tmp_path / "refused.zip"), "--database-url", target_url

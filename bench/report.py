@@ -259,6 +259,12 @@ METRICS: list[tuple[str, str, Getter, bool]] = [
     (
         "coldjoin",
         "join from storage after a restart, p99 ms",
+        lambda r: _get(r, "from_storage", "first_join_as_stored", "p99"),
+        False,
+    ),
+    (
+        "coldjoin",
+        "join from storage, log not compacted, p99 ms",
         lambda r: _get(r, "from_storage", "first_join", "p99"),
         False,
     ),
@@ -525,11 +531,12 @@ def targets(run: Run) -> list[tuple[str, str, bool | None]]:
             None if c_ours is None or best is None else c_ours <= 0.5 * best[1],
         )
     )
-    stored = _get(get("coldjoin", "roundtable"), "from_storage", "first_join", "p99")
+    stored = _get(get("coldjoin", "roundtable"), "from_storage", "first_join_as_stored", "p99")
+    worst = _get(get("coldjoin", "roundtable"), "from_storage", "first_join", "p99")
     out.append(
         (
             "joining from storage after a restart no slower than the best peer's in-memory join",
-            f"{_fmt(stored)} ms vs {best_text}",
+            f"{_fmt(stored)} ms (from the log not compacted: {_fmt(worst)} ms) vs {best_text}",
             None if stored is None or best is None else stored <= best[1],
         )
     )
@@ -706,8 +713,20 @@ def figures(run: Run) -> str:
             f"Trace: `{cold['trace']}`. "
             f"The Yjs state of the whole document encodes to {_fmt(cold['full_state_bytes'])} "
             f"bytes. The first {cold['joiners']} joiners after a restart, which load the "
-            f"document from storage, waited p50 {_fmt(stored['first_join']['p50'])} ms, "
-            f"p99 {_fmt(stored['first_join']['p99'])} ms.",
+            f"document from those {_fmt(before['log_rows'])} log rows, waited p50 "
+            f"{_fmt(stored['first_join']['p50'])} ms, p99 {_fmt(stored['first_join']['p99'])} ms.",
+            "",
+        ]
+    if cold and "first_join_as_stored" in cold.get("from_storage", {}):
+        stored = cold["from_storage"]
+        kept = stored["stored_as_compacted"]
+        parts += [
+            f"Uploaded as a server stores a document in use (compacted every "
+            f"`ROUNDTABLE_COMPACT_THRESHOLD` rows), storage held a {_fmt(kept['snapshot_bytes'])}"
+            f"-byte snapshot and {_fmt(kept['log_rows'])} log rows after it; the first "
+            f"joiners after a restart waited p50 "
+            f"{_fmt(stored['first_join_as_stored']['p50'])} ms, p99 "
+            f"{_fmt(stored['first_join_as_stored']['p99'])} ms.",
             "",
         ]
     convergence = [

@@ -9,22 +9,17 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from rooms.roles import Role
-from server.storage.migrate import upgrade
 from server.storage.participants import SqlParticipantStore
 from server.storage.sessions import WriterTurns, writer_turn, writer_turns
-from server.storage.store import SqlStore, create_engine
+from server.storage.store import SqlStore
+from tests.server.storage.conftest import opened_store
 from tests.support.timing import eventually, timeout
 
 
 @pytest.fixture
 async def store(sqlite_url: str) -> AsyncIterator[SqlStore]:
-    engine = create_engine(sqlite_url)
-    await upgrade(engine)
-    sql_store = SqlStore(engine)
-    try:
+    async with opened_store(sqlite_url) as sql_store:
         yield sql_store
-    finally:
-        await sql_store.close()
 
 
 async def test_writers_are_served_one_at_a_time_in_the_order_they_arrive() -> None:

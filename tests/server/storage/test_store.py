@@ -23,6 +23,7 @@ from server.storage.migrate import alembic_config, upgrade
 from server.storage.participants import SqlParticipantStore
 from server.storage.store import SqlStore, create_engine
 from server.storage.tables import ParticipantRow, UpdateRow, utcnow
+from tests.server.storage.conftest import open_store, opened_store
 from tests.support.encoding import keystrokes, text_of
 from tests.support.timing import timeout
 
@@ -36,19 +37,8 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    sql_store = SqlStore(engine)
-    try:
+    async with opened_store(database_url) as sql_store:
         yield sql_store
-    finally:
-        await sql_store.close()
-
-
-async def open_store(url: str) -> SqlStore:
-    engine = create_engine(url)
-    await upgrade(engine)
-    return SqlStore(engine)
 
 
 _slugs = itertools.count(1)

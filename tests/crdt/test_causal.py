@@ -186,12 +186,18 @@ def test_an_item_with_crossed_origins_goes_in_right_after_its_left_origin() -> N
     assert text_of(document.ydoc) == "0olouXr"
 
 
-def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
+def _deleted_neighbours() -> bytes:
+    """A document "0olour" with "lour" deleted: "0o" and "r" visible, clocks 2-5 not."""
     doc: Doc[Any] = Doc(client_id=1)
     text = doc.get("t", type=Text)
     text.insert(0, "0olour")
     del text[2:6]
-    document = SyncDocument(doc.get_update())
+    return doc.get_update()
+
+
+def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
+    state = _deleted_neighbours()
+    document = SyncDocument(state)
     whole, update = document.encode_state(), crossed_item(2, (1, 5), (1, 2))
     goes_in_uncrossed(document, update, "0oX")
     # Neither origin takes room: a copy where deleted items do told the order, at the
@@ -204,7 +210,7 @@ def test_crossed_origins_among_deleted_items_are_told_in_a_copy() -> None:
     )
     goes_in_uncrossed(document, update, "0oXX")
     assert document.checked_bytes == checked + len(whole) + len(update)
-    document = SyncDocument(doc.get_update())
+    document = SyncDocument(state)
     assert document.apply(crossed_item(2, (1, 2), (1, 5))) is not None
     assert document.uncrossed == 0
     assert text_of(document.ydoc) == "0oX"
@@ -215,11 +221,7 @@ def test_the_copy_is_built_once_and_kept_in_step() -> None:
     offline history cost the square of its length: the copy is read once, then every
     update that goes in (checked or not) goes into it too. A crossed item told in the
     copy goes in changed: the copy is read again when next needed."""
-    doc: Doc[Any] = Doc(client_id=1)
-    text = doc.get("t", type=Text)
-    text.insert(0, "0olour")
-    del text[2:6]
-    document = SyncDocument(doc.get_update())
+    document = SyncDocument(_deleted_neighbours())
     whole, update = document.encode_state(), crossed_item(2, (1, 5), (1, 2))
     goes_in_uncrossed(document, update, "0oX")
     assert document.checked_bytes == len(whole) + len(update)

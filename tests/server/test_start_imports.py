@@ -36,27 +36,19 @@ asyncio.run(main())
 """
 
 
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def test_a_server_on_sqlite_at_head_loads_none_of_the_optional_packages(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'rt.db'}"
-    migrated = subprocess.run(
-        [sys.executable, "-m", "server.cli", "migrate", "--database-url", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    migrated = _python("-m", "server.cli", "migrate", "--database-url", url)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
     # A start on a database at head, as every start but the first; `roundtable serve`
     # runs in the process that imported the command line.
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _python("-c", PROBE, url)
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert loaded & set(OPTIONAL) == set(), sorted(loaded & set(OPTIONAL))

@@ -154,11 +154,19 @@ class SansIOSocket:
         self.wire.append(("close", str(code).encode()))
 
 
-async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast() -> None:
+async def _sansio_peer(
+    **limits: Any,
+) -> tuple[list[tuple[str, bytes]], SansIOSocket, asyncio.Task[None], Any]:
+    """A peer on uvicorn's sans-I/O protocol: what reached the wire, the socket, the
+    handler's task and the peer."""
     wire: list[tuple[str, bytes]] = []
-    protocol = sansio_protocol(wire)
-    socket = SansIOSocket(protocol, wire)
-    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    socket = SansIOSocket(sansio_protocol(wire), wire)
+    task, (peer,) = await _handler(cast(Any, socket), **limits)
+    return wire, socket, task, peer
+
+
+async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast() -> None:
+    wire, _socket, task, peer = await _sansio_peer(buffer_limit=1000, stall_seconds=1)
     message = b"\x00\x02\x03abc"
     peer.send(message)
     expected = Frame(Opcode.BINARY, message).serialize(mask=False)
@@ -171,10 +179,7 @@ async def test_frames_go_straight_to_the_transport_serialized_once_per_broadcast
 
 
 async def test_frames_of_one_loop_turn_go_out_in_one_write() -> None:
-    wire: list[tuple[str, bytes]] = []
-    protocol = sansio_protocol(wire)
-    socket = SansIOSocket(protocol, wire)
-    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    wire, _socket, task, peer = await _sansio_peer(buffer_limit=1000, stall_seconds=1)
     messages = [b"\x00\x02\x01a", b"\x00\x02\x02bc", b"\x01\x03xyz"]
     for message in messages:
         peer.send(message)
@@ -191,10 +196,7 @@ async def test_frames_of_one_loop_turn_go_out_in_one_write() -> None:
 
 
 async def test_frames_held_for_the_turn_are_dropped_by_a_close() -> None:
-    wire: list[tuple[str, bytes]] = []
-    protocol = sansio_protocol(wire)
-    socket = SansIOSocket(protocol, wire)
-    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=1000, stall_seconds=1)
+    wire, _socket, task, peer = await _sansio_peer(buffer_limit=1000, stall_seconds=1)
     peer.send(b"held")
     peer.close(4403, "removed")
     assert peer.buffered == 0
@@ -205,17 +207,14 @@ async def test_frames_held_for_the_turn_are_dropped_by_a_close() -> None:
 
 
 async def test_order_is_kept_when_the_transport_pushes_back() -> None:
-    wire: list[tuple[str, bytes]] = []
-    protocol = sansio_protocol(wire)
-    socket = SansIOSocket(protocol, wire)
-    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=10_000, stall_seconds=5)
+    wire, socket, task, peer = await _sansio_peer(buffer_limit=10_000, stall_seconds=5)
     peer.send(b"0")
     await eventually(lambda: len(wire) == 1, what="the end of the loop turn")
-    protocol.writable.clear()  # the transport's buffer is full
+    socket.protocol.writable.clear()  # the transport's buffer is full
     peer.send(b"1")
     # The writer task takes the frame and waits on the transport.
     await eventually(lambda: peer._in_flight, what="the writer to take frame 1")
-    protocol.writable.set()
+    socket.protocol.writable.set()
     # Writable again, but a frame is still in flight: this one must wait its turn.
     peer.send(b"2")
     peer.send(b"3")
@@ -287,7 +286,7 @@ async def test_a_close_frame_that_cannot_go_out_is_aborted_after_the_grace() -> 
         cast(Any, socket), buffer_limit=10_000, stall_seconds=60, close_grace=0.05
     )
     peer.send(b"a" * 5000)
-    protocol.writable.clear()  # the transport's buffer is over its high-water mark
+    socket.protocol.writable.clear()  # the transport's buffer is over its high-water mark
     peer.close(4401, "token expired")
     await eventually(lambda: transport.aborted, what="the connection to be aborted")
     assert ("close", b"4401") not in wire
@@ -296,14 +295,11 @@ async def test_a_close_frame_that_cannot_go_out_is_aborted_after_the_grace() -> 
 
 
 async def test_a_close_frame_that_went_out_leaves_the_connection_to_its_close_handshake() -> None:
-    wire: list[tuple[str, bytes]] = []
-    protocol = sansio_protocol(wire)
-    socket = SansIOSocket(protocol, wire)
-    task, (peer,) = await _handler(cast(Any, socket), buffer_limit=10_000, stall_seconds=60)
+    wire, socket, task, peer = await _sansio_peer(buffer_limit=10_000, stall_seconds=60)
     peer.close(4403, "removed")
     await peer.finish()
     assert wire == [("close", b"4403")]
-    transport = cast(FakeTransport, protocol.transport)
+    transport = cast(FakeTransport, socket.protocol.transport)
     # What the grace timer does when it fires: a transport that is closing with nothing
     # left to send is left alone; one still open (no close reply) is aborted.
     transport.is_closing = lambda: True  # type: ignore[method-assign]
